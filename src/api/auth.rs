@@ -1,0 +1,121 @@
+//! Sign-in, token refresh, sign-out and the caller's own account.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+
+use crate::api::extract::{Auth, client_ip};
+use crate::api::json::Json;
+use crate::api::problem::Problem;
+use crate::error::AppError;
+use crate::service::accounts::{
+    self, ChangePassword, LoginRequest, LogoutRequest, RefreshRequest, TokenPair, UserView,
+};
+use crate::state::AppState;
+
+/// Sign in with email and password.
+///
+/// Every failure (unknown email, wrong password, locked or inactive account) gets the same
+/// 401. Attempts are limited per client address (429 with `Retry-After`).
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, body = TokenPair),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/auth/login")]
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Json<LoginRequest>,
+) -> Result<HttpResponse, AppError> {
+    let ip = client_ip(&req, state.settings.server.trust_forwarded_for);
+    let pair = accounts::login(&state, body.into_inner(), ip).await?;
+    Ok(no_store(HttpResponse::Ok()).json(pair))
+}
+
+/// Trade a refresh token for a new access token and a new refresh token.
+///
+/// Each refresh token works once; presenting a used one again ends the whole session.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, body = TokenPair),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/auth/refresh")]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Json<RefreshRequest>,
+) -> Result<HttpResponse, AppError> {
+    let ip = client_ip(&req, state.settings.server.trust_forwarded_for);
+    let pair = accounts::refresh(&state, body.into_inner(), ip).await?;
+    Ok(no_store(HttpResponse::Ok()).json(pair))
+}
+
+/// Sign out: the session's access and refresh tokens stop working at once.
+#[utoipa::path(
+    tag = "auth",
+    request_body(content = LogoutRequest, description = "Optional"),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/auth/logout")]
+pub async fn logout(
+    state: web::Data<AppState>,
+    auth: Auth,
+    _body: Option<Json<LogoutRequest>>,
+) -> Result<HttpResponse, AppError> {
+    accounts::logout(&state, &auth.0).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The signed-in user.
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = UserView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/v1/me")]
+pub async fn me(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(accounts::me(&state, &auth.0).await?))
+}
+
+/// Change your password (needs the current one); every other session is signed out.
+#[utoipa::path(
+    tag = "auth",
+    request_body = ChangePassword,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/me/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: Json<ChangePassword>,
+) -> Result<HttpResponse, AppError> {
+    accounts::change_password(&state, &auth.0, body.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Token answers must not be kept by caches or proxies.
+fn no_store(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+    builder.insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"));
+    builder
+}

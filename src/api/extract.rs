@@ -1,0 +1,123 @@
+//! Who is calling: the bearer-token extractor and the permission check in front of a
+//! handler (so that an unauthorized caller is refused before its body is even parsed).
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::net::IpAddr;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+
+use crate::domain::policy::{Action, Decision, Resource, authorize};
+use crate::error::AppError;
+use crate::service::accounts::{self, Authenticated};
+use crate::state::AppState;
+
+/// An authenticated caller: a valid access token whose user and session are still good.
+pub struct Auth(pub Authenticated);
+
+impl Auth {
+    /// Refuses with 403 unless the caller's roles permit the action.
+    pub fn require(&self, action: Action) -> Result<(), AppError> {
+        match authorize(&self.0.principal, action, Resource::Service) {
+            Decision::Allow => Ok(()),
+            Decision::Forbidden | Decision::Hidden => {
+                Err(AppError::Forbidden("Your roles do not permit this.".into()))
+            }
+        }
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
+impl FromRequest for Auth {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
+            let token = token.ok_or_else(|| {
+                AppError::Unauthorized(
+                    "Sign in and send the access token as a Bearer token.".into(),
+                )
+            })?;
+            Ok(Auth(accounts::authenticate(&state, &token).await?))
+        })
+    }
+}
+
+/// A service-wide permission, named by a marker type so that handlers state it in their
+/// signature: `_: Permit<ManageUsers>`.
+pub trait Permission {
+    const ACTION: Action;
+}
+
+macro_rules! permissions {
+    ($($name:ident),* $(,)?) => {
+        $(
+            pub struct $name;
+            impl Permission for $name {
+                const ACTION: Action = Action::$name;
+            }
+        )*
+    };
+}
+
+permissions!(
+    ManageUsers,
+    ReadRegistry,
+    WriteRegistry,
+    ReadReports,
+    VerifyAudit,
+    BulkTriage
+);
+
+/// The caller, checked for the permission `P`.
+pub struct Permit<P: Permission>(pub Authenticated, PhantomData<P>);
+
+impl<P: Permission + 'static> FromRequest for Permit<P> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let auth = Auth::from_request(req, payload);
+        Box::pin(async move {
+            let auth = auth.await?;
+            auth.require(P::ACTION)?;
+            Ok(Permit(auth.0, PhantomData))
+        })
+    }
+}
+
+/// The client's address, for rate limiting: the peer, or the first X-Forwarded-For entry
+/// when the configuration says a trusted proxy sits in front.
+pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> IpAddr {
+    let forwarded = trust_forwarded_for
+        .then(|| {
+            req.headers()
+                .get("x-forwarded-for")?
+                .to_str()
+                .ok()?
+                .split(',')
+                .next()?
+                .trim()
+                .parse::<IpAddr>()
+                .ok()
+        })
+        .flatten();
+    forwarded
+        .or_else(|| req.peer_addr().map(|a| a.ip()))
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+}

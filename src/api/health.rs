@@ -1,0 +1,56 @@
+//! Liveness and readiness for load balancers and orchestrators.
+
+use actix_web::{HttpResponse, get, web};
+use serde::Serialize;
+
+use crate::api::problem::Problem;
+use crate::state::AppState;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct HealthStatus {
+    /// `ok` when healthy.
+    pub status: &'static str,
+    /// `sqlite` or `postgres`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<&'static str>,
+}
+
+/// The process is up and serving HTTP.
+#[utoipa::path(tag = "health", responses((status = 200, body = HealthStatus)))]
+#[get("/health/live")]
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(HealthStatus {
+        status: "ok",
+        database: None,
+    })
+}
+
+/// The service can do its work: the database answers.
+#[utoipa::path(
+    tag = "health",
+    responses(
+        (status = 200, body = HealthStatus),
+        (status = 503, description = "The database does not answer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/health/ready")]
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let database = match state.db.backend() {
+        crate::db::Backend::Sqlite => "sqlite",
+        crate::db::Backend::Postgres => "postgres",
+    };
+    match state.db.ping().await {
+        Ok(()) => HttpResponse::Ok().json(HealthStatus {
+            status: "ok",
+            database: Some(database),
+        }),
+        Err(reason) => {
+            tracing::warn!(%reason, "readiness check failed");
+            Problem::new(
+                actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+                "The database is not reachable.",
+            )
+            .response()
+        }
+    }
+}

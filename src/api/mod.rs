@@ -1,0 +1,188 @@
+//! HTTP only: routes, extractors and the error mapping. Handlers parse, authorize, call one
+//! service function and map its result.
+
+pub mod auth;
+pub mod extract;
+pub mod health;
+pub mod json;
+pub mod problem;
+pub mod users;
+
+use std::collections::BTreeMap;
+
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_actix_web::UtoipaApp;
+
+use problem::Problem;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "rfa-tracker",
+        description = "Requests for assistance (RFAs) from competent jurisdictions, from intake to closure: eligibility, lifecycle, audit trail and annual figures.",
+    ),
+    components(schemas(Problem, crate::error::FieldError)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "health", description = "Liveness and readiness"),
+        (name = "meta", description = "This document"),
+        (name = "auth", description = "Sign-in, tokens and your own account"),
+        (name = "users", description = "User management (administrators)"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Registers every route. Going through `UtoipaApp::service` means a handler without an
+/// `#[utoipa::path]` description does not compile, so the document cannot fall behind.
+pub fn register<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
+where
+    T: actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+{
+    app.openapi(ApiDoc::openapi())
+        .service(health::live)
+        .service(health::ready)
+        .service(openapi_json)
+        .service(auth::login)
+        .service(auth::refresh)
+        .service(auth::logout)
+        .service(auth::me)
+        .service(auth::change_password)
+        .service(users::create)
+        .service(users::list)
+        .service(users::get)
+        .service(users::update)
+}
+
+/// The OpenAPI document, serialized once per worker.
+pub struct OpenApiJson(pub String);
+
+/// This document (OpenAPI 3.1).
+#[utoipa::path(tag = "meta", responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
+#[get("/api/v1/openapi.json")]
+pub async fn openapi_json(doc: web::Data<OpenApiJson>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(doc.0.clone())
+}
+
+/// Paths and methods the service answers, taken from the OpenAPI document (plus the
+/// metrics endpoint, which the metrics middleware serves): a known path asked with an
+/// unknown method gets 405 with `Allow`, anything else 404.
+#[derive(Debug, Clone, Default)]
+pub struct RouteTable {
+    routes: Vec<(Vec<Segment>, Vec<String>)>,
+}
+
+#[derive(Debug, Clone)]
+enum Segment {
+    Literal(String),
+    Param,
+}
+
+impl RouteTable {
+    pub fn from_openapi(doc: &utoipa::openapi::OpenApi) -> Self {
+        let mut table: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        const METHODS: [&str; 7] = ["get", "post", "put", "patch", "delete", "head", "options"];
+        let value = serde_json::to_value(&doc.paths).unwrap_or_default();
+        let paths = value
+            .get("paths")
+            .or(Some(&value))
+            .and_then(|v| v.as_object());
+        for (path, item) in paths.into_iter().flatten() {
+            let methods = item
+                .as_object()
+                .into_iter()
+                .flat_map(|ops| ops.keys())
+                .filter(|k| METHODS.contains(&k.as_str()))
+                .map(|k| k.to_ascii_uppercase());
+            table.entry(path.clone()).or_default().extend(methods);
+        }
+        table
+            .entry("/metrics".into())
+            .or_default()
+            .push("GET".into());
+        let routes = table
+            .into_iter()
+            .map(|(path, mut methods)| {
+                methods.sort();
+                methods.dedup();
+                let segments = path
+                    .split('/')
+                    .map(|s| {
+                        if s.starts_with('{') && s.ends_with('}') {
+                            Segment::Param
+                        } else {
+                            Segment::Literal(s.to_string())
+                        }
+                    })
+                    .collect();
+                (segments, methods)
+            })
+            .collect();
+        Self { routes }
+    }
+
+    /// The methods allowed on a path, if the service knows the path at all.
+    pub fn allowed(&self, path: &str) -> Option<&[String]> {
+        let parts: Vec<&str> = path.split('/').collect();
+        self.routes.iter().find_map(|(segments, methods)| {
+            let matches = segments.len() == parts.len()
+                && segments.iter().zip(&parts).all(|(s, p)| match s {
+                    Segment::Literal(l) => l == p,
+                    Segment::Param => !p.is_empty(),
+                });
+            matches.then_some(methods.as_slice())
+        })
+    }
+}
+
+/// Everything no route took: 405 for a known path, 404 otherwise.
+pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> HttpResponse {
+    match routes.allowed(req.path()) {
+        Some(methods) if !methods.iter().any(|m| m == req.method().as_str()) => {
+            let mut allow = methods.to_vec();
+            if allow.iter().any(|m| m == "GET") && !allow.iter().any(|m| m == "HEAD") {
+                allow.push(Method::HEAD.to_string());
+            }
+            let mut res = Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!(
+                    "{} is not allowed here; use {}.",
+                    req.method(),
+                    allow.join(", ")
+                ),
+            )
+            .response();
+            if let Ok(v) = header::HeaderValue::from_str(&allow.join(", ")) {
+                res.headers_mut().insert(header::ALLOW, v);
+            }
+            res
+        }
+        _ => Problem::new(StatusCode::NOT_FOUND, "No such resource.").response(),
+    }
+}

@@ -1,0 +1,138 @@
+//! User management for administrators.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, patch, post, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::api::extract::{ManageUsers, Permit};
+use crate::api::json::Json;
+use crate::api::problem::Problem;
+use crate::error::AppError;
+use crate::service::accounts::{self, CreateUser, UpdateUser, UserPage, UserView};
+use crate::state::AppState;
+
+/// Pagination of a list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Items per page, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub fn limit(&self) -> Result<i64, AppError> {
+        match self.limit {
+            None => Ok(50),
+            Some(n) if (1..=200).contains(&n) => Ok(n),
+            Some(_) => Err(AppError::field("limit", "must be between 1 and 200")),
+        }
+    }
+}
+
+fn user_id(raw: &str) -> Result<String, AppError> {
+    uuid::Uuid::parse_str(raw)
+        .map(|u| u.to_string())
+        .map_err(|_| AppError::NotFound("No such user.".into()))
+}
+
+/// Create a user. Without `password`, one is generated and returned once as `initial_password`.
+#[utoipa::path(
+    tag = "users",
+    request_body = CreateUser,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = UserView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The email is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/users")]
+pub async fn create(
+    state: web::Data<AppState>,
+    _: Permit<ManageUsers>,
+    body: Json<CreateUser>,
+) -> Result<HttpResponse, AppError> {
+    let user = accounts::create_user(&state, body.into_inner()).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/users/{}", user.id)))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(user))
+}
+
+/// List users, oldest first.
+#[utoipa::path(
+    tag = "users",
+    params(PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = UserPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/v1/users")]
+pub async fn list(
+    state: web::Data<AppState>,
+    _: Permit<ManageUsers>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let limit = query.limit()?;
+    Ok(HttpResponse::Ok().json(accounts::list_users(&state, query.cursor, limit).await?))
+}
+
+/// One user.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = UserView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/v1/users/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    _: Permit<ManageUsers>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = user_id(&id)?;
+    Ok(HttpResponse::Ok().json(accounts::get_user(&state, id).await?))
+}
+
+/// Change a user's name, roles, jurisdictions or active flag. Deactivating signs the user
+/// out everywhere at once. The last active administrator cannot be removed.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    request_body = UpdateUser,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = UserView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/api/v1/users/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    permit: Permit<ManageUsers>,
+    id: web::Path<String>,
+    body: Json<UpdateUser>,
+) -> Result<HttpResponse, AppError> {
+    let id = user_id(&id)?;
+    let who = permit.0;
+    Ok(HttpResponse::Ok().json(accounts::update_user(&state, &who, id, body.into_inner()).await?))
+}

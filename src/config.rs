@@ -1,0 +1,347 @@
+//! Typed settings, loaded once at start.
+//!
+//! Layers, later ones winning: the defaults in `config/default.toml` (compiled into the
+//! binary, so the service starts from any directory), an optional file given with
+//! `--config`, then environment variables `RFA__SECTION__KEY`. Unknown keys and wrong
+//! values are refused with a message that names the key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+
+/// The defaults, kept in one file that is also the documentation of every key.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub environment: Environment,
+    pub data_dir: PathBuf,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub log: LogSettings,
+    pub auth: AuthSettings,
+    pub bootstrap: BootstrapSettings,
+    pub reporting: ReportingSettings,
+    pub eligibility: EligibilitySettings,
+    pub deadlines: DeadlineSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub workers: usize,
+    pub max_body_bytes: usize,
+    pub client_request_timeout_ms: u64,
+    pub keep_alive_secs: u64,
+    pub max_connections_per_worker: usize,
+    pub shutdown_timeout_secs: u64,
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SqliteSynchronous {
+    Full,
+    Normal,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub pool_size: u32,
+    pub connect_timeout_secs: u64,
+    pub sqlite_synchronous: SqliteSynchronous,
+    pub sqlite_busy_timeout_ms: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub jwt_secret: String,
+    pub jwt_previous_secrets: Vec<String>,
+    pub issuer: String,
+    pub audience: String,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_days: u32,
+    pub max_failed_logins: u32,
+    pub lockout_secs: u64,
+    pub login_burst: u32,
+    pub login_replenish_ms: u64,
+    pub max_concurrent_hashes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapSettings {
+    pub admin_email: String,
+    pub admin_password: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportingSettings {
+    pub time_zone: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EligibilitySettings {
+    pub mandate_start: NaiveDate,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadlineSettings {
+    pub urgent_days: u32,
+    pub high_days: u32,
+    pub routine_days: u32,
+}
+
+/// A setting that cannot be used, with the key it concerns.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{}", describe_figment(.0))]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration file {path} cannot be read: {reason}")]
+    File { path: PathBuf, reason: String },
+    #[error("configuration key `{key}`: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+impl Settings {
+    /// Loads the layers from the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::from_figment(Self::figment(file)?)
+    }
+
+    /// The layered sources before extraction; tests add their own layers on top.
+    pub fn figment(file: Option<&Path>) -> Result<Figment, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
+        if let Some(path) = file {
+            // Figment would silently skip a missing file; a named file must exist.
+            std::fs::metadata(path).map_err(|e| ConfigError::File {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        Ok(figment.merge(Env::prefixed("RFA__").split("__")))
+    }
+
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let settings: Settings = figment.extract().map_err(Box::new)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
+            ConfigError::Invalid {
+                key,
+                message: message.into(),
+            }
+        }
+        self.bind_addr()?;
+        if self.server.max_body_bytes < 1024 {
+            return Err(invalid("server.max_body_bytes", "must be at least 1024"));
+        }
+        if self.database.url.trim().is_empty() {
+            return Err(invalid("database.url", "must not be empty"));
+        }
+        if self.database.pool_size == 0 {
+            return Err(invalid("database.pool_size", "must be at least 1"));
+        }
+        if self.database.connect_timeout_secs == 0 {
+            return Err(invalid(
+                "database.connect_timeout_secs",
+                "must be at least 1",
+            ));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log.level)
+            .map_err(|e| invalid("log.level", format!("not a log filter: {e}")))?;
+        self.time_zone()?;
+        if self.auth.access_token_ttl_secs < 60 || self.auth.access_token_ttl_secs > 3600 {
+            return Err(invalid(
+                "auth.access_token_ttl_secs",
+                "must be between 60 and 3600 seconds",
+            ));
+        }
+        if self.auth.refresh_token_ttl_days == 0 {
+            return Err(invalid("auth.refresh_token_ttl_days", "must be at least 1"));
+        }
+        if self.auth.max_failed_logins == 0 {
+            return Err(invalid("auth.max_failed_logins", "must be at least 1"));
+        }
+        if self.auth.login_burst == 0 || self.auth.login_replenish_ms == 0 {
+            return Err(invalid(
+                "auth.login_burst",
+                "the burst and auth.login_replenish_ms must be positive",
+            ));
+        }
+        if self.auth.max_concurrent_hashes == 0 {
+            return Err(invalid("auth.max_concurrent_hashes", "must be at least 1"));
+        }
+        let secret = self.auth.jwt_secret.trim();
+        if !secret.is_empty() && secret.len() < MIN_SECRET_LEN {
+            return Err(invalid(
+                "auth.jwt_secret",
+                format!("must be at least {MIN_SECRET_LEN} characters"),
+            ));
+        }
+        if self.environment == Environment::Production && secret.is_empty() {
+            return Err(invalid(
+                "auth.jwt_secret",
+                "is required when environment = \"production\"",
+            ));
+        }
+        if self
+            .auth
+            .jwt_previous_secrets
+            .iter()
+            .any(|old| old.trim().len() < MIN_SECRET_LEN)
+        {
+            return Err(invalid(
+                "auth.jwt_previous_secrets",
+                format!("each earlier secret must be at least {MIN_SECRET_LEN} characters"),
+            ));
+        }
+        if self.bootstrap.admin_email.is_empty() != self.bootstrap.admin_password.is_empty() {
+            return Err(invalid(
+                "bootstrap.admin_password",
+                "bootstrap.admin_email and bootstrap.admin_password are set together",
+            ));
+        }
+        for (key, days) in [
+            ("deadlines.urgent_days", self.deadlines.urgent_days),
+            ("deadlines.high_days", self.deadlines.high_days),
+            ("deadlines.routine_days", self.deadlines.routine_days),
+        ] {
+            if days == 0 || days > 3650 {
+                return Err(invalid(key, "must be between 1 and 3650 days"));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.server.bind.parse().map_err(|_| ConfigError::Invalid {
+            key: "server.bind",
+            message: format!("`{}` is not an address:port", self.server.bind),
+        })
+    }
+
+    pub fn time_zone(&self) -> Result<chrono_tz::Tz, ConfigError> {
+        self.reporting
+            .time_zone
+            .parse()
+            .map_err(|_| ConfigError::Invalid {
+                key: "reporting.time_zone",
+                message: format!(
+                    "`{}` is not an IANA time zone name",
+                    self.reporting.time_zone
+                ),
+            })
+    }
+}
+
+/// "configuration key `server.bind`: invalid type … (in RFA__ environment variables)", one
+/// line per problem, with keys in the dotted lower-case form the documentation uses.
+fn describe_figment(error: &figment::Error) -> String {
+    error
+        .clone()
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".").to_lowercase();
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| format!(" (from {})", m.name))
+                .unwrap_or_default();
+            if key.is_empty() {
+                format!("configuration: {}{source}", e.kind)
+            } else {
+                format!("configuration key `{key}`: {}{source}", e.kind)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Shortest accepted HMAC signing secret.
+pub const MIN_SECRET_LEN: usize = 32;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::providers::Serialized;
+
+    fn with(key: &str, value: impl serde::Serialize) -> Result<Settings, ConfigError> {
+        Settings::from_figment(
+            Figment::from(Toml::string(DEFAULT_TOML)).merge(Serialized::default(key, value)),
+        )
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let s = Settings::from_figment(Figment::from(Toml::string(DEFAULT_TOML)))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.environment, Environment::Development);
+        assert_eq!(s.database.sqlite_synchronous, SqliteSynchronous::Full);
+    }
+
+    #[test]
+    fn wrong_values_name_their_key() {
+        for (key, value) in [
+            ("server.bind", "nowhere"),
+            ("reporting.time_zone", "Mars/Olympus"),
+            ("log.level", "lots=of=noise"),
+            ("auth.jwt_secret", "short"),
+            ("environment", "staging"),
+            ("database.sqlite_synchronous", "off"),
+        ] {
+            let err = with(key, value).expect_err(key).to_string();
+            let leaf = key.rsplit('.').next().unwrap_or(key);
+            assert!(err.contains(leaf), "{key}: {err}");
+        }
+    }
+
+    #[test]
+    fn production_requires_a_secret() {
+        let err = with("environment", "production").expect_err("no secret");
+        assert!(err.to_string().contains("auth.jwt_secret"));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = with("server.bnid", "127.0.0.1:1").expect_err("typo");
+        assert!(err.to_string().contains("bnid"), "{err}");
+    }
+}

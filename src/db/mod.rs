@@ -1,0 +1,416 @@
+//! Storage: one connection type over SQLite and PostgreSQL, the pool, migrations and the
+//! write-transaction helper. Queries live in the submodules, one per table group.
+
+pub mod schema;
+pub mod users;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, PooledConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::config::{DatabaseSettings, SqliteSynchronous};
+use crate::error::AppError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to whichever backend the URL chose. Only portable SQL types are used
+/// (ids are TEXT, times are UTC TIMESTAMP), so one query serves both.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type Conn = PooledConnection<Manager>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where the database is, parsed from `database.url`.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Target {
+    pub fn parse(url: &str) -> Result<Self, DbSetupError> {
+        let url = url.trim();
+        if let Some(rest) = url.strip_prefix("sqlite://") {
+            // sqlite://relative/path and sqlite:///absolute/path
+            return Self::sqlite_path(rest);
+        }
+        if let Some(rest) = url.strip_prefix("sqlite:") {
+            return Self::sqlite_path(rest);
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let parsed = url::Url::parse(url).map_err(|e| DbSetupError::BadUrl {
+                reason: format!("not a PostgreSQL URL: {e}"),
+            })?;
+            if parsed.host_str().is_none_or(str::is_empty) {
+                return Err(DbSetupError::BadUrl {
+                    reason: "the PostgreSQL URL names no host".into(),
+                });
+            }
+            return Ok(Target::Postgres(url.to_string()));
+        }
+        match url.split_once("://") {
+            Some((scheme, _)) => Err(DbSetupError::BadUrl {
+                reason: format!(
+                    "unsupported scheme `{scheme}`; use sqlite://PATH or postgres://USER@HOST/DB"
+                ),
+            }),
+            // A bare path is a SQLite file, as most tools accept.
+            None => Self::sqlite_path(url),
+        }
+    }
+
+    fn sqlite_path(path: &str) -> Result<Self, DbSetupError> {
+        if path.is_empty() || path == ":memory:" || path.contains('?') {
+            return Err(DbSetupError::BadUrl {
+                reason: "a SQLite URL names a file: sqlite://data/rfa-tracker.db".into(),
+            });
+        }
+        Ok(Target::Sqlite(PathBuf::from(path)))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Target::Sqlite(_) => Backend::Sqlite,
+            Target::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// A description safe to log: no password.
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Sqlite(path) => format!("SQLite file {}", path.display()),
+            Target::Postgres(url) => match url::Url::parse(url) {
+                Ok(u) => format!(
+                    "PostgreSQL at {}:{}{}",
+                    u.host_str().unwrap_or("?"),
+                    u.port().unwrap_or(5432),
+                    u.path()
+                ),
+                Err(_) => "PostgreSQL".into(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error("configuration key `database.url`: {reason}")]
+    BadUrl { reason: String },
+    #[error("cannot open the {target}: {reason}")]
+    Connect { target: String, reason: String },
+    #[error("cannot apply database migrations on the {target}: {reason}")]
+    Migrate { target: String, reason: String },
+}
+
+/// Builds connections of the variant the URL names. diesel's own `establish` on the enum
+/// tries each backend in turn and reports only the last failure, so it is not used.
+#[derive(Debug)]
+pub struct Manager {
+    target: Target,
+    synchronous: SqliteSynchronous,
+    busy_timeout_ms: u32,
+}
+
+impl Manager {
+    pub fn new(target: Target, settings: &DatabaseSettings) -> Self {
+        Self {
+            target,
+            synchronous: settings.sqlite_synchronous,
+            busy_timeout_ms: settings.sqlite_busy_timeout_ms,
+        }
+    }
+
+    fn open(&self) -> Result<DbConnection, DbSetupError> {
+        let fail = |reason: String| DbSetupError::Connect {
+            target: self.target.describe(),
+            reason,
+        };
+        match &self.target {
+            Target::Sqlite(path) => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| fail(format!("cannot create {}: {e}", parent.display())))?;
+                }
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(|e| fail(e.to_string()))?;
+                let synchronous = match self.synchronous {
+                    SqliteSynchronous::Full => "FULL",
+                    SqliteSynchronous::Normal => "NORMAL",
+                };
+                // busy_timeout first: switching to WAL itself may need to wait for a lock.
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {};\
+                     PRAGMA journal_mode = WAL;\
+                     PRAGMA synchronous = {synchronous};\
+                     PRAGMA foreign_keys = ON;",
+                    self.busy_timeout_ms
+                ))
+                .map_err(|e| fail(e.to_string()))?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            Target::Postgres(url) => PgConnection::establish(url)
+                .map(DbConnection::Postgresql)
+                .map_err(|e| fail(e.to_string().trim().to_string())),
+        }
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = DbSetupError;
+
+    fn connect(&self) -> Result<DbConnection, DbSetupError> {
+        self.open()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), DbSetupError> {
+        conn.batch_execute("SELECT 1")
+            .map_err(|e| DbSetupError::Connect {
+                target: self.target.describe(),
+                reason: e.to_string(),
+            })
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// Sends pool connection failures to the log instead of r2d2's default stderr printing.
+#[derive(Debug)]
+struct LogPoolErrors;
+
+impl r2d2::HandleError<DbSetupError> for LogPoolErrors {
+    fn handle_error(&self, error: DbSetupError) {
+        tracing::warn!(%error, "database connection failed");
+    }
+}
+
+/// The pool plus what readiness needs to know about the backend.
+#[derive(Clone)]
+pub struct Database {
+    pub pool: Pool,
+    pub target: Target,
+    sqlite_identity: Option<FileIdentity>,
+}
+
+/// Device and inode of the SQLite file when it was opened: if the file is deleted or
+/// replaced under a running server, its open connections would go on writing into a
+/// file nobody will ever read again, so readiness fails instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FileIdentity {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileIdentity {
+    fn of(path: &Path) -> Option<Self> {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| Self {
+            dev: m.dev(),
+            ino: m.ino(),
+        })
+    }
+}
+
+impl Database {
+    /// Opens one connection first so that a bad URL or an unreachable server fails with
+    /// its own message, then builds the pool and applies pending migrations.
+    pub fn connect(settings: &DatabaseSettings) -> Result<Self, DbSetupError> {
+        let target = Target::parse(&settings.url)?;
+        let manager = Manager::new(target.clone(), settings);
+        let mut first = manager.open()?;
+        run_migrations(&mut first).map_err(|reason| DbSetupError::Migrate {
+            target: target.describe(),
+            reason,
+        })?;
+        drop(first);
+        let pool = r2d2::Pool::builder()
+            .max_size(settings.pool_size)
+            .min_idle(Some(1.min(settings.pool_size)))
+            .connection_timeout(Duration::from_secs(settings.connect_timeout_secs))
+            .error_handler(Box::new(LogPoolErrors))
+            .build_unchecked(manager);
+        let sqlite_identity = match &target {
+            Target::Sqlite(path) => FileIdentity::of(path),
+            Target::Postgres(_) => None,
+        };
+        Ok(Self {
+            pool,
+            target,
+            sqlite_identity,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.target.backend()
+    }
+
+    /// Runs blocking database work on the blocking thread pool, never on an async worker.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(|e| {
+                tracing::warn!(error = %e, "no database connection available");
+                AppError::Unavailable
+            })?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| AppError::internal(format!("database task failed: {e}")))?
+    }
+
+    /// Readiness: a round trip to the database within a short time, and on SQLite the
+    /// file still being the one that was opened.
+    pub async fn ping(&self) -> Result<(), String> {
+        if let (Target::Sqlite(path), Some(opened)) = (&self.target, self.sqlite_identity) {
+            match FileIdentity::of(path) {
+                Some(now) if now == opened => {}
+                Some(_) => return Err("the database file was replaced".into()),
+                None => return Err("the database file is gone".into()),
+            }
+        }
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool
+                .get_timeout(Duration::from_secs(2))
+                .map_err(|e| e.to_string())?;
+            conn.batch_execute("SELECT 1").map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+}
+
+fn run_migrations(conn: &mut DbConnection) -> Result<(), String> {
+    let applied = match conn {
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        DbConnection::Postgresql(c) => c
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.len()),
+    }
+    .map_err(|e| e.to_string())?;
+    if applied > 0 {
+        tracing::info!(applied, "database migrations applied");
+    }
+    Ok(())
+}
+
+/// Applies pending migrations and reports how many ran (`rfa-tracker migrate`).
+pub fn migrate(settings: &DatabaseSettings) -> Result<(String, usize), DbSetupError> {
+    let target = Target::parse(&settings.url)?;
+    let mut conn = Manager::new(target.clone(), settings).open()?;
+    let fail = |reason: String| DbSetupError::Migrate {
+        target: target.describe(),
+        reason,
+    };
+    let applied = match &mut conn {
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        DbConnection::Postgresql(c) => c
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.len()),
+    }
+    .map_err(|e| fail(e.to_string()))?;
+    Ok((target.describe(), applied))
+}
+
+impl DbConnection {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConnection::Sqlite(_) => Backend::Sqlite,
+            DbConnection::Postgresql(_) => Backend::Postgres,
+        }
+    }
+
+    /// A write transaction. On SQLite it starts `BEGIN IMMEDIATE`, taking the write lock up
+    /// front: a deferred transaction that reads and then writes fails with SQLITE_BUSY
+    /// instead of waiting when another writer got there first. Nested `transaction` calls
+    /// inside `f` become savepoints, as usual.
+    pub fn write<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        match self {
+            DbConnection::Sqlite(c) => {
+                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+            }
+            DbConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
+        }
+        match f(self) {
+            Ok(value) => match <Self as TransactionManager<Self>>::commit_transaction(self) {
+                Ok(()) => Ok(value),
+                Err(e) => {
+                    if let Err(rollback) =
+                        <Self as TransactionManager<Self>>::rollback_transaction(self)
+                    {
+                        tracing::error!(error = %rollback, "rollback after a failed commit failed");
+                    }
+                    Err(e.into())
+                }
+            },
+            Err(e) => {
+                if let Err(rollback) =
+                    <Self as TransactionManager<Self>>::rollback_transaction(self)
+                {
+                    tracing::error!(error = %rollback, "rollback failed");
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_backend() {
+        assert!(
+            matches!(Target::parse("sqlite://data/x.db"), Ok(Target::Sqlite(p)) if p == Path::new("data/x.db"))
+        );
+        assert!(
+            matches!(Target::parse("sqlite:///tmp/x.db"), Ok(Target::Sqlite(p)) if p == Path::new("/tmp/x.db"))
+        );
+        assert!(matches!(Target::parse("data/x.db"), Ok(Target::Sqlite(_))));
+        assert!(matches!(
+            Target::parse("postgres://u:secret@db.example:5433/rfa"),
+            Ok(Target::Postgres(_))
+        ));
+        for bad in ["mysql://x/y", "sqlite://", "sqlite::memory:", "postgres://"] {
+            assert!(Target::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn descriptions_hide_passwords() {
+        let t = Target::parse("postgres://u:secret@db.example:5433/rfa")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let d = t.describe();
+        assert!(!d.contains("secret"), "{d}");
+        assert!(d.contains("db.example:5433/rfa"), "{d}");
+    }
+}

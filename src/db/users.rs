@@ -1,0 +1,359 @@
+//! Users, their roles and jurisdictions, sign-in sessions and refresh tokens.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::{refresh_tokens, sessions, user_jurisdictions, user_roles, users};
+use crate::domain::roles::Role;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub active: bool,
+    pub failed_logins: i32,
+    pub locked_until: Option<NaiveDateTime>,
+    pub password_changed_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub last_login_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub email: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: &'a str,
+    pub active: bool,
+    pub failed_logins: i32,
+    pub password_changed_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub display_name: Option<String>,
+    pub active: Option<bool>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// A user with what they may do.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub user: UserRow,
+    pub roles: Vec<Role>,
+    pub jurisdictions: Vec<String>,
+}
+
+pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
+    users::table.count().get_result(conn)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn email_taken(conn: &mut DbConnection, email: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        users::table.filter(users::email.eq(email)),
+    ))
+    .get_result(conn)
+}
+
+pub fn roles_of(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<Role>> {
+    let names: Vec<String> = user_roles::table
+        .filter(user_roles::user_id.eq(user_id))
+        .select(user_roles::role)
+        .load(conn)?;
+    let mut roles: Vec<Role> = names.iter().filter_map(|n| Role::parse(n)).collect();
+    roles.sort();
+    Ok(roles)
+}
+
+pub fn jurisdictions_of(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<String>> {
+    user_jurisdictions::table
+        .filter(user_jurisdictions::user_id.eq(user_id))
+        .select(user_jurisdictions::jurisdiction_id)
+        .order(user_jurisdictions::jurisdiction_id)
+        .load(conn)
+}
+
+pub fn record(conn: &mut DbConnection, user: UserRow) -> QueryResult<UserRecord> {
+    let roles = roles_of(conn, &user.id)?;
+    let jurisdictions = jurisdictions_of(conn, &user.id)?;
+    Ok(UserRecord {
+        user,
+        roles,
+        jurisdictions,
+    })
+}
+
+pub fn insert(
+    conn: &mut DbConnection,
+    user: &NewUser<'_>,
+    roles: &[Role],
+    jurisdictions: &[String],
+) -> QueryResult<()> {
+    diesel::insert_into(users::table)
+        .values(user)
+        .execute(conn)?;
+    set_roles(conn, user.id, roles)?;
+    set_jurisdictions(conn, user.id, jurisdictions)
+}
+
+pub fn set_roles(conn: &mut DbConnection, user_id: &str, roles: &[Role]) -> QueryResult<()> {
+    diesel::delete(user_roles::table.filter(user_roles::user_id.eq(user_id))).execute(conn)?;
+    for role in roles {
+        diesel::insert_into(user_roles::table)
+            .values((
+                user_roles::user_id.eq(user_id),
+                user_roles::role.eq(role.as_str()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn set_jurisdictions(
+    conn: &mut DbConnection,
+    user_id: &str,
+    jurisdictions: &[String],
+) -> QueryResult<()> {
+    diesel::delete(user_jurisdictions::table.filter(user_jurisdictions::user_id.eq(user_id)))
+        .execute(conn)?;
+    for j in jurisdictions {
+        diesel::insert_into(user_jurisdictions::table)
+            .values((
+                user_jurisdictions::user_id.eq(user_id),
+                user_jurisdictions::jurisdiction_id.eq(j),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn update(conn: &mut DbConnection, user_id: &str, changes: &UserChanges) -> QueryResult<usize> {
+    diesel::update(users::table.find(user_id))
+        .set(changes)
+        .execute(conn)
+}
+
+/// Users in id order (UUIDv7, so creation order) after the cursor.
+pub fn list(conn: &mut DbConnection, after: Option<&str>, limit: i64) -> QueryResult<Vec<UserRow>> {
+    let mut q = users::table
+        .select(UserRow::as_select())
+        .order(users::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        q = q.filter(users::id.gt(after.to_string()));
+    }
+    q.load(conn)
+}
+
+/// Active admins other than `except`: the service never lets the last one go.
+pub fn other_active_admins(conn: &mut DbConnection, except: &str) -> QueryResult<i64> {
+    users::table
+        .inner_join(user_roles::table)
+        .filter(user_roles::role.eq(Role::Admin.as_str()))
+        .filter(users::active.eq(true))
+        .filter(users::id.ne(except))
+        .count()
+        .get_result(conn)
+}
+
+pub fn set_password(
+    conn: &mut DbConnection,
+    user_id: &str,
+    hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::password_hash.eq(hash),
+            users::password_changed_at.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Counts a failed sign-in; at the limit the account is locked until `lock_until`.
+pub fn record_failed_login(
+    conn: &mut DbConnection,
+    user_id: &str,
+    max_failures: i32,
+    lock_until: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::failed_logins.eq(users::failed_logins + 1))
+        .execute(conn)?;
+    diesel::update(
+        users::table
+            .find(user_id)
+            .filter(users::failed_logins.ge(max_failures)),
+    )
+    .set((
+        users::locked_until.eq(lock_until),
+        users::failed_logins.eq(0),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+pub fn record_login(conn: &mut DbConnection, user_id: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::failed_logins.eq(0),
+            users::locked_until.eq(None::<NaiveDateTime>),
+            users::last_login_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    pub id: String,
+    pub user_id: String,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub revoked_reason: Option<String>,
+}
+
+pub fn create_session(
+    conn: &mut DbConnection,
+    id: &str,
+    user_id: &str,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::id.eq(id),
+            sessions::user_id.eq(user_id),
+            sessions::created_at.eq(now),
+            sessions::last_used_at.eq(now),
+            sessions::expires_at.eq(expires_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find_session(conn: &mut DbConnection, id: &str) -> QueryResult<Option<SessionRow>> {
+    sessions::table
+        .find(id)
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn touch_session(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(sessions::table.find(id))
+        .set(sessions::last_used_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn revoke_session(
+    conn: &mut DbConnection,
+    id: &str,
+    reason: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        sessions::table
+            .find(id)
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set((
+        sessions::revoked_at.eq(now),
+        sessions::revoked_reason.eq(reason),
+    ))
+    .execute(conn)
+}
+
+/// Ends every open session of a user, except one (the caller's own, on a password change).
+pub fn revoke_user_sessions(
+    conn: &mut DbConnection,
+    user_id: &str,
+    except: Option<&str>,
+    reason: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let target = sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::id.ne(except.unwrap_or("")));
+    diesel::update(target)
+        .set((
+            sessions::revoked_at.eq(now),
+            sessions::revoked_reason.eq(reason),
+        ))
+        .execute(conn)
+}
+
+pub fn insert_refresh_token(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    session_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::token_hash.eq(token_hash),
+            refresh_tokens::session_id.eq(session_id),
+            refresh_tokens::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The session a refresh token belongs to and whether the token was already used.
+pub fn find_refresh_token(
+    conn: &mut DbConnection,
+    token_hash: &str,
+) -> QueryResult<Option<(String, Option<NaiveDateTime>)>> {
+    refresh_tokens::table
+        .find(token_hash)
+        .select((refresh_tokens::session_id, refresh_tokens::used_at))
+        .first(conn)
+        .optional()
+}
+
+/// Marks a token used if nobody has yet; exactly one of two racing refreshes gets 1.
+pub fn use_refresh_token(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        refresh_tokens::table
+            .find(token_hash)
+            .filter(refresh_tokens::used_at.is_null()),
+    )
+    .set(refresh_tokens::used_at.eq(now))
+    .execute(conn)
+}

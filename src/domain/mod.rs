@@ -1,0 +1,5 @@
+//! Pure rules: no I/O, no HTTP, no SQL. Everything here is unit-tested on its own.
+
+pub mod email;
+pub mod policy;
+pub mod roles;

@@ -1,0 +1,15 @@
+//! rfa-tracker: the case-management backend for requests for assistance (RFAs).
+//!
+//! `main.rs` only parses the command line; everything else lives here so that tests and
+//! benchmarks can build and start the same application.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod service;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

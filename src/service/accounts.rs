@@ -1,0 +1,780 @@
+//! Accounts: sign-in, sessions, the user's own profile and the administrators' user
+//! management. Handlers call these; each function is one unit of work.
+
+use chrono::{Duration, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::password::check_new_password;
+use crate::auth::tokens::{Keys, random_token, token_hash};
+use crate::db::DbConnection;
+use crate::db::users::{self as store, NewUser, UserChanges, UserRecord, UserRow};
+use crate::domain::email::Email;
+use crate::domain::policy::Principal;
+use crate::domain::roles::Role;
+use crate::error::{AppError, FieldError};
+use crate::state::AppState;
+
+/// One answer for every failed sign-in, whatever the cause, so that it reveals nothing
+/// about which accounts exist or are locked.
+pub const SIGN_IN_FAILED: &str =
+    "The email or password is wrong, or the account is locked after repeated failures.";
+const SESSION_ENDED: &str = "The session has ended; sign in again.";
+
+fn now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenPair {
+    /// JWT to send as `Authorization: Bearer …`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// Opaque token for `POST /api/v1/auth/refresh`; each one works once.
+    pub refresh_token: String,
+}
+
+/// A user as the API shows them; never the password hash.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub jurisdiction_ids: Vec<String>,
+    pub active: bool,
+    /// Set while sign-in is locked after repeated failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<chrono::DateTime<Utc>>,
+    pub created_at: chrono::DateTime<Utc>,
+    pub updated_at: chrono::DateTime<Utc>,
+    pub last_login_at: Option<chrono::DateTime<Utc>>,
+    /// Only in the answer that created the user without a password: shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initial_password: Option<String>,
+}
+
+fn utc(t: NaiveDateTime) -> chrono::DateTime<Utc> {
+    t.and_utc()
+}
+
+impl From<UserRecord> for UserView {
+    fn from(r: UserRecord) -> Self {
+        let now = now();
+        UserView {
+            id: r.user.id,
+            email: r.user.email,
+            display_name: r.user.display_name,
+            roles: r.roles,
+            jurisdiction_ids: r.jurisdictions,
+            active: r.user.active,
+            locked_until: r.user.locked_until.filter(|t| *t > now).map(utc),
+            created_at: utc(r.user.created_at),
+            updated_at: utc(r.user.updated_at),
+            last_login_at: r.user.last_login_at.map(utc),
+            initial_password: None,
+        }
+    }
+}
+
+/// The caller of an authenticated request.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub principal: Principal,
+    pub session_id: String,
+}
+
+// ---------------------------------------------------------------------------------------
+// Sign-in and sessions
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+enum LoginOutcome {
+    Success(TokenPair),
+    Failed,
+}
+
+pub async fn login(
+    state: &AppState,
+    req: LoginRequest,
+    client: std::net::IpAddr,
+) -> Result<TokenPair, AppError> {
+    state
+        .login_limiter
+        .check(client)
+        .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
+    if req.password.chars().count() > crate::auth::password::MAX_PASSWORD_LEN {
+        return Err(AppError::field("password", "is too long"));
+    }
+    // A malformed address cannot exist; it is still hashed against, to cost the same time.
+    let email = Email::parse(&req.email).ok();
+    let user = match email {
+        Some(e) => {
+            state
+                .db
+                .run(move |c| Ok(store::find_by_email(c, e.as_str())?))
+                .await?
+        }
+        None => None,
+    };
+    let matches = state
+        .hasher
+        .verify(req.password, user.as_ref().map(|u| u.password_hash.clone()))
+        .await?;
+    let Some(user) = user else {
+        return Err(AppError::Unauthorized(SIGN_IN_FAILED.into()));
+    };
+    let auth = state.settings.auth.clone();
+    let keys = state.keys.clone();
+    let issued = state
+        .db
+        .run(move |c| {
+            c.write(|c| {
+                let now = now();
+                let Some(current) = store::find(c, &user.id)? else {
+                    return Ok(LoginOutcome::Failed);
+                };
+                let locked = current.locked_until.is_some_and(|t| t > now);
+                if !current.active || locked {
+                    return Ok(LoginOutcome::Failed);
+                }
+                if !matches {
+                    let lock_until = now + Duration::seconds(auth.lockout_secs as i64);
+                    let max = i32::try_from(auth.max_failed_logins).unwrap_or(i32::MAX);
+                    store::record_failed_login(c, &current.id, max, lock_until)?;
+                    return Ok(LoginOutcome::Failed);
+                }
+                store::record_login(c, &current.id, now)?;
+                let session_id = new_id();
+                let expires = now + Duration::days(i64::from(auth.refresh_token_ttl_days));
+                store::create_session(c, &session_id, &current.id, now, expires)?;
+                let refresh = random_token();
+                store::insert_refresh_token(c, &token_hash(&refresh), &session_id, now)?;
+                let roles = store::roles_of(c, &current.id)?;
+                Ok::<_, AppError>(LoginOutcome::Success(pair(
+                    &keys,
+                    &current.id,
+                    &session_id,
+                    &roles,
+                    refresh,
+                )?))
+            })
+        })
+        .await?;
+    match issued {
+        LoginOutcome::Success(pair) => Ok(pair),
+        LoginOutcome::Failed => {
+            tracing::info!("sign-in refused");
+            Err(AppError::Unauthorized(SIGN_IN_FAILED.into()))
+        }
+    }
+}
+
+fn pair(
+    keys: &Keys,
+    user_id: &str,
+    session_id: &str,
+    roles: &[Role],
+    refresh_token: String,
+) -> Result<TokenPair, AppError> {
+    let roles = roles.iter().map(|r| r.as_str().to_string()).collect();
+    let access_token = keys
+        .issue(user_id, session_id, roles)
+        .map_err(|e| AppError::internal(format!("signing failed: {e}")))?;
+    Ok(TokenPair {
+        access_token,
+        token_type: "Bearer",
+        expires_in: keys.ttl_secs(),
+        refresh_token,
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+enum RefreshOutcome {
+    Rotated(TokenPair),
+    Refused,
+}
+
+/// Trades a refresh token for a new pair. A token that was already used means it leaked:
+/// the whole session is revoked, and both holders must sign in again.
+pub async fn refresh(
+    state: &AppState,
+    req: RefreshRequest,
+    client: std::net::IpAddr,
+) -> Result<TokenPair, AppError> {
+    state
+        .login_limiter
+        .check(client)
+        .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
+    if req.refresh_token.len() > 128 {
+        return Err(AppError::Unauthorized(SESSION_ENDED.into()));
+    }
+    let hash = token_hash(&req.refresh_token);
+    let keys = state.keys.clone();
+    let outcome = state
+        .db
+        .run(move |c| {
+            c.write(|c| {
+                let now = now();
+                let Some((session_id, used_at)) = store::find_refresh_token(c, &hash)? else {
+                    return Ok(RefreshOutcome::Refused);
+                };
+                let reuse = used_at.is_some() || store::use_refresh_token(c, &hash, now)? == 0;
+                if reuse {
+                    let n = store::revoke_session(c, &session_id, "refresh token reused", now)?;
+                    if n > 0 {
+                        tracing::warn!(session = %session_id, "refresh token reused; session revoked");
+                    }
+                    return Ok(RefreshOutcome::Refused);
+                }
+                let Some(session) = store::find_session(c, &session_id)? else {
+                    return Ok(RefreshOutcome::Refused);
+                };
+                if session.revoked_at.is_some() || session.expires_at <= now {
+                    return Ok(RefreshOutcome::Refused);
+                }
+                let user = store::find(c, &session.user_id)?;
+                if !user.as_ref().is_some_and(|u| u.active) {
+                    return Ok(RefreshOutcome::Refused);
+                }
+                let refresh = random_token();
+                store::insert_refresh_token(c, &token_hash(&refresh), &session_id, now)?;
+                store::touch_session(c, &session_id, now)?;
+                let roles = store::roles_of(c, &session.user_id)?;
+                Ok::<_, AppError>(RefreshOutcome::Rotated(pair(
+                    &keys,
+                    &session.user_id,
+                    &session_id,
+                    &roles,
+                    refresh,
+                )?))
+            })
+        })
+        .await?;
+    match outcome {
+        RefreshOutcome::Rotated(pair) => Ok(pair),
+        RefreshOutcome::Refused => Err(AppError::Unauthorized(SESSION_ENDED.into())),
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutRequest {
+    /// Optional: the session is the one the access token belongs to either way.
+    pub refresh_token: Option<String>,
+}
+
+/// Ends the caller's session: its refresh tokens and its access tokens stop working.
+pub async fn logout(state: &AppState, who: &Authenticated) -> Result<(), AppError> {
+    let session = who.session_id.clone();
+    state
+        .db
+        .run(move |c| {
+            c.write(|c| store::revoke_session(c, &session, "signed out", now()))?;
+            Ok(())
+        })
+        .await
+}
+
+/// Checks an access token and that its user and session are still good. Deactivation, a
+/// password change elsewhere and sign-out take effect at once, not at token expiry.
+pub async fn authenticate(state: &AppState, bearer: &str) -> Result<Authenticated, AppError> {
+    let unauthorized =
+        || AppError::Unauthorized("The access token is missing, invalid or expired.".into());
+    let claims = state.keys.verify(bearer).ok_or_else(unauthorized)?;
+    let found = state
+        .db
+        .run(move |c| {
+            let Some(session) = store::find_session(c, &claims.sid)? else {
+                return Ok(None);
+            };
+            if session.user_id != claims.sub
+                || session.revoked_at.is_some()
+                || session.expires_at <= now()
+            {
+                return Ok(None);
+            }
+            let Some(user) = store::find(c, &claims.sub)? else {
+                return Ok(None);
+            };
+            if !user.active {
+                return Ok(None);
+            }
+            let record = store::record(c, user)?;
+            Ok(Some(Authenticated {
+                principal: Principal {
+                    user_id: record.user.id,
+                    roles: record.roles,
+                    jurisdictions: record.jurisdictions,
+                },
+                session_id: session.id,
+            }))
+        })
+        .await?;
+    found.ok_or_else(unauthorized)
+}
+
+// ---------------------------------------------------------------------------------------
+// The user's own account
+
+pub async fn me(state: &AppState, who: &Authenticated) -> Result<UserView, AppError> {
+    get_user(state, who.principal.user_id.clone()).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Changes the caller's password and signs out every other session.
+pub async fn change_password(
+    state: &AppState,
+    who: &Authenticated,
+    req: ChangePassword,
+) -> Result<(), AppError> {
+    if let Err(m) = check_new_password(&req.new_password) {
+        return Err(AppError::field("new_password", m));
+    }
+    if req.new_password == req.current_password {
+        return Err(AppError::field(
+            "new_password",
+            "must differ from the current password",
+        ));
+    }
+    let user_id = who.principal.user_id.clone();
+    let stored = {
+        let id = user_id.clone();
+        state.db.run(move |c| Ok(store::find(c, &id)?)).await?
+    }
+    .ok_or_else(|| AppError::Unauthorized(SESSION_ENDED.into()))?;
+    let ok = state
+        .hasher
+        .verify(req.current_password, Some(stored.password_hash))
+        .await?;
+    if !ok {
+        return Err(AppError::field(
+            "current_password",
+            "is not the current password",
+        ));
+    }
+    let hash = state.hasher.hash(req.new_password).await?;
+    let keep = who.session_id.clone();
+    state
+        .db
+        .run(move |c| {
+            c.write(|c| {
+                let now = now();
+                store::set_password(c, &user_id, &hash, now)?;
+                store::revoke_user_sessions(c, &user_id, Some(&keep), "password changed", now)?;
+                Ok(())
+            })
+        })
+        .await
+}
+
+// ---------------------------------------------------------------------------------------
+// User management (administrators)
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub email: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    #[serde(default)]
+    pub jurisdiction_ids: Vec<String>,
+    /// Without one, a password is generated and returned once as `initial_password`.
+    pub password: Option<String>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    pub display_name: Option<String>,
+    pub roles: Option<Vec<Role>>,
+    pub jurisdiction_ids: Option<Vec<String>>,
+    pub active: Option<bool>,
+}
+
+const MAX_NAME_LEN: usize = 200;
+const MAX_JURISDICTIONS: usize = 500;
+
+fn check_display_name(name: &str, errors: &mut Vec<FieldError>) -> String {
+    let name = name.trim().to_string();
+    if name.is_empty() {
+        errors.push(FieldError::new("display_name", "must not be empty"));
+    } else if name.chars().count() > MAX_NAME_LEN {
+        errors.push(FieldError::new(
+            "display_name",
+            "must be at most 200 characters",
+        ));
+    } else if name.chars().any(char::is_control) {
+        errors.push(FieldError::new(
+            "display_name",
+            "must not contain control characters",
+        ));
+    }
+    name
+}
+
+fn check_roles(roles: &[Role], errors: &mut Vec<FieldError>) -> Vec<Role> {
+    let mut sorted = roles.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    if sorted.len() != roles.len() {
+        errors.push(FieldError::new("roles", "must not repeat a role"));
+    }
+    sorted
+}
+
+fn check_jurisdictions(ids: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
+    if ids.len() > MAX_JURISDICTIONS {
+        errors.push(FieldError::new(
+            "jurisdiction_ids",
+            "lists too many jurisdictions",
+        ));
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for (i, id) in ids.iter().enumerate() {
+        match uuid::Uuid::parse_str(id) {
+            Ok(u) => out.push(u.to_string()),
+            Err(_) => errors.push(FieldError::new(
+                format!("jurisdiction_ids[{i}]"),
+                "is not a UUID",
+            )),
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+pub async fn create_user(state: &AppState, req: CreateUser) -> Result<UserView, AppError> {
+    let mut errors = Vec::new();
+    let email = match Email::parse(&req.email) {
+        Ok(e) => Some(e),
+        Err(m) => {
+            errors.push(FieldError::new("email", m));
+            None
+        }
+    };
+    let display_name = check_display_name(&req.display_name, &mut errors);
+    let roles = check_roles(&req.roles, &mut errors);
+    let jurisdictions = check_jurisdictions(&req.jurisdiction_ids, &mut errors);
+    if let Some(p) = &req.password
+        && let Err(m) = check_new_password(p)
+    {
+        errors.push(FieldError::new("password", m));
+    }
+    let Some(email) = email.filter(|_| errors.is_empty()) else {
+        return Err(AppError::Validation(errors));
+    };
+    let generated = req.password.is_none().then(random_token);
+    let password = req
+        .password
+        .or_else(|| generated.clone())
+        .unwrap_or_default();
+    let hash = state.hasher.hash(password).await?;
+    let active = req.active.unwrap_or(true);
+    let record = state
+        .db
+        .run(move |c| {
+            c.write(|c| {
+                if store::email_taken(c, email.as_str())? {
+                    return Err(AppError::Conflict(
+                        "A user with this email already exists.".into(),
+                    ));
+                }
+                let id = new_id();
+                insert_user(
+                    c,
+                    &id,
+                    email.as_str(),
+                    &display_name,
+                    &hash,
+                    active,
+                    &roles,
+                    &jurisdictions,
+                )?;
+                let user =
+                    store::find(c, &id)?.ok_or_else(|| AppError::internal("user vanished"))?;
+                Ok(store::record(c, user)?)
+            })
+        })
+        .await?;
+    tracing::info!(user = %record.user.id, "user created");
+    let mut view = UserView::from(record);
+    view.initial_password = generated;
+    Ok(view)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert_user(
+    c: &mut DbConnection,
+    id: &str,
+    email: &str,
+    display_name: &str,
+    hash: &str,
+    active: bool,
+    roles: &[Role],
+    jurisdictions: &[String],
+) -> Result<(), AppError> {
+    let now = now();
+    store::insert(
+        c,
+        &NewUser {
+            id,
+            email,
+            display_name,
+            password_hash: hash,
+            active,
+            failed_logins: 0,
+            password_changed_at: now,
+            created_at: now,
+            updated_at: now,
+        },
+        roles,
+        jurisdictions,
+    )?;
+    Ok(())
+}
+
+pub async fn get_user(state: &AppState, id: String) -> Result<UserView, AppError> {
+    state
+        .db
+        .run(move |c| {
+            let user =
+                store::find(c, &id)?.ok_or_else(|| AppError::NotFound("No such user.".into()))?;
+            Ok(store::record(c, user)?.into())
+        })
+        .await
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserPage {
+    pub items: Vec<UserView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+pub async fn list_users(
+    state: &AppState,
+    cursor: Option<String>,
+    limit: i64,
+) -> Result<UserPage, AppError> {
+    let after = cursor.map(|c| decode_cursor(&c)).transpose()?;
+    state
+        .db
+        .run(move |c| {
+            let rows = store::list(c, after.as_deref(), limit + 1)?;
+            let more = rows.len() as i64 > limit;
+            let rows: Vec<UserRow> = rows.into_iter().take(limit as usize).collect();
+            let next_cursor = more
+                .then(|| rows.last().map(|u| encode_cursor(&u.id)))
+                .flatten();
+            let mut items = Vec::with_capacity(rows.len());
+            for row in rows {
+                items.push(store::record(c, row)?.into());
+            }
+            Ok(UserPage { items, next_cursor })
+        })
+        .await
+}
+
+/// Cursors are opaque to clients: base64 of the last id seen, checked on the way back.
+pub fn encode_cursor(id: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes())
+}
+
+pub fn decode_cursor(cursor: &str) -> Result<String, AppError> {
+    use base64::Engine;
+    let bad = || AppError::BadRequest("The cursor is not one this service issued.".into());
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor.as_bytes())
+        .map_err(|_| bad())?;
+    let id = String::from_utf8(bytes).map_err(|_| bad())?;
+    uuid::Uuid::parse_str(&id).map_err(|_| bad())?;
+    Ok(id)
+}
+
+pub async fn update_user(
+    state: &AppState,
+    who: &Authenticated,
+    id: String,
+    req: UpdateUser,
+) -> Result<UserView, AppError> {
+    let mut errors = Vec::new();
+    let display_name = req
+        .display_name
+        .as_deref()
+        .map(|n| check_display_name(n, &mut errors));
+    let roles = req.roles.as_deref().map(|r| check_roles(r, &mut errors));
+    let jurisdictions = req
+        .jurisdiction_ids
+        .as_deref()
+        .map(|j| check_jurisdictions(j, &mut errors));
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let actor = who.principal.user_id.clone();
+    state
+        .db
+        .run(move |c| {
+            c.write(|c| {
+                let user = store::find(c, &id)?
+                    .ok_or_else(|| AppError::NotFound("No such user.".into()))?;
+                let was_admin = store::roles_of(c, &id)?.contains(&Role::Admin) && user.active;
+                let stays_admin = req.active.unwrap_or(user.active)
+                    && roles
+                        .as_ref()
+                        .map_or(was_admin, |r| r.contains(&Role::Admin));
+                if was_admin && !stays_admin && store::other_active_admins(c, &id)? == 0 {
+                    return Err(AppError::Conflict(
+                        "This is the last active administrator; appoint another first.".into(),
+                    ));
+                }
+                let now = now();
+                store::update(
+                    c,
+                    &id,
+                    &UserChanges {
+                        display_name,
+                        active: req.active,
+                        updated_at: Some(now),
+                    },
+                )?;
+                if let Some(roles) = &roles {
+                    store::set_roles(c, &id, roles)?;
+                }
+                if let Some(j) = &jurisdictions {
+                    store::set_jurisdictions(c, &id, j)?;
+                }
+                if req.active == Some(false) {
+                    store::revoke_user_sessions(c, &id, None, "deactivated", now)?;
+                }
+                let user =
+                    store::find(c, &id)?.ok_or_else(|| AppError::internal("user vanished"))?;
+                tracing::info!(user = %id, by = %actor, "user updated");
+                Ok(store::record(c, user)?.into())
+            })
+        })
+        .await
+}
+
+// ---------------------------------------------------------------------------------------
+// Start-up and the command line
+
+pub enum Bootstrapped {
+    Existing,
+    Configured(String),
+    Generated { email: String, password: String },
+}
+
+/// On first start with no users, creates the first administrator: the configured one, or
+/// one with a generated password that the caller prints once.
+pub fn bootstrap_admin(
+    conn: &mut DbConnection,
+    email: &str,
+    password: &str,
+) -> Result<Bootstrapped, AppError> {
+    if store::count(conn)? > 0 {
+        return Ok(Bootstrapped::Existing);
+    }
+    let (email, password, generated) = if email.is_empty() {
+        ("admin@rfa-tracker.local".to_string(), random_token(), true)
+    } else {
+        let e = Email::parse(email)
+            .map_err(|m| AppError::field("bootstrap.admin_email", m))?
+            .into_string();
+        check_new_password(password).map_err(|m| AppError::field("bootstrap.admin_password", m))?;
+        (e, password.to_string(), false)
+    };
+    let hash = crate::auth::password::hash_blocking(&password)?;
+    let created = conn.write(|c| {
+        // Another instance may have got there first.
+        if store::count(c)? > 0 {
+            return Ok(false);
+        }
+        insert_user(
+            c,
+            &new_id(),
+            &email,
+            "Administrator",
+            &hash,
+            true,
+            &[Role::Admin],
+            &[],
+        )?;
+        Ok::<_, AppError>(true)
+    })?;
+    Ok(match (created, generated) {
+        (false, _) => Bootstrapped::Existing,
+        (true, false) => Bootstrapped::Configured(email),
+        (true, true) => Bootstrapped::Generated { email, password },
+    })
+}
+
+/// `rfa-tracker user create`: the same checks as the API.
+pub fn create_user_blocking(
+    conn: &mut DbConnection,
+    email: &str,
+    display_name: &str,
+    roles: &[Role],
+    password: &str,
+) -> Result<String, AppError> {
+    let mut errors = Vec::new();
+    let email = Email::parse(email).map_err(|m| {
+        errors.push(FieldError::new("email", m));
+    });
+    let display_name = check_display_name(display_name, &mut errors);
+    let roles = check_roles(roles, &mut errors);
+    if let Err(m) = check_new_password(password) {
+        errors.push(FieldError::new("password", m));
+    }
+    let email = match email {
+        Ok(e) if errors.is_empty() => e,
+        _ => return Err(AppError::Validation(errors)),
+    };
+    let hash = crate::auth::password::hash_blocking(password)?;
+    let id = new_id();
+    conn.write(|c| {
+        if store::email_taken(c, email.as_str())? {
+            return Err(AppError::Conflict(
+                "A user with this email already exists.".into(),
+            ));
+        }
+        insert_user(
+            c,
+            &id,
+            email.as_str(),
+            &display_name,
+            &hash,
+            true,
+            &roles,
+            &[],
+        )
+    })?;
+    Ok(id)
+}

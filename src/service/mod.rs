@@ -1,0 +1,4 @@
+//! Units of work that handlers and the command line call: validation, authorization
+//! already done by the caller, one transaction each.
+
+pub mod accounts;

@@ -1,0 +1,213 @@
+//! Builds the application: database, keys, HTTP server with its middleware.
+
+use std::net::TcpListener;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServerHandle, Service};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::ErrorHandlers;
+use actix_web::{App, HttpMessage, HttpServer, web};
+use actix_web_prom::PrometheusMetricsBuilder;
+use anyhow::Context;
+use futures_util::FutureExt;
+use tracing_actix_web::{RequestId, TracingLogger};
+use utoipa_actix_web::AppExt;
+
+use crate::api::problem::ensure_problem;
+use crate::api::{self, OpenApiJson, RouteTable};
+use crate::auth::limiter::LoginLimiter;
+use crate::auth::password::Hasher;
+use crate::auth::tokens::Keys;
+use crate::config::Settings;
+use crate::db::Database;
+use crate::error::AppError;
+use crate::service::accounts::{self, Bootstrapped};
+use crate::state::AppState;
+
+pub struct Application {
+    addr: std::net::SocketAddr,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Opens (and migrates) the database, prepares keys and binds the listener. The server
+    /// runs once `run_until_stopped` is awaited.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let settings = Arc::new(settings);
+        let db_settings = settings.database.clone();
+        let db = tokio::task::spawn_blocking(move || Database::connect(&db_settings))
+            .await
+            .context("database start-up task failed")??;
+        tracing::info!(database = %db.target.describe(), "database ready");
+        bootstrap(&db, &settings).await?;
+
+        let keys = Arc::new(Keys::from_settings(&settings)?);
+        let hasher = {
+            let n = settings.auth.max_concurrent_hashes;
+            tokio::task::spawn_blocking(move || Hasher::new(n))
+                .await
+                .context("hasher start-up task failed")?
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+        };
+        let login_limiter = LoginLimiter::new(
+            settings.auth.login_burst,
+            Duration::from_millis(settings.auth.login_replenish_ms),
+        );
+        let state = web::Data::new(AppState {
+            settings: settings.clone(),
+            db,
+            keys,
+            hasher,
+            login_limiter,
+        });
+
+        let addr = settings.bind_addr()?;
+        let listener =
+            TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+        let addr = listener.local_addr()?;
+        let server = http_server(listener, state.clone())?;
+        Ok(Self {
+            addr,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until SIGTERM/SIGINT (or `handle().stop()`), then lets requests in flight finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Creates the first administrator when there are no users at all.
+async fn bootstrap(db: &Database, settings: &Settings) -> anyhow::Result<()> {
+    let email = settings.bootstrap.admin_email.clone();
+    let password = settings.bootstrap.admin_password.clone();
+    let outcome = db
+        .run(move |c| accounts::bootstrap_admin(c, &email, &password))
+        .await
+        .map_err(|e| match e {
+            AppError::Validation(errors) => anyhow::anyhow!(
+                "configuration key `{}`: {}",
+                errors
+                    .first()
+                    .map(|e| e.field.as_str())
+                    .unwrap_or("bootstrap"),
+                errors
+                    .first()
+                    .map(|e| e.message.as_str())
+                    .unwrap_or("is invalid")
+            ),
+            other => anyhow::anyhow!("cannot create the first administrator: {other}"),
+        })?;
+    match outcome {
+        Bootstrapped::Existing => {}
+        Bootstrapped::Configured(email) => {
+            tracing::info!(%email, "created the first administrator from configuration");
+        }
+        Bootstrapped::Generated { email, password } => {
+            // Printed once, on standard output rather than into the logs.
+            println!(
+                "Created the first administrator.\n  email:    {email}\n  password: {password}\n\
+                 Sign in with POST /api/v1/auth/login and change it with POST /api/v1/me/password.\n\
+                 This password is not shown again."
+            );
+        }
+    }
+    Ok(())
+}
+
+fn http_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
+    let settings = state.settings.clone();
+    let metrics = PrometheusMetricsBuilder::new("rfa")
+        .endpoint("/metrics")
+        .mask_unmatched_patterns("UNMATCHED")
+        .build()
+        .map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
+    let max_body = settings.server.max_body_bytes;
+
+    let mut server = HttpServer::new(move || {
+        let (app, doc) = api::register(App::new().into_utoipa_app()).split_for_parts();
+        let routes = RouteTable::from_openapi(&doc);
+        let doc_json = doc.to_pretty_json().unwrap_or_else(|_| "{}".into());
+        app.app_data(state.clone())
+            .app_data(web::Data::new(OpenApiJson(doc_json)))
+            .app_data(web::Data::new(routes))
+            .app_data(web::PayloadConfig::new(max_body))
+            .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                AppError::BadRequest(format!("Bad query parameter: {err}")).into()
+            }))
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|_, _| AppError::NotFound("No such resource.".into()).into()),
+            )
+            .default_service(web::to(api::fallback))
+            .wrap_fn(|req, srv| {
+                // A panicking handler becomes a logged 500 problem, not a dropped connection.
+                let fut = srv.call(req);
+                async move {
+                    match AssertUnwindSafe(fut).catch_unwind().await {
+                        Ok(res) => res,
+                        Err(panic) => {
+                            let what = panic
+                                .downcast_ref::<&str>()
+                                .map(|s| s.to_string())
+                                .or_else(|| panic.downcast_ref::<String>().cloned())
+                                .unwrap_or_default();
+                            Err(
+                                AppError::Internal(format!("request handler panicked: {what}"))
+                                    .into(),
+                            )
+                        }
+                    }
+                }
+            })
+            .wrap(ErrorHandlers::new().default_handler(ensure_problem))
+            .wrap(metrics.clone())
+            .wrap_fn(|req, srv| {
+                let id = req.extensions().get::<RequestId>().map(|id| id.to_string());
+                let fut = srv.call(req);
+                async move {
+                    let mut res = fut.await?;
+                    if let Some(v) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+                        res.headers_mut()
+                            .insert(HeaderName::from_static("x-request-id"), v);
+                    }
+                    Ok::<_, actix_web::Error>(res.map_body(|_, b| b.boxed()))
+                }
+            })
+            .wrap(TracingLogger::default())
+    })
+    .listen(listener)?
+    .client_request_timeout(Duration::from_millis(
+        settings.server.client_request_timeout_ms,
+    ))
+    .client_disconnect_timeout(Duration::from_secs(2))
+    .keep_alive(Duration::from_secs(settings.server.keep_alive_secs))
+    .max_connections(settings.server.max_connections_per_worker)
+    .shutdown_timeout(settings.server.shutdown_timeout_secs);
+    if settings.server.workers > 0 {
+        server = server.workers(settings.server.workers);
+    }
+    Ok(server.run())
+}

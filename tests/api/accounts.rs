@@ -1,0 +1,665 @@
+//! Sign-in, tokens, sessions, lockout, rate limiting and user management.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TEST_SECRET, TestApp, assert_problem, token_of,
+};
+
+both_backends!(
+    sign_in_and_read_own_account,
+    refresh_rotates_and_reuse_revokes_the_family,
+    logout_ends_the_session_at_once,
+    password_change_signs_out_other_sessions,
+    deactivation_takes_effect_at_once,
+    lockout_after_failures_and_its_expiry,
+    burst_of_sign_ins_gets_429,
+    unknown_email_and_wrong_password_look_alike,
+    forged_and_stale_tokens_are_refused,
+    admins_manage_users,
+    inputs_cannot_set_what_they_should_not,
+    the_last_administrator_stays,
+    user_list_pages_without_gaps,
+);
+
+async fn sign_in_and_read_own_account(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let res = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": "  ADMIN@rfa.test ", "password": ADMIN_PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+    let tokens: Value = res.json().await.expect("json");
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["expires_in"], 900);
+    assert!(
+        tokens["refresh_token"]
+            .as_str()
+            .is_some_and(|t| t.len() >= 43)
+    );
+    let me: Value = app
+        .get("/api/v1/me", Some(&token_of(&tokens)))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["email"], ADMIN_EMAIL);
+    assert_eq!(me["roles"], json!(["admin"]));
+    assert!(me["last_login_at"].is_string());
+    assert!(me.get("password_hash").is_none() && !me.to_string().contains("argon2"));
+    // Without a token: 401 with a problem body and a Bearer challenge-free message.
+    assert_problem(app.get("/api/v1/me", None).await, 401).await;
+    assert_problem(app.get("/api/v1/me", Some("garbage")).await, 401).await;
+}
+
+async fn refresh_rotates_and_reuse_revokes_the_family(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let first = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let refresh = |t: &Value| json!({"refresh_token": t["refresh_token"]});
+    let res = app
+        .post("/api/v1/auth/refresh", None, &refresh(&first))
+        .await;
+    assert_eq!(res.status(), 200);
+    let second: Value = res.json().await.expect("json");
+    assert_ne!(second["refresh_token"], first["refresh_token"]);
+    assert_eq!(
+        app.get("/api/v1/me", Some(&token_of(&second)))
+            .await
+            .status(),
+        200
+    );
+    // The first refresh token is spent; showing it again means it leaked.
+    assert_problem(
+        app.post("/api/v1/auth/refresh", None, &refresh(&first))
+            .await,
+        401,
+    )
+    .await;
+    // So the whole family is revoked: the newest refresh token and the access tokens too.
+    assert_problem(
+        app.post("/api/v1/auth/refresh", None, &refresh(&second))
+            .await,
+        401,
+    )
+    .await;
+    assert_problem(app.get("/api/v1/me", Some(&token_of(&second))).await, 401).await;
+    // Other sessions are unaffected.
+    let other = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(
+        app.get("/api/v1/me", Some(&token_of(&other)))
+            .await
+            .status(),
+        200
+    );
+}
+
+async fn logout_ends_the_session_at_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let tokens = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let access = token_of(&tokens);
+    let res = app
+        .post(
+            "/api/v1/auth/logout",
+            Some(&access),
+            &json!({"refresh_token": tokens["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_problem(app.get("/api/v1/me", Some(&access)).await, 401).await;
+    let res = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": tokens["refresh_token"]}),
+        )
+        .await;
+    assert_problem(res, 401).await;
+}
+
+async fn password_change_signs_out_other_sessions(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, _) = app.user_with(&["supervisor"], &[]).await;
+    let a = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let b = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    // Wrong current password: refused, nothing changes.
+    let res = app
+        .post("/api/v1/me/password", Some(&token_of(&a)), &json!({"current_password": "not it at all", "new_password": "a completely new passphrase"}))
+        .await;
+    let p = assert_problem(res, 422).await;
+    assert_eq!(p["errors"][0]["field"], "current_password");
+    // Too short a new password names the field.
+    let res = app
+        .post(
+            "/api/v1/me/password",
+            Some(&token_of(&a)),
+            &json!({"current_password": ADMIN_PASSWORD, "new_password": "short"}),
+        )
+        .await;
+    assert_eq!(
+        assert_problem(res, 422).await["errors"][0]["field"],
+        "new_password"
+    );
+
+    let res = app
+        .post("/api/v1/me/password", Some(&token_of(&a)), &json!({"current_password": ADMIN_PASSWORD, "new_password": "a completely new passphrase"}))
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(
+        app.get("/api/v1/me", Some(&token_of(&a))).await.status(),
+        200,
+        "this session stays"
+    );
+    assert_problem(app.get("/api/v1/me", Some(&token_of(&b))).await, 401).await;
+    let res = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": b["refresh_token"]}),
+        )
+        .await;
+    assert_problem(res, 401).await;
+    let res = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
+        )
+        .await;
+    assert_problem(res, 401).await;
+    app.login(ADMIN_EMAIL, "a completely new passphrase").await;
+}
+
+async fn deactivation_takes_effect_at_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin_token().await;
+    let (id, token) = app.user_with(&["supervisor"], &[]).await;
+    assert_eq!(app.get("/api/v1/me", Some(&token)).await.status(), 200);
+    let res = app
+        .patch(
+            &format!("/api/v1/users/{id}"),
+            Some(&admin),
+            &json!({"active": false}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let user: Value = res.json().await.expect("json");
+    assert_eq!(user["active"], false);
+    assert_problem(app.get("/api/v1/me", Some(&token)).await, 401).await;
+    // Reactivated, the old session stays ended: the user signs in again.
+    let res = app
+        .patch(
+            &format!("/api/v1/users/{id}"),
+            Some(&admin),
+            &json!({"active": true}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_problem(app.get("/api/v1/me", Some(&token)).await, 401).await;
+}
+
+async fn lockout_after_failures_and_its_expiry(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[("auth.lockout_secs", json!(2))]).await;
+    let wrong = json!({"email": ADMIN_EMAIL, "password": "not the password"});
+    for _ in 0..5 {
+        assert_problem(app.post("/api/v1/auth/login", None, &wrong).await, 401).await;
+    }
+    let right = json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD});
+    // Locked: even the right password is refused, with the same answer as any failure.
+    let locked = assert_problem(app.post("/api/v1/auth/login", None, &right).await, 401).await;
+    let failed = assert_problem(app.post("/api/v1/auth/login", None, &wrong).await, 401).await;
+    assert_eq!(locked, failed);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(
+        app.post("/api/v1/auth/login", None, &right).await.status(),
+        200
+    );
+    // A success resets the count: four more failures do not lock.
+    for _ in 0..4 {
+        assert_problem(app.post("/api/v1/auth/login", None, &wrong).await, 401).await;
+    }
+    assert_eq!(
+        app.post("/api/v1/auth/login", None, &right).await.status(),
+        200
+    );
+}
+
+async fn burst_of_sign_ins_gets_429(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        &[
+            ("auth.login_burst", json!(3)),
+            ("auth.login_replenish_ms", json!(60_000)),
+        ],
+    )
+    .await;
+    let body = json!({"email": "someone@rfa.test", "password": "whatever it is"});
+    for _ in 0..3 {
+        assert_eq!(
+            app.post("/api/v1/auth/login", None, &body).await.status(),
+            401
+        );
+    }
+    let res = app.post("/api/v1/auth/login", None, &body).await;
+    let retry: u64 = res
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_problem(res, 429).await;
+    // Other endpoints are not limited.
+    assert_eq!(app.get("/health/live", None).await.status(), 200);
+}
+
+async fn unknown_email_and_wrong_password_look_alike(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let unknown = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": "nobody@rfa.test", "password": ADMIN_PASSWORD}),
+        )
+        .await;
+    let wrong = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": ADMIN_EMAIL, "password": "wrong password here"}),
+        )
+        .await;
+    let (a, b) = (
+        assert_problem(unknown, 401).await,
+        assert_problem(wrong, 401).await,
+    );
+    assert_eq!(a, b);
+}
+
+fn decode_part(part: &str) -> Value {
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64")).expect("json")
+}
+
+fn encode_part(v: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).expect("json"))
+}
+
+fn sign(header: &Value, claims: &Value, secret: &[u8], alg: jsonwebtoken::Algorithm) -> String {
+    let mut h = jsonwebtoken::Header::new(alg);
+    h.kid = header["kid"].as_str().map(str::to_string);
+    let key = jsonwebtoken::EncodingKey::from_secret(secret).expect("key");
+    jsonwebtoken::encode(&h, claims, &key).expect("sign")
+}
+
+async fn forged_and_stale_tokens_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let good = app.admin_token().await;
+    let parts: Vec<&str> = good.split('.').collect();
+    let (header, claims) = (decode_part(parts[0]), decode_part(parts[1]));
+    // A re-signed copy with the right key is accepted: the forgeries below differ only in
+    // what they test.
+    let hs256 = jsonwebtoken::Algorithm::HS256;
+    let same = sign(&header, &claims, TEST_SECRET.as_bytes(), hs256);
+    assert_eq!(app.get("/api/v1/me", Some(&same)).await.status(), 200);
+
+    let with = |k: &str, v: Value| {
+        let mut c = claims.clone();
+        c[k] = v;
+        c
+    };
+    let now = chrono::Utc::now().timestamp();
+    let forged = vec![
+        (
+            "alg none",
+            format!(
+                "{}.{}.",
+                encode_part(&json!({"alg": "none", "typ": "JWT", "kid": header["kid"]})),
+                parts[1]
+            ),
+        ),
+        (
+            "another key",
+            sign(
+                &header,
+                &claims,
+                b"some-other-secret-of-thirty-two-chars",
+                hs256,
+            ),
+        ),
+        (
+            "another algorithm",
+            sign(
+                &header,
+                &claims,
+                TEST_SECRET.as_bytes(),
+                jsonwebtoken::Algorithm::HS512,
+            ),
+        ),
+        (
+            "expired",
+            sign(
+                &header,
+                &with("exp", json!(now - 120)),
+                TEST_SECRET.as_bytes(),
+                hs256,
+            ),
+        ),
+        (
+            "wrong audience",
+            sign(
+                &header,
+                &with("aud", json!("someone-else")),
+                TEST_SECRET.as_bytes(),
+                hs256,
+            ),
+        ),
+        (
+            "wrong issuer",
+            sign(
+                &header,
+                &with("iss", json!("someone-else")),
+                TEST_SECRET.as_bytes(),
+                hs256,
+            ),
+        ),
+        (
+            "tampered payload",
+            format!(
+                "{}.{}.{}",
+                parts[0],
+                encode_part(&with("roles", json!(["admin", "supervisor"]))),
+                parts[2]
+            ),
+        ),
+        (
+            "unknown kid",
+            sign(
+                &json!({"kid": "0000"}),
+                &claims,
+                TEST_SECRET.as_bytes(),
+                hs256,
+            ),
+        ),
+        ("no exp", {
+            let mut c = claims.clone();
+            c.as_object_mut().expect("object").remove("exp");
+            sign(&header, &c, TEST_SECRET.as_bytes(), hs256)
+        }),
+    ];
+    for (what, token) in forged {
+        let res = app.get("/api/v1/me", Some(&token)).await;
+        assert_eq!(res.status(), 401, "{what}");
+    }
+}
+
+async fn admins_manage_users(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin_token().await;
+    let jurisdiction = uuid::Uuid::now_v7().to_string();
+    let res = app
+        .post(
+            "/api/v1/users",
+            Some(&admin),
+            &json!({"email": "Officer.One@Example.org", "display_name": "Officer One",
+                    "roles": ["liaison_officer"], "jurisdiction_ids": [jurisdiction]}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let location = res
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let created: Value = res.json().await.expect("json");
+    assert_eq!(
+        location,
+        Some(format!(
+            "/api/v1/users/{}",
+            created["id"].as_str().expect("id")
+        ))
+    );
+    assert_eq!(created["email"], "officer.one@example.org");
+    assert_eq!(created["jurisdiction_ids"], json!([jurisdiction]));
+    let initial = created["initial_password"]
+        .as_str()
+        .expect("generated password")
+        .to_string();
+    // The generated password works, and is never shown again.
+    app.login("officer.one@example.org", &initial).await;
+    let fetched: Value = app
+        .get(
+            &format!("/api/v1/users/{}", created["id"].as_str().expect("id")),
+            Some(&admin),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert!(fetched.get("initial_password").is_none());
+    assert_eq!(fetched["roles"], json!(["liaison_officer"]));
+
+    // Email is unique without regard to case.
+    let res = app
+        .post(
+            "/api/v1/users",
+            Some(&admin),
+            &json!({"email": "OFFICER.one@example.org", "display_name": "Dup", "roles": []}),
+        )
+        .await;
+    assert_problem(res, 409).await;
+
+    // Every wrong field is named at once, and nothing is written.
+    let res = app
+        .post(
+            "/api/v1/users",
+            Some(&admin),
+            &json!({"email": "not-an-email", "display_name": "  ", "roles": ["supervisor", "supervisor"],
+                    "jurisdiction_ids": ["nope"], "password": "short"}),
+        )
+        .await;
+    let p = assert_problem(res, 422).await;
+    let fields: Vec<&str> = p["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    for f in [
+        "email",
+        "display_name",
+        "roles",
+        "jurisdiction_ids[0]",
+        "password",
+    ] {
+        assert!(fields.contains(&f), "{f} in {fields:?}");
+    }
+    let res = app
+        .post(
+            "/api/v1/users",
+            Some(&admin),
+            &json!({"email": "x@example.org", "display_name": "X", "roles": ["overlord"]}),
+        )
+        .await;
+    let p = assert_problem(res, 422).await;
+    assert!(
+        p["errors"][0]["field"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("roles"))
+    );
+    let page: Value = app
+        .get("/api/v1/users", Some(&admin))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        page["items"].as_array().map(Vec::len),
+        Some(2),
+        "nothing else was written"
+    );
+
+    // Roles change and take effect on the next request.
+    let id = created["id"].as_str().expect("id");
+    let res = app
+        .patch(
+            &format!("/api/v1/users/{id}"),
+            Some(&admin),
+            &json!({"roles": ["supervisor", "reporting"], "display_name": "Officer 1"}),
+        )
+        .await;
+    let updated: Value = res.json().await.expect("json");
+    assert_eq!(updated["roles"], json!(["supervisor", "reporting"]));
+    assert_eq!(updated["display_name"], "Officer 1");
+    assert_problem(
+        app.get(
+            &format!("/api/v1/users/{}", uuid::Uuid::now_v7()),
+            Some(&admin),
+        )
+        .await,
+        404,
+    )
+    .await;
+    assert_problem(app.get("/api/v1/users/not-a-uuid", Some(&admin)).await, 404).await;
+}
+
+async fn inputs_cannot_set_what_they_should_not(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin_token().await;
+    let (id, token) = app.user_with(&["reporting"], &[]).await;
+    for (path, body) in [
+        (
+            format!("/api/v1/users/{id}"),
+            json!({"password_hash": "$argon2id$forged"}),
+        ),
+        (
+            format!("/api/v1/users/{id}"),
+            json!({"id": uuid::Uuid::now_v7().to_string()}),
+        ),
+        (
+            format!("/api/v1/users/{id}"),
+            json!({"email": "new@rfa.test"}),
+        ),
+    ] {
+        let p = assert_problem(app.patch(&path, Some(&admin), &body).await, 422).await;
+        assert!(p["errors"][0]["field"].as_str().is_some());
+    }
+    // Users cannot give themselves roles through their own account.
+    let res = app
+        .post(
+            "/api/v1/me/password",
+            Some(&token),
+            &json!({"current_password": "x", "new_password": "y", "roles": ["admin"]}),
+        )
+        .await;
+    assert_eq!(
+        assert_problem(res, 422).await["errors"][0]["field"],
+        "roles"
+    );
+    let res = app
+        .patch(
+            &format!("/api/v1/users/{id}"),
+            Some(&token),
+            &json!({"roles": ["admin"]}),
+        )
+        .await;
+    assert_problem(res, 403).await;
+    let me: Value = app
+        .get("/api/v1/me", Some(&token))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["roles"], json!(["reporting"]));
+}
+
+async fn the_last_administrator_stays(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin_token().await;
+    let me: Value = app
+        .get("/api/v1/me", Some(&admin))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let id = me["id"].as_str().expect("id");
+    let path = format!("/api/v1/users/{id}");
+    assert_problem(
+        app.patch(&path, Some(&admin), &json!({"active": false}))
+            .await,
+        409,
+    )
+    .await;
+    assert_problem(
+        app.patch(&path, Some(&admin), &json!({"roles": ["supervisor"]}))
+            .await,
+        409,
+    )
+    .await;
+    // With a second administrator, the first may step down.
+    let (_, _) = app.user_with(&["admin"], &[]).await;
+    let res = app
+        .patch(&path, Some(&admin), &json!({"roles": ["supervisor"]}))
+        .await;
+    assert_eq!(res.status(), 200);
+}
+
+async fn user_list_pages_without_gaps(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin_token().await;
+    for i in 0..6 {
+        let res = app
+            .post("/api/v1/users", Some(&admin), &json!({"email": format!("u{i}@rfa.test"), "display_name": format!("U{i}"), "roles": ["reporting"], "password": "long enough password"}))
+            .await;
+        assert_eq!(res.status(), 201);
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/users?limit=3&cursor={c}"),
+            None => "/api/v1/users?limit=3".to_string(),
+        };
+        let page: Value = app
+            .get(&path, Some(&admin))
+            .await
+            .json()
+            .await
+            .expect("json");
+        for u in page["items"].as_array().expect("items") {
+            seen.push(u["email"].as_str().expect("email").to_string());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 7);
+    let mut dedup = seen.clone();
+    dedup.sort();
+    dedup.dedup();
+    assert_eq!(dedup.len(), 7);
+    for bad in [
+        "limit=0",
+        "limit=201",
+        "limit=-1",
+        "limit=abc",
+        "cursor=forged!",
+        "cursor=Zm9v",
+    ] {
+        let res = app.get(&format!("/api/v1/users?{bad}"), Some(&admin)).await;
+        let status = res.status().as_u16();
+        assert!(status == 400 || status == 422, "{bad}: {status}");
+        assert_problem(res, status).await;
+    }
+}

@@ -1,0 +1,343 @@
+//! The black-box harness: a real server on port 0 against a fresh database, spoken to over
+//! HTTP. Every test runs once on SQLite (a temporary file) and once on PostgreSQL (a
+//! database created for the test and dropped after) when RFA_TEST_POSTGRES_URL is set.
+
+use std::io::Write as _;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use actix_web::dev::ServerHandle;
+use diesel::Connection;
+use diesel::RunQueryDsl;
+use diesel::pg::PgConnection;
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use rfa_tracker::config::{DEFAULT_TOML, Settings};
+use rfa_tracker::startup::Application;
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub const TEST_SECRET: &str = "test-signing-secret-of-at-least-32-chars";
+pub const ADMIN_EMAIL: &str = "admin@rfa.test";
+pub const ADMIN_PASSWORD: &str = "admin password for tests";
+
+/// Writes past the test harness's output capture, so a skip is seen in the summary.
+pub fn say(message: &str) {
+    let _ = writeln!(std::io::stderr(), "{message}");
+}
+
+fn postgres_admin_url() -> Option<String> {
+    std::env::var("RFA_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+}
+
+/// Whether the PostgreSQL run of a test can happen. Under CI a missing or unreachable
+/// PostgreSQL fails the suite instead of skipping.
+pub fn backend_available(backend: Backend, test: &str) -> bool {
+    if backend == Backend::Sqlite {
+        return true;
+    }
+    let in_ci = std::env::var_os("CI").is_some();
+    match postgres_admin_url() {
+        Some(url) => {
+            if let Err(e) = PgConnection::establish(&url) {
+                assert!(
+                    !in_ci,
+                    "CI is set but PostgreSQL at RFA_TEST_POSTGRES_URL is unreachable: {e}"
+                );
+                say(&format!(
+                    "SKIPPED {test} on PostgreSQL: cannot connect ({e})"
+                ));
+                return false;
+            }
+            true
+        }
+        None => {
+            assert!(!in_ci, "CI is set but RFA_TEST_POSTGRES_URL is not");
+            say(&format!(
+                "SKIPPED {test} on PostgreSQL: set RFA_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres)"
+            ));
+            false
+        }
+    }
+}
+
+/// Runs each named `async fn(Backend)` once per backend, as `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::helpers::backend_available($crate::helpers::Backend::Postgres, stringify!($name)) {
+                        super::$name($crate::helpers::Backend::Postgres).await
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// A database made for one test, removed when the test ends.
+pub struct TestDb {
+    pub url: String,
+    pg_admin: Option<(String, String)>,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestDb {
+    pub fn create(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        match backend {
+            Backend::Sqlite => Self {
+                url: format!("sqlite://{}", dir.path().join("rfa.db").display()),
+                pg_admin: None,
+                dir,
+            },
+            Backend::Postgres => {
+                let admin = postgres_admin_url().expect("RFA_TEST_POSTGRES_URL");
+                let name = format!("rfa_test_{}", uuid::Uuid::now_v7().simple());
+                let mut conn =
+                    PgConnection::establish(&admin).expect("PostgreSQL admin connection");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .expect("create the test database");
+                let mut url = url::Url::parse(&admin).expect("RFA_TEST_POSTGRES_URL is a URL");
+                url.set_path(&name);
+                Self {
+                    url: url.to_string(),
+                    pg_admin: Some((admin, name)),
+                    dir,
+                }
+            }
+        }
+    }
+
+    /// Makes the database disappear under a running server.
+    pub fn destroy(&mut self) {
+        match &self.pg_admin {
+            Some((admin, name)) => {
+                let mut conn = PgConnection::establish(admin).expect("PostgreSQL admin connection");
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .expect("drop the test database");
+            }
+            None => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(self.dir.path().join(format!("rfa.db{suffix}")));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if self.pg_admin.is_some() {
+            self.destroy();
+        }
+    }
+}
+
+/// Settings for a test server: defaults, then the test database, then `overrides`.
+pub fn settings(db: &TestDb, overrides: &[(&str, Value)]) -> Settings {
+    let mut figment = Figment::from(Toml::string(DEFAULT_TOML))
+        .merge(Serialized::default("server.bind", "127.0.0.1:0"))
+        .merge(Serialized::default("server.workers", 2))
+        .merge(Serialized::default("data_dir", db.dir.path().join("data")))
+        .merge(Serialized::default("database.url", &db.url))
+        .merge(Serialized::default("database.sqlite_synchronous", "normal"))
+        .merge(Serialized::default("log.level", "error"))
+        .merge(Serialized::default("auth.jwt_secret", TEST_SECRET))
+        .merge(Serialized::default("auth.login_burst", 1000))
+        .merge(Serialized::default("bootstrap.admin_email", ADMIN_EMAIL))
+        .merge(Serialized::default(
+            "bootstrap.admin_password",
+            ADMIN_PASSWORD,
+        ));
+    for (key, value) in overrides {
+        figment = figment.merge(Serialized::default(key, value));
+    }
+    Settings::from_figment(figment).expect("test settings")
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+    handle: ServerHandle,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, &[]).await
+    }
+
+    pub async fn spawn_with(backend: Backend, overrides: &[(&str, Value)]) -> Self {
+        let db = TestDb::create(backend);
+        let settings = settings(&db, overrides);
+        Self::start(db, settings)
+    }
+
+    /// Starts the server on its own thread and runtime, as the binary would.
+    pub fn start(db: TestDb, settings: Settings) -> Self {
+        rfa_tracker::telemetry::init(&settings.log);
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("server runtime");
+            runtime.block_on(async move {
+                match Application::build(settings).await {
+                    Ok(app) => {
+                        let _ = tx.send(Ok((app.port(), app.handle())));
+                        let _ = app.run_until_stopped().await;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(format!("{e:#}")));
+                    }
+                }
+            });
+        });
+        let (port, handle) = rx
+            .recv()
+            .expect("server thread")
+            .unwrap_or_else(|e| panic!("server failed to start: {e}"));
+        Self {
+            base: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            db,
+            handle,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
+        self.send(reqwest::Method::POST, path, token, body).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
+        self.send(reqwest::Method::PATCH, path, token, body).await
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        let mut req = self.client.request(method, self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// Signs in and returns the whole token answer.
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        let res = self
+            .post(
+                "/api/v1/auth/login",
+                None,
+                &json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(res.status(), 200, "sign-in of {email}");
+        res.json().await.expect("token JSON")
+    }
+
+    pub async fn admin_token(&self) -> String {
+        token_of(&self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await)
+    }
+
+    /// Creates a user with the given roles and password and returns (id, access token).
+    pub async fn user_with(&self, roles: &[&str], jurisdictions: &[&str]) -> (String, String) {
+        let admin = self.admin_token().await;
+        let email = format!("{}@rfa.test", uuid::Uuid::now_v7().simple());
+        let password = "a password for this test user";
+        let res = self
+            .post(
+                "/api/v1/users",
+                Some(&admin),
+                &json!({"email": email, "display_name": "Test User", "roles": roles,
+                        "jurisdiction_ids": jurisdictions, "password": password}),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "create user");
+        let user: Value = res.json().await.expect("user JSON");
+        let id = user["id"].as_str().expect("id").to_string();
+        (id, token_of(&self.login(&email, password).await))
+    }
+}
+
+pub fn token_of(tokens: &Value) -> String {
+    tokens["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string()
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // The stop command is sent at once; the server's own runtime completes it.
+        drop(self.handle.stop(false));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Asserts an answer is a problem document with the status, and returns it.
+pub async fn assert_problem(res: reqwest::Response, status: u16) -> Value {
+    assert_eq!(res.status().as_u16(), status, "status");
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        ct.starts_with("application/problem+json"),
+        "content type {ct}"
+    );
+    let body: Value = res.json().await.expect("problem JSON");
+    assert_eq!(body["status"], status);
+    assert!(body["type"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(body["title"].as_str().is_some());
+    assert!(body["detail"].as_str().is_some());
+    body
+}

@@ -1,0 +1,9 @@
+//! Black-box tests of the HTTP API, each on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod accounts;
+mod cli;
+mod foundation;
+mod matrix;

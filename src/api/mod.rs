@@ -5,6 +5,7 @@ pub mod auth;
 pub mod extract;
 pub mod health;
 pub mod json;
+pub mod jurisdictions;
 pub mod problem;
 pub mod users;
 
@@ -31,6 +32,7 @@ use problem::Problem;
         (name = "meta", description = "This document"),
         (name = "auth", description = "Sign-in, tokens and your own account"),
         (name = "users", description = "User management (administrators)"),
+        (name = "registry", description = "Jurisdictions, their eligibility facts, and requesting authorities"),
     )
 )]
 struct ApiDoc;
@@ -76,6 +78,17 @@ where
         .service(users::list)
         .service(users::get)
         .service(users::update)
+        .service(jurisdictions::create)
+        .service(jurisdictions::list)
+        .service(jurisdictions::get)
+        .service(jurisdictions::update)
+        .service(jurisdictions::add_assessment)
+        .service(jurisdictions::add_assurance)
+        .service(jurisdictions::add_framework)
+        .service(jurisdictions::history)
+        .service(jurisdictions::create_authority)
+        .service(jurisdictions::list_authorities)
+        .service(jurisdictions::update_authority)
 }
 
 /// The OpenAPI document, serialized once per worker.

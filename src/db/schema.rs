@@ -64,3 +64,96 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     refresh_tokens,
 );
+
+diesel::table! {
+    jurisdictions (id) {
+        id -> Text,
+        name -> Text,
+        country_code -> Text,
+        death_penalty_status -> Text,
+        competence_bases -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    human_rights_assessments (id) {
+        id -> Text,
+        jurisdiction_id -> Text,
+        outcome -> Text,
+        assessed_on -> Date,
+        review_due -> Date,
+        assessor -> Text,
+        summary -> Text,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    death_penalty_assurances (id) {
+        id -> Text,
+        jurisdiction_id -> Text,
+        reference -> Text,
+        given_on -> Date,
+        scope -> Text,
+        expires_on -> Nullable<Date>,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    cooperation_frameworks (id) {
+        id -> Text,
+        jurisdiction_id -> Text,
+        kind -> Text,
+        reference -> Text,
+        signed_on -> Date,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    authorities (id) {
+        id -> Text,
+        jurisdiction_id -> Text,
+        name -> Text,
+        kind -> Text,
+        contact_email -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    registry_changes (id) {
+        id -> Text,
+        jurisdiction_id -> Text,
+        entity -> Text,
+        entity_id -> Text,
+        action -> Text,
+        actor_id -> Text,
+        at -> Timestamp,
+        details -> Text,
+    }
+}
+
+diesel::joinable!(human_rights_assessments -> jurisdictions (jurisdiction_id));
+diesel::joinable!(death_penalty_assurances -> jurisdictions (jurisdiction_id));
+diesel::joinable!(cooperation_frameworks -> jurisdictions (jurisdiction_id));
+diesel::joinable!(authorities -> jurisdictions (jurisdiction_id));
+diesel::joinable!(registry_changes -> jurisdictions (jurisdiction_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    jurisdictions,
+    human_rights_assessments,
+    death_penalty_assurances,
+    cooperation_frameworks,
+    authorities,
+    registry_changes,
+);

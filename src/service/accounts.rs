@@ -470,6 +470,30 @@ fn check_jurisdictions(ids: &[String], errors: &mut Vec<FieldError>) -> Vec<Stri
     out
 }
 
+/// Liaison officers can only be linked to jurisdictions in the registry.
+fn check_jurisdictions_exist(c: &mut DbConnection, ids: &[String]) -> Result<(), AppError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let known = crate::db::registry::existing_jurisdictions(c, ids)?;
+    let errors: Vec<FieldError> = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| !known.contains(id))
+        .map(|(i, _)| {
+            FieldError::new(
+                format!("jurisdiction_ids[{i}]"),
+                "is not a jurisdiction in the registry",
+            )
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
 pub async fn create_user(state: &AppState, req: CreateUser) -> Result<UserView, AppError> {
     let mut errors = Vec::new();
     let email = match Email::parse(&req.email) {
@@ -506,6 +530,7 @@ pub async fn create_user(state: &AppState, req: CreateUser) -> Result<UserView, 
                         "A user with this email already exists.".into(),
                     ));
                 }
+                check_jurisdictions_exist(c, &jurisdictions)?;
                 let id = new_id();
                 insert_user(
                     c,
@@ -669,6 +694,7 @@ pub async fn update_user(
                     store::set_roles(c, &id, roles)?;
                 }
                 if let Some(j) = &jurisdictions {
+                    check_jurisdictions_exist(c, j)?;
                     store::set_jurisdictions(c, &id, j)?;
                 }
                 if req.active == Some(false) {

@@ -2,3 +2,5 @@
 //! already done by the caller, one transaction each.
 
 pub mod accounts;
+pub mod registry;
+pub mod validate;

@@ -406,7 +406,15 @@ async fn forged_and_stale_tokens_are_refused(backend: Backend) {
 async fn admins_manage_users(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let admin = app.admin_token().await;
-    let jurisdiction = uuid::Uuid::now_v7().to_string();
+    let (jurisdiction, _) = crate::registry::jurisdiction_with_authority(&app, &admin, "NL").await;
+    // Only jurisdictions in the registry can be linked.
+    let res = app
+        .post("/api/v1/users", Some(&admin), &json!({"email": "x@example.org", "display_name": "X", "roles": ["liaison_officer"], "jurisdiction_ids": [jurisdiction, uuid::Uuid::now_v7().to_string()]}))
+        .await;
+    assert_eq!(
+        assert_problem(res, 422).await["errors"][0]["field"],
+        "jurisdiction_ids[1]"
+    );
     let res = app
         .post(
             "/api/v1/users",

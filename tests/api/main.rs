@@ -7,3 +7,4 @@ mod accounts;
 mod cli;
 mod foundation;
 mod matrix;
+mod registry;

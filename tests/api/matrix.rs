@@ -71,6 +71,72 @@ pub fn rows() -> Vec<Row> {
             || json!({"display_name": "Renamed"}),
             [401, 403, 403, 403, 200],
         ),
+        r(
+            "POST",
+            "/api/v1/jurisdictions",
+            || json!({"name": format!("J {}", uuid::Uuid::now_v7()), "country_code": "FR", "death_penalty_status": "abolished_all_crimes", "competence_bases": []}),
+            [401, 403, 403, 403, 201],
+        ),
+        r(
+            "GET",
+            "/api/v1/jurisdictions",
+            none,
+            [401, 200, 200, 403, 200],
+        ),
+        r(
+            "GET",
+            "/api/v1/jurisdictions/{id}",
+            none,
+            [401, 200, 200, 403, 200],
+        ),
+        r(
+            "PATCH",
+            "/api/v1/jurisdictions/{id}",
+            || json!({"active": true}),
+            [401, 403, 403, 403, 200],
+        ),
+        r(
+            "POST",
+            "/api/v1/jurisdictions/{id}/assessments",
+            || json!({"outcome": "meets", "assessed_on": "2025-01-01", "review_due": "2027-01-01", "assessor": "Unit", "summary": "Fine."}),
+            [401, 403, 403, 403, 201],
+        ),
+        r(
+            "POST",
+            "/api/v1/jurisdictions/{id}/assurances",
+            || json!({"reference": "NV-1", "given_on": "2025-01-01"}),
+            [401, 403, 403, 403, 201],
+        ),
+        r(
+            "POST",
+            "/api/v1/jurisdictions/{id}/frameworks",
+            || json!({"kind": "memorandum_of_understanding", "reference": "MOU-1", "signed_on": "2024-05-01"}),
+            [401, 403, 403, 403, 201],
+        ),
+        r(
+            "GET",
+            "/api/v1/jurisdictions/{id}/history",
+            none,
+            [401, 200, 200, 403, 200],
+        ),
+        r(
+            "POST",
+            "/api/v1/jurisdictions/{id}/authorities",
+            || json!({"name": format!("A {}", uuid::Uuid::now_v7()), "kind": "court"}),
+            [401, 403, 403, 403, 201],
+        ),
+        r(
+            "GET",
+            "/api/v1/jurisdictions/{id}/authorities",
+            none,
+            [401, 200, 200, 403, 200],
+        ),
+        r(
+            "PATCH",
+            "/api/v1/jurisdictions/{id}/authorities/{aid}",
+            || json!({"active": true}),
+            [401, 403, 403, 403, 200],
+        ),
         // Last: these end or change the caller's session.
         Row {
             fresh_session: true,
@@ -134,10 +200,20 @@ async fn every_endpoint_against_every_role(backend: Backend) {
     // The target of `{id}` rows: a user nobody else depends on.
     let (target_email, _) = user_for(&app, &admin, "reporting").await;
     let target_id = find_user_id(&app, &admin, &target_email).await;
+    let (jurisdiction_id, authority_id) =
+        crate::registry::jurisdiction_with_authority(&app, &admin, "FR").await;
+    let concrete = |path: &str| {
+        if path.starts_with("/api/v1/users/") {
+            path.replace("{id}", &target_id)
+        } else {
+            path.replace("{id}", &jurisdiction_id)
+                .replace("{aid}", &authority_id)
+        }
+    };
 
     let mut failures = Vec::new();
     for row in rows() {
-        let path = row.path.replace("{id}", &target_id);
+        let path = concrete(row.path);
         for (col, who) in WHO.iter().enumerate() {
             let token = match (&tokens[col], row.fresh_session) {
                 (None, _) => None,

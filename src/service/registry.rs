@@ -1,0 +1,871 @@
+//! The registry: jurisdictions with the facts the eligibility rules read, and the
+//! authorities that send requests. Administrators write; every change is recorded with who
+//! made it and when.
+
+use chrono::{NaiveDate, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::DbConnection;
+use crate::db::registry::{
+    self as store, AssessmentRow, AssuranceRow, AuthorityChanges, AuthorityRow, ChangeRow,
+    FrameworkRow, JurisdictionChanges, JurisdictionRow,
+};
+use crate::domain::eligibility::{Assessment, Assurance, JurisdictionFacts};
+use crate::domain::email::Email;
+use crate::domain::registry::{
+    AssessmentOutcome, AuthorityKind, CompetenceBasis, Crime, DeathPenaltyStatus, FrameworkKind,
+    country_code,
+};
+use crate::error::AppError;
+use crate::service::accounts::{decode_cursor, encode_cursor, new_id};
+use crate::service::validate::Errors;
+use crate::state::AppState;
+
+const MAX_NAME: usize = 200;
+const MAX_SUMMARY: usize = 10_000;
+const MAX_BASES: usize = 10;
+
+fn now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+fn not_found() -> AppError {
+    AppError::NotFound("No such jurisdiction.".into())
+}
+
+// ---------------------------------------------------------------------------------------
+// Wire types
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompetenceBasisEntry {
+    pub basis: CompetenceBasis,
+    /// The crimes this basis lets the jurisdiction pursue.
+    pub crimes: Vec<Crime>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateJurisdiction {
+    pub name: String,
+    /// ISO 3166-1 alpha-2.
+    pub country_code: String,
+    pub death_penalty_status: DeathPenaltyStatus,
+    pub competence_bases: Vec<CompetenceBasisEntry>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateJurisdiction {
+    pub name: Option<String>,
+    pub country_code: Option<String>,
+    pub death_penalty_status: Option<DeathPenaltyStatus>,
+    pub competence_bases: Option<Vec<CompetenceBasisEntry>>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAssessment {
+    pub outcome: AssessmentOutcome,
+    pub assessed_on: NaiveDate,
+    /// When the assessment must be reviewed; after that it no longer counts as current.
+    pub review_due: NaiveDate,
+    pub assessor: String,
+    pub summary: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAssurance {
+    pub reference: String,
+    pub given_on: NaiveDate,
+    /// The crimes it covers; empty or absent means every crime.
+    #[serde(default)]
+    pub scope: Vec<Crime>,
+    pub expires_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewFramework {
+    pub kind: FrameworkKind,
+    pub reference: String,
+    pub signed_on: NaiveDate,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAuthority {
+    pub name: String,
+    pub kind: AuthorityKind,
+    pub contact_email: Option<String>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAuthority {
+    pub name: Option<String>,
+    pub kind: Option<AuthorityKind>,
+    /// An empty string removes the contact address.
+    pub contact_email: Option<String>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AssessmentView {
+    pub id: String,
+    pub outcome: AssessmentOutcome,
+    pub assessed_on: NaiveDate,
+    pub review_due: NaiveDate,
+    pub assessor: String,
+    pub summary: String,
+    pub recorded_by: String,
+    pub recorded_at: chrono::DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AssuranceView {
+    pub id: String,
+    pub reference: String,
+    pub given_on: NaiveDate,
+    pub scope: Vec<Crime>,
+    pub expires_on: Option<NaiveDate>,
+    pub recorded_by: String,
+    pub recorded_at: chrono::DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FrameworkView {
+    pub id: String,
+    pub kind: FrameworkKind,
+    pub reference: String,
+    pub signed_on: NaiveDate,
+    pub recorded_by: String,
+    pub recorded_at: chrono::DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct JurisdictionView {
+    pub id: String,
+    pub name: String,
+    pub country_code: String,
+    pub death_penalty_status: DeathPenaltyStatus,
+    pub competence_bases: Vec<CompetenceBasisEntry>,
+    pub active: bool,
+    pub created_at: chrono::DateTime<Utc>,
+    pub updated_at: chrono::DateTime<Utc>,
+    /// The assessment that counts (the latest by assessment date).
+    pub latest_assessment: Option<AssessmentView>,
+    /// Every assessment, newest first.
+    pub assessments: Vec<AssessmentView>,
+    pub assurances: Vec<AssuranceView>,
+    pub frameworks: Vec<FrameworkView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JurisdictionPage {
+    pub items: Vec<JurisdictionView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuthorityView {
+    pub id: String,
+    pub jurisdiction_id: String,
+    pub name: String,
+    pub kind: AuthorityKind,
+    pub contact_email: Option<String>,
+    pub active: bool,
+    pub created_at: chrono::DateTime<Utc>,
+    pub updated_at: chrono::DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuthorityPage {
+    pub items: Vec<AuthorityView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeView {
+    pub id: String,
+    /// `jurisdiction`, `assessment`, `assurance`, `framework` or `authority`.
+    pub entity: String,
+    pub entity_id: String,
+    /// `created` or `updated`.
+    pub action: String,
+    pub actor_id: String,
+    pub at: chrono::DateTime<Utc>,
+    /// The values after the change.
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangePage {
+    pub items: Vec<ChangeView>,
+    pub next_cursor: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Rows to views
+
+fn parse_or_internal<T>(
+    what: &str,
+    value: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<T, AppError> {
+    parse(value).ok_or_else(|| AppError::internal(format!("stored {what} `{value}` is not known")))
+}
+
+fn crimes_from_json(json: &str) -> Result<Vec<Crime>, AppError> {
+    serde_json::from_str(json).map_err(|e| AppError::internal(format!("stored crimes: {e}")))
+}
+
+fn bases_from_json(json: &str) -> Result<Vec<CompetenceBasisEntry>, AppError> {
+    serde_json::from_str(json)
+        .map_err(|e| AppError::internal(format!("stored competence bases: {e}")))
+}
+
+fn assessment_view(r: AssessmentRow) -> Result<AssessmentView, AppError> {
+    Ok(AssessmentView {
+        outcome: parse_or_internal("assessment outcome", &r.outcome, AssessmentOutcome::parse)?,
+        id: r.id,
+        assessed_on: r.assessed_on,
+        review_due: r.review_due,
+        assessor: r.assessor,
+        summary: r.summary,
+        recorded_by: r.recorded_by,
+        recorded_at: r.recorded_at.and_utc(),
+    })
+}
+
+fn assurance_view(r: AssuranceRow) -> Result<AssuranceView, AppError> {
+    Ok(AssuranceView {
+        scope: crimes_from_json(&r.scope)?,
+        id: r.id,
+        reference: r.reference,
+        given_on: r.given_on,
+        expires_on: r.expires_on,
+        recorded_by: r.recorded_by,
+        recorded_at: r.recorded_at.and_utc(),
+    })
+}
+
+fn framework_view(r: FrameworkRow) -> Result<FrameworkView, AppError> {
+    Ok(FrameworkView {
+        kind: parse_or_internal("framework kind", &r.kind, FrameworkKind::parse)?,
+        id: r.id,
+        reference: r.reference,
+        signed_on: r.signed_on,
+        recorded_by: r.recorded_by,
+        recorded_at: r.recorded_at.and_utc(),
+    })
+}
+
+fn authority_view(r: AuthorityRow) -> Result<AuthorityView, AppError> {
+    Ok(AuthorityView {
+        kind: parse_or_internal("authority kind", &r.kind, AuthorityKind::parse)?,
+        id: r.id,
+        jurisdiction_id: r.jurisdiction_id,
+        name: r.name,
+        contact_email: r.contact_email,
+        active: r.active,
+        created_at: r.created_at.and_utc(),
+        updated_at: r.updated_at.and_utc(),
+    })
+}
+
+fn jurisdiction_view(
+    c: &mut DbConnection,
+    r: JurisdictionRow,
+) -> Result<JurisdictionView, AppError> {
+    let assessments = store::assessments_of(c, &r.id)?
+        .into_iter()
+        .map(assessment_view)
+        .collect::<Result<Vec<_>, _>>()?;
+    let assurances = store::assurances_of(c, &r.id)?
+        .into_iter()
+        .map(assurance_view)
+        .collect::<Result<Vec<_>, _>>()?;
+    let frameworks = store::frameworks_of(c, &r.id)?
+        .into_iter()
+        .map(framework_view)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(JurisdictionView {
+        death_penalty_status: parse_or_internal(
+            "death-penalty status",
+            &r.death_penalty_status,
+            DeathPenaltyStatus::parse,
+        )?,
+        competence_bases: bases_from_json(&r.competence_bases)?,
+        latest_assessment: assessments.first().cloned(),
+        assessments,
+        assurances,
+        frameworks,
+        id: r.id,
+        name: r.name,
+        country_code: r.country_code,
+        active: r.active,
+        created_at: r.created_at.and_utc(),
+        updated_at: r.updated_at.and_utc(),
+    })
+}
+
+/// What the eligibility rules need to know about a jurisdiction.
+pub fn jurisdiction_facts(
+    c: &mut DbConnection,
+    id: &str,
+) -> Result<Option<JurisdictionFacts>, AppError> {
+    let Some(row) = store::find_jurisdiction(c, id)? else {
+        return Ok(None);
+    };
+    let view = jurisdiction_view(c, row)?;
+    Ok(Some(JurisdictionFacts {
+        country_code: view.country_code,
+        active: view.active,
+        bases: view
+            .competence_bases
+            .into_iter()
+            .map(|b| (b.basis, b.crimes))
+            .collect(),
+        assessments: view
+            .assessments
+            .iter()
+            .map(|a| Assessment {
+                outcome: a.outcome,
+                assessed_on: a.assessed_on,
+                review_due: a.review_due,
+            })
+            .collect(),
+        death_penalty: view.death_penalty_status,
+        standing_assurances: view
+            .assurances
+            .into_iter()
+            .map(|a| Assurance {
+                reference: a.reference,
+                given_on: a.given_on,
+                expires_on: a.expires_on,
+                scope: a.scope,
+            })
+            .collect(),
+    }))
+}
+
+// ---------------------------------------------------------------------------------------
+// Validation
+
+fn check_bases(errors: &mut Errors, bases: &[CompetenceBasisEntry]) -> String {
+    let kinds: Vec<CompetenceBasis> = bases.iter().map(|b| b.basis).collect();
+    errors.distinct("competence_bases", &kinds, MAX_BASES);
+    for (i, b) in bases.iter().enumerate() {
+        if b.crimes.is_empty() {
+            errors.add(
+                format!("competence_bases[{i}].crimes"),
+                "must name at least one crime",
+            );
+        }
+        errors.distinct(
+            &format!("competence_bases[{i}].crimes"),
+            &b.crimes,
+            Crime::ALL.len(),
+        );
+    }
+    serde_json::to_string(bases).unwrap_or_else(|_| "[]".into())
+}
+
+fn check_country(errors: &mut Errors, raw: &str) -> String {
+    match country_code(raw) {
+        Some(code) => code,
+        None => {
+            errors.add("country_code", "is not an ISO 3166-1 alpha-2 country code");
+            String::new()
+        }
+    }
+}
+
+fn check_contact(errors: &mut Errors, raw: &str) -> Option<String> {
+    if raw.trim().is_empty() {
+        return None;
+    }
+    match Email::parse(raw) {
+        Ok(e) => Some(e.into_string()),
+        Err(m) => {
+            errors.add("contact_email", m);
+            None
+        }
+    }
+}
+
+/// Appends to the registry's record of changes.
+fn record(
+    c: &mut DbConnection,
+    jurisdiction_id: &str,
+    entity: &str,
+    entity_id: &str,
+    action: &str,
+    actor: &str,
+    details: &impl Serialize,
+) -> Result<(), AppError> {
+    store::record_change(
+        c,
+        &ChangeRow {
+            id: new_id(),
+            jurisdiction_id: jurisdiction_id.to_string(),
+            entity: entity.to_string(),
+            entity_id: entity_id.to_string(),
+            action: action.to_string(),
+            actor_id: actor.to_string(),
+            at: now(),
+            details: serde_json::to_string(details).unwrap_or_else(|_| "{}".into()),
+        },
+    )?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Jurisdictions
+
+pub async fn create_jurisdiction(
+    state: &AppState,
+    actor: String,
+    req: CreateJurisdiction,
+) -> Result<JurisdictionView, AppError> {
+    let mut errors = Errors::new();
+    let name = errors.text("name", &req.name, MAX_NAME, false);
+    let country = check_country(&mut errors, &req.country_code);
+    let bases = check_bases(&mut errors, &req.competence_bases);
+    errors.finish()?;
+    state
+        .db
+        .run(move |c| {
+            c.write(|c| {
+                let id = new_id();
+                if store::jurisdiction_name_taken(c, &name, &id)? {
+                    return Err(AppError::Conflict(
+                        "A jurisdiction with this name exists.".into(),
+                    ));
+                }
+                let now = now();
+                store::insert_jurisdiction(
+                    c,
+                    &JurisdictionRow {
+                        id: id.clone(),
+                        name,
+                        country_code: country,
+                        death_penalty_status: req.death_penalty_status.as_str().into(),
+                        competence_bases: bases,
+                        active: req.active.unwrap_or(true),
+                        created_at: now,
+                        updated_at: now,
+                    },
+                )?;
+                let row = store::find_jurisdiction(c, &id)?.ok_or_else(not_found)?;
+                let view = jurisdiction_view(c, row)?;
+                record(c, &id, "jurisdiction", &id, "created", &actor, &view)?;
+                Ok(view)
+            })
+        })
+        .await
+}
+
+pub async fn get_jurisdiction(state: &AppState, id: String) -> Result<JurisdictionView, AppError> {
+    state
+        .db
+        .run(move |c| {
+            let row = store::find_jurisdiction(c, &id)?.ok_or_else(not_found)?;
+            jurisdiction_view(c, row)
+        })
+        .await
+}
+
+pub async fn list_jurisdictions(
+    state: &AppState,
+    cursor: Option<String>,
+    limit: i64,
+) -> Result<JurisdictionPage, AppError> {
+    let after = cursor.map(|c| decode_cursor(&c)).transpose()?;
+    state
+        .db
+        .run(move |c| {
+            let rows = store::list_jurisdictions(c, after.as_deref(), limit + 1)?;
+            let (rows, next_cursor) = page(rows, limit, |r| &r.id);
+            let items = rows
+                .into_iter()
+                .map(|r| jurisdiction_view(c, r))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(JurisdictionPage { items, next_cursor })
+        })
+        .await
+}
+
+/// Cuts a `limit + 1` fetch to `limit` rows and the cursor for the next page.
+pub fn page<T>(mut rows: Vec<T>, limit: i64, id: impl Fn(&T) -> &str) -> (Vec<T>, Option<String>) {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next = more
+        .then(|| rows.last().map(|r| encode_cursor(id(r))))
+        .flatten();
+    (rows, next)
+}
+
+pub async fn update_jurisdiction(
+    state: &AppState,
+    actor: String,
+    id: String,
+    req: UpdateJurisdiction,
+) -> Result<JurisdictionView, AppError> {
+    let mut errors = Errors::new();
+    let name = req
+        .name
+        .as_deref()
+        .map(|n| errors.text("name", n, MAX_NAME, false));
+    let country = req
+        .country_code
+        .as_deref()
+        .map(|c| check_country(&mut errors, c));
+    let bases = req
+        .competence_bases
+        .as_deref()
+        .map(|b| check_bases(&mut errors, b));
+    errors.finish()?;
+    state
+        .db
+        .run(move |c| {
+            c.write(|c| {
+                store::find_jurisdiction(c, &id)?.ok_or_else(not_found)?;
+                if let Some(name) = &name
+                    && store::jurisdiction_name_taken(c, name, &id)?
+                {
+                    return Err(AppError::Conflict(
+                        "A jurisdiction with this name exists.".into(),
+                    ));
+                }
+                store::update_jurisdiction(
+                    c,
+                    &id,
+                    &JurisdictionChanges {
+                        name,
+                        country_code: country,
+                        death_penalty_status: req.death_penalty_status.map(|s| s.as_str().into()),
+                        competence_bases: bases,
+                        active: req.active,
+                        updated_at: Some(now()),
+                    },
+                )?;
+                let row = store::find_jurisdiction(c, &id)?.ok_or_else(not_found)?;
+                let view = jurisdiction_view(c, row)?;
+                record(c, &id, "jurisdiction", &id, "updated", &actor, &view)?;
+                Ok(view)
+            })
+        })
+        .await
+}
+
+pub async fn add_assessment(
+    state: &AppState,
+    actor: String,
+    jurisdiction_id: String,
+    req: NewAssessment,
+) -> Result<AssessmentView, AppError> {
+    let mut errors = Errors::new();
+    let assessor = errors.text("assessor", &req.assessor, MAX_NAME, false);
+    let summary = errors.text("summary", &req.summary, MAX_SUMMARY, true);
+    errors.not_future("assessed_on", req.assessed_on);
+    if req.review_due < req.assessed_on {
+        errors.add("review_due", "must not be before assessed_on");
+    }
+    errors.finish()?;
+    state
+        .db
+        .run(move |c| {
+            c.write(|c| {
+                store::find_jurisdiction(c, &jurisdiction_id)?.ok_or_else(not_found)?;
+                let row = AssessmentRow {
+                    id: new_id(),
+                    jurisdiction_id: jurisdiction_id.clone(),
+                    outcome: req.outcome.as_str().into(),
+                    assessed_on: req.assessed_on,
+                    review_due: req.review_due,
+                    assessor,
+                    summary,
+                    recorded_by: actor.clone(),
+                    recorded_at: now(),
+                };
+                store::insert_assessment(c, &row)?;
+                let view = assessment_view(row)?;
+                record(
+                    c,
+                    &jurisdiction_id,
+                    "assessment",
+                    &view.id,
+                    "created",
+                    &actor,
+                    &view,
+                )?;
+                Ok(view)
+            })
+        })
+        .await
+}
+
+pub async fn add_assurance(
+    state: &AppState,
+    actor: String,
+    jurisdiction_id: String,
+    req: NewAssurance,
+) -> Result<AssuranceView, AppError> {
+    let mut errors = Errors::new();
+    let reference = errors.text("reference", &req.reference, MAX_NAME, false);
+    errors.not_future("given_on", req.given_on);
+    if req.expires_on.is_some_and(|e| e < req.given_on) {
+        errors.add("expires_on", "must not be before given_on");
+    }
+    errors.distinct("scope", &req.scope, Crime::ALL.len());
+    errors.finish()?;
+    state
+        .db
+        .run(move |c| {
+            c.write(|c| {
+                store::find_jurisdiction(c, &jurisdiction_id)?.ok_or_else(not_found)?;
+                let row = AssuranceRow {
+                    id: new_id(),
+                    jurisdiction_id: jurisdiction_id.clone(),
+                    reference,
+                    given_on: req.given_on,
+                    scope: serde_json::to_string(&req.scope).unwrap_or_else(|_| "[]".into()),
+                    expires_on: req.expires_on,
+                    recorded_by: actor.clone(),
+                    recorded_at: now(),
+                };
+                store::insert_assurance(c, &row)?;
+                let view = assurance_view(row)?;
+                record(
+                    c,
+                    &jurisdiction_id,
+                    "assurance",
+                    &view.id,
+                    "created",
+                    &actor,
+                    &view,
+                )?;
+                Ok(view)
+            })
+        })
+        .await
+}
+
+pub async fn add_framework(
+    state: &AppState,
+    actor: String,
+    jurisdiction_id: String,
+    req: NewFramework,
+) -> Result<FrameworkView, AppError> {
+    let mut errors = Errors::new();
+    let reference = errors.text("reference", &req.reference, MAX_NAME, false);
+    errors.not_future("signed_on", req.signed_on);
+    errors.finish()?;
+    state
+        .db
+        .run(move |c| {
+            c.write(|c| {
+                store::find_jurisdiction(c, &jurisdiction_id)?.ok_or_else(not_found)?;
+                let row = FrameworkRow {
+                    id: new_id(),
+                    jurisdiction_id: jurisdiction_id.clone(),
+                    kind: req.kind.as_str().into(),
+                    reference,
+                    signed_on: req.signed_on,
+                    recorded_by: actor.clone(),
+                    recorded_at: now(),
+                };
+                store::insert_framework(c, &row)?;
+                let view = framework_view(row)?;
+                record(
+                    c,
+                    &jurisdiction_id,
+                    "framework",
+                    &view.id,
+                    "created",
+                    &actor,
+                    &view,
+                )?;
+                Ok(view)
+            })
+        })
+        .await
+}
+
+pub async fn history(
+    state: &AppState,
+    jurisdiction_id: String,
+    cursor: Option<String>,
+    limit: i64,
+) -> Result<ChangePage, AppError> {
+    let after = cursor.map(|c| decode_cursor(&c)).transpose()?;
+    state
+        .db
+        .run(move |c| {
+            store::find_jurisdiction(c, &jurisdiction_id)?.ok_or_else(not_found)?;
+            let rows = store::changes_of(c, &jurisdiction_id, after.as_deref(), limit + 1)?;
+            let (rows, next_cursor) = page(rows, limit, |r| &r.id);
+            let items = rows
+                .into_iter()
+                .map(|r| ChangeView {
+                    details: serde_json::from_str(&r.details).unwrap_or(serde_json::Value::Null),
+                    id: r.id,
+                    entity: r.entity,
+                    entity_id: r.entity_id,
+                    action: r.action,
+                    actor_id: r.actor_id,
+                    at: r.at.and_utc(),
+                })
+                .collect();
+            Ok(ChangePage { items, next_cursor })
+        })
+        .await
+}
+
+// ---------------------------------------------------------------------------------------
+// Requesting authorities
+
+fn authority_not_found() -> AppError {
+    AppError::NotFound("No such authority in this jurisdiction.".into())
+}
+
+pub async fn create_authority(
+    state: &AppState,
+    actor: String,
+    jurisdiction_id: String,
+    req: CreateAuthority,
+) -> Result<AuthorityView, AppError> {
+    let mut errors = Errors::new();
+    let name = errors.text("name", &req.name, MAX_NAME, false);
+    let contact = req
+        .contact_email
+        .as_deref()
+        .and_then(|e| check_contact(&mut errors, e));
+    errors.finish()?;
+    state
+        .db
+        .run(move |c| {
+            c.write(|c| {
+                store::find_jurisdiction(c, &jurisdiction_id)?.ok_or_else(not_found)?;
+                let id = new_id();
+                if store::authority_name_taken(c, &jurisdiction_id, &name, &id)? {
+                    return Err(AppError::Conflict(
+                        "This jurisdiction already has an authority with this name.".into(),
+                    ));
+                }
+                let now = now();
+                let row = AuthorityRow {
+                    id,
+                    jurisdiction_id: jurisdiction_id.clone(),
+                    name,
+                    kind: req.kind.as_str().into(),
+                    contact_email: contact,
+                    active: req.active.unwrap_or(true),
+                    created_at: now,
+                    updated_at: now,
+                };
+                store::insert_authority(c, &row)?;
+                let view = authority_view(row)?;
+                record(
+                    c,
+                    &jurisdiction_id,
+                    "authority",
+                    &view.id,
+                    "created",
+                    &actor,
+                    &view,
+                )?;
+                Ok(view)
+            })
+        })
+        .await
+}
+
+pub async fn list_authorities(
+    state: &AppState,
+    jurisdiction_id: String,
+    cursor: Option<String>,
+    limit: i64,
+) -> Result<AuthorityPage, AppError> {
+    let after = cursor.map(|c| decode_cursor(&c)).transpose()?;
+    state
+        .db
+        .run(move |c| {
+            store::find_jurisdiction(c, &jurisdiction_id)?.ok_or_else(not_found)?;
+            let rows = store::authorities_of(c, &jurisdiction_id, after.as_deref(), limit + 1)?;
+            let (rows, next_cursor) = page(rows, limit, |r| &r.id);
+            let items = rows
+                .into_iter()
+                .map(authority_view)
+                .collect::<Result<_, _>>()?;
+            Ok(AuthorityPage { items, next_cursor })
+        })
+        .await
+}
+
+pub async fn update_authority(
+    state: &AppState,
+    actor: String,
+    jurisdiction_id: String,
+    id: String,
+    req: UpdateAuthority,
+) -> Result<AuthorityView, AppError> {
+    let mut errors = Errors::new();
+    let name = req
+        .name
+        .as_deref()
+        .map(|n| errors.text("name", n, MAX_NAME, false));
+    let contact = req
+        .contact_email
+        .as_deref()
+        .map(|e| check_contact(&mut errors, e));
+    errors.finish()?;
+    state
+        .db
+        .run(move |c| {
+            c.write(|c| {
+                store::find_authority(c, &jurisdiction_id, &id)?.ok_or_else(authority_not_found)?;
+                if let Some(name) = &name
+                    && store::authority_name_taken(c, &jurisdiction_id, name, &id)?
+                {
+                    return Err(AppError::Conflict(
+                        "This jurisdiction already has an authority with this name.".into(),
+                    ));
+                }
+                store::update_authority(
+                    c,
+                    &id,
+                    &AuthorityChanges {
+                        name,
+                        kind: req.kind.map(|k| k.as_str().into()),
+                        contact_email: contact,
+                        active: req.active,
+                        updated_at: Some(now()),
+                    },
+                )?;
+                let row = store::find_authority(c, &jurisdiction_id, &id)?
+                    .ok_or_else(authority_not_found)?;
+                let view = authority_view(row)?;
+                record(
+                    c,
+                    &jurisdiction_id,
+                    "authority",
+                    &id,
+                    "updated",
+                    &actor,
+                    &view,
+                )?;
+                Ok(view)
+            })
+        })
+        .await
+}

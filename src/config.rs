@@ -93,6 +93,7 @@ pub struct AuthSettings {
     pub refresh_token_ttl_days: u32,
     pub max_failed_logins: u32,
     pub lockout_secs: u64,
+    pub failed_login_floor_ms: u64,
     pub login_burst: u32,
     pub login_replenish_ms: u64,
     pub max_concurrent_hashes: usize,

@@ -57,6 +57,10 @@ impl From<diesel::result::Error> for AppError {
         use diesel::result::{DatabaseErrorKind, Error};
         match &e {
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => AppError::Unavailable,
+            // A concurrent writer got there first (the same email, name or key).
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => AppError::Conflict(
+                "Another record with the same unique value was written at the same time.".into(),
+            ),
             Error::DatabaseError(_, info) if is_outage(info.message()) => AppError::Unavailable,
             _ => AppError::Internal(e.to_string()),
         }

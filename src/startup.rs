@@ -57,12 +57,18 @@ impl Application {
             settings.auth.login_burst,
             Duration::from_millis(settings.auth.login_replenish_ms),
         );
+        // Each session refreshes about every 15 minutes; give them a wider budget.
+        let refresh_limiter = LoginLimiter::new(
+            settings.auth.login_burst.saturating_mul(6),
+            Duration::from_millis((settings.auth.login_replenish_ms / 6).max(1)),
+        );
         let state = web::Data::new(AppState {
             settings: settings.clone(),
             db,
             keys,
             hasher,
             login_limiter,
+            refresh_limiter,
         });
 
         let addr = settings.bind_addr()?;

@@ -14,4 +14,6 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub hasher: Hasher,
     pub login_limiter: LoginLimiter,
+    /// Refreshes have their own budget, so routine refreshes never crowd out sign-ins.
+    pub refresh_limiter: LoginLimiter,
 }

@@ -107,10 +107,12 @@ pub async fn me(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, 
 #[post("/api/v1/me/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     body: Json<ChangePassword>,
 ) -> Result<HttpResponse, AppError> {
-    accounts::change_password(&state, &auth.0, body.into_inner()).await?;
+    let ip = client_ip(&req, state.settings.server.trust_forwarded_for);
+    accounts::change_password(&state, &auth.0, body.into_inner(), ip).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -101,8 +101,9 @@ impl<P: Permission + 'static> FromRequest for Permit<P> {
     }
 }
 
-/// The client's address, for rate limiting: the peer, or the first X-Forwarded-For entry
-/// when the configuration says a trusted proxy sits in front.
+/// The client's address, for rate limiting: the peer, or — when the configuration says a
+/// trusted proxy sits in front — the last X-Forwarded-For entry, the one that proxy added
+/// (entries before it come from the client and can be forged).
 pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> IpAddr {
     let forwarded = trust_forwarded_for
         .then(|| {
@@ -110,7 +111,7 @@ pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> IpAddr {
                 .get("x-forwarded-for")?
                 .to_str()
                 .ok()?
-                .split(',')
+                .rsplit(',')
                 .next()?
                 .trim()
                 .parse::<IpAddr>()

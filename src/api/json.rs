@@ -96,10 +96,16 @@ fn classify(e: serde_path_to_error::Error<serde_json::Error>) -> AppError {
         }
         Category::Data => {
             let message = strip_position(&inner.to_string());
-            let field = if path == "." {
-                unknown_field_name(&message).unwrap_or_default()
-            } else {
-                path
+            // serde_path_to_error names an unknown field in the path, but a missing one only
+            // by its parent; join them.
+            let parent = if path == "." { String::new() } else { path };
+            let field = match (message.strip_prefix("missing field `"), parent.is_empty()) {
+                (Some(rest), true) => rest.split('`').next().unwrap_or_default().to_string(),
+                (Some(rest), false) => {
+                    format!("{parent}.{}", rest.split('`').next().unwrap_or_default())
+                }
+                (None, true) => unknown_field_name(&message).unwrap_or_default(),
+                (None, false) => parent,
             };
             AppError::Validation(vec![FieldError::new(field, message)])
         }
@@ -156,5 +162,9 @@ mod tests {
             panic!("expected a validation error")
         };
         assert_eq!(errs[0].field, "admin");
+        let Err(AppError::Validation(errs)) = parse::<Body>(br#"{"name":"a"}"#) else {
+            panic!("expected a validation error")
+        };
+        assert_eq!(errs[0].field, "roles");
     }
 }

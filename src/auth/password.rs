@@ -82,15 +82,22 @@ impl Hasher {
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AppError> {
-        // Waiting for a permit is async: queued sign-ins hold no thread.
-        let _permit = self
+        // Waiting for a permit is async: queued sign-ins hold no thread. The permit moves into
+        // the blocking task, so a client that disconnects does not free it while its hash
+        // still runs.
+        let permit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| AppError::internal("hasher closed"))?;
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|e| AppError::internal(format!("hashing task failed: {e}")))
+        tokio::task::spawn_blocking(move || {
+            let result = f();
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|e| AppError::internal(format!("hashing task failed: {e}")))
     }
 
     pub async fn hash(&self, password: String) -> Result<String, AppError> {

@@ -2,6 +2,7 @@
 //! write-transaction helper. Queries live in the submodules, one per table group.
 
 pub mod registry;
+pub mod rfas;
 pub mod schema;
 pub mod users;
 
@@ -31,6 +32,12 @@ pub enum DbConnection {
 
 pub type Pool = r2d2::Pool<Manager>;
 pub type Conn = PooledConnection<Manager>;
+
+/// Named advisory locks (values are arbitrary but fixed).
+#[derive(Debug, Clone, Copy)]
+pub enum AdvisoryLock {
+    Accounts = 7_410_001,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -343,6 +350,18 @@ impl DbConnection {
             DbConnection::Sqlite(_) => Backend::Sqlite,
             DbConnection::Postgresql(_) => Backend::Postgres,
         }
+    }
+
+    /// Inside a write transaction: waits until no other transaction holds the same lock, for
+    /// check-then-write rules that span rows (the last administrator, the first start). On
+    /// PostgreSQL a transaction-scoped advisory lock; on SQLite the IMMEDIATE transaction
+    /// already excludes every other writer.
+    pub fn exclusive(&mut self, lock: AdvisoryLock) -> QueryResult<()> {
+        if let DbConnection::Postgresql(_) = self {
+            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({})", lock as i64))
+                .execute(self)?;
+        }
+        Ok(())
     }
 
     /// A write transaction. On SQLite it starts `BEGIN IMMEDIATE`, taking the write lock up

@@ -157,3 +157,92 @@ diesel::allow_tables_to_appear_in_same_query!(
     authorities,
     registry_changes,
 );
+
+diesel::table! {
+    rfas (id) {
+        id -> Text,
+        reference -> Text,
+        jurisdiction_id -> Text,
+        authority_id -> Text,
+        received_at -> Timestamp,
+        subject -> Text,
+        description -> Text,
+        intake -> Text,
+        priority -> Text,
+        priority_rank -> Integer,
+        confidentiality -> Text,
+        tags -> Text,
+        state -> Text,
+        outcome -> Nullable<Text>,
+        assignee_id -> Nullable<Text>,
+        eligibility_outcome -> Text,
+        eligibility -> Text,
+        eligibility_override -> Nullable<Text>,
+        received_on -> Date,
+        due_on -> Date,
+        paused_days -> Integer,
+        paused_since -> Nullable<Timestamp>,
+        extended_to -> Nullable<Date>,
+        extensions -> Text,
+        version -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        idempotency_key -> Nullable<Text>,
+        request_digest -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    rfa_tags (tag, rfa_id) {
+        rfa_id -> Text,
+        tag -> Text,
+    }
+}
+
+diesel::table! {
+    rfa_assurances (id) {
+        id -> Text,
+        rfa_id -> Text,
+        reference -> Text,
+        given_on -> Date,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reference_counters (year) {
+        year -> Integer,
+        last -> Integer,
+    }
+}
+
+diesel::table! {
+    chain_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    rfa_events (seq) {
+        seq -> BigInt,
+        rfa_id -> Text,
+        actor_id -> Text,
+        at -> Timestamp,
+        action -> Text,
+        state_before -> Nullable<Text>,
+        state_after -> Text,
+        details -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::joinable!(rfa_tags -> rfas (rfa_id));
+diesel::joinable!(rfa_assurances -> rfas (rfa_id));
+diesel::joinable!(rfa_events -> rfas (rfa_id));
+
+diesel::allow_tables_to_appear_in_same_query!(rfas, rfa_tags, rfa_assurances, rfa_events);

@@ -130,7 +130,8 @@ pub struct JurisdictionFacts {
     pub country_code: String,
     pub active: bool,
     pub bases: Vec<(CompetenceBasis, Vec<Crime>)>,
-    /// All assessments; the latest by assessment date counts.
+    /// All assessments in the order they were recorded; the latest by assessment date (made
+    /// by the evaluation date) counts, and among those of one date the last recorded.
     pub assessments: Vec<Assessment>,
     pub death_penalty: DeathPenaltyStatus,
     pub standing_assurances: Vec<Assurance>,
@@ -336,7 +337,15 @@ fn competence(r: &RequestFacts, j: &JurisdictionFacts) -> CriterionDecision {
 
 fn human_rights(j: &JurisdictionFacts, on: NaiveDate) -> CriterionDecision {
     use CriterionResult::*;
-    let latest = j.assessments.iter().max_by_key(|a| a.assessed_on);
+    // The latest made by the evaluation date; among several of one date, the one recorded
+    // last (assessments are given in recording order).
+    let latest = j.assessments.iter().filter(|a| a.assessed_on <= on).fold(
+        None::<&Assessment>,
+        |best, a| match best {
+            Some(b) if b.assessed_on > a.assessed_on => Some(b),
+            _ => Some(a),
+        },
+    );
     let facts = json!({
         "latest_assessment": latest.map(|a| json!({
             "outcome": a.outcome, "assessed_on": a.assessed_on, "review_due": a.review_due,
@@ -709,6 +718,28 @@ mod tests {
             )
             .0,
             Fail
+        );
+        // Same date: the one recorded last is the correction that counts.
+        let mut corrected = jurisdiction();
+        corrected.assessments.push(Assessment {
+            outcome: AssessmentOutcome::Fails,
+            assessed_on: day("2024-01-10"),
+            review_due: day("2027-01-10"),
+        });
+        assert_eq!(
+            result_of(&request(), &corrected, Criterion::HumanRights).0,
+            Fail
+        );
+        // An assessment made after the evaluation date does not count yet.
+        let mut later = jurisdiction();
+        later.assessments.push(Assessment {
+            outcome: AssessmentOutcome::Fails,
+            assessed_on: day("2026-12-01"),
+            review_due: day("2027-12-01"),
+        });
+        assert_eq!(
+            result_of(&request(), &later, Criterion::HumanRights).0,
+            Pass
         );
         let mut none = jurisdiction();
         none.assessments.clear();

@@ -7,8 +7,8 @@ use utoipa::ToSchema;
 
 use crate::auth::password::check_new_password;
 use crate::auth::tokens::{Keys, random_token, token_hash};
-use crate::db::DbConnection;
 use crate::db::users::{self as store, NewUser, UserChanges, UserRecord, UserRow};
+use crate::db::{AdvisoryLock, DbConnection};
 use crate::domain::email::Email;
 use crate::domain::policy::Principal;
 use crate::domain::roles::Role;
@@ -107,6 +107,22 @@ enum LoginOutcome {
 }
 
 pub async fn login(
+    state: &AppState,
+    req: LoginRequest,
+    client: std::net::IpAddr,
+) -> Result<TokenPair, AppError> {
+    let started = tokio::time::Instant::now();
+    let result = attempt_login(state, req, client).await;
+    if matches!(result, Err(AppError::Unauthorized(_))) {
+        // Every refusal takes at least the same time, whether the account exists (and had
+        // its failure counted, a write) or not.
+        let floor = std::time::Duration::from_millis(state.settings.auth.failed_login_floor_ms);
+        tokio::time::sleep_until(started + floor).await;
+    }
+    result
+}
+
+async fn attempt_login(
     state: &AppState,
     req: LoginRequest,
     client: std::net::IpAddr,
@@ -220,7 +236,7 @@ pub async fn refresh(
     client: std::net::IpAddr,
 ) -> Result<TokenPair, AppError> {
     state
-        .login_limiter
+        .refresh_limiter
         .check(client)
         .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
     if req.refresh_token.len() > 128 {
@@ -350,7 +366,13 @@ pub async fn change_password(
     state: &AppState,
     who: &Authenticated,
     req: ChangePassword,
+    client: std::net::IpAddr,
 ) -> Result<(), AppError> {
+    // Guessing the current password with a stolen token meets the same limits as sign-in.
+    state
+        .login_limiter
+        .check(client)
+        .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
     if let Err(m) = check_new_password(&req.new_password) {
         return Err(AppError::field("new_password", m));
     }
@@ -668,6 +690,7 @@ pub async fn update_user(
         .db
         .run(move |c| {
             c.write(|c| {
+                c.exclusive(AdvisoryLock::Accounts)?;
                 let user = store::find(c, &id)?
                     .ok_or_else(|| AppError::NotFound("No such user.".into()))?;
                 let was_admin = store::roles_of(c, &id)?.contains(&Role::Admin) && user.active;

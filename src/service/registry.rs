@@ -333,9 +333,11 @@ pub fn jurisdiction_facts(
             .into_iter()
             .map(|b| (b.basis, b.crimes))
             .collect(),
+        // The view lists newest first; the engine takes them in recording order.
         assessments: view
             .assessments
             .iter()
+            .rev()
             .map(|a| Assessment {
                 outcome: a.outcome,
                 assessed_on: a.assessed_on,

@@ -1,0 +1,363 @@
+//! Requests for assistance, their tags and assurances, reference numbers, and the event log
+//! with its hash chain.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::{chain_head, reference_counters, rfa_assurances, rfa_events, rfa_tags, rfas};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = rfas, treat_none_as_null = true)]
+pub struct RfaRow {
+    pub id: String,
+    pub reference: String,
+    pub jurisdiction_id: String,
+    pub authority_id: String,
+    pub received_at: NaiveDateTime,
+    pub subject: String,
+    pub description: String,
+    /// JSON of the remaining intake fields.
+    pub intake: String,
+    pub priority: String,
+    pub priority_rank: i32,
+    pub confidentiality: String,
+    pub tags: String,
+    pub state: String,
+    pub outcome: Option<String>,
+    pub assignee_id: Option<String>,
+    pub eligibility_outcome: String,
+    pub eligibility: String,
+    pub eligibility_override: Option<String>,
+    pub received_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub paused_days: i32,
+    pub paused_since: Option<NaiveDateTime>,
+    pub extended_to: Option<NaiveDate>,
+    pub extensions: String,
+    pub version: i64,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub idempotency_key: Option<String>,
+    pub request_digest: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = rfa_events)]
+pub struct EventRow {
+    pub seq: i64,
+    pub rfa_id: String,
+    pub actor_id: String,
+    pub at: NaiveDateTime,
+    pub action: String,
+    pub state_before: Option<String>,
+    pub state_after: String,
+    pub details: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = rfa_assurances)]
+pub struct RfaAssuranceRow {
+    pub id: String,
+    pub rfa_id: String,
+    pub reference: String,
+    pub given_on: NaiveDate,
+    pub recorded_by: String,
+    pub recorded_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &RfaRow) -> QueryResult<()> {
+    diesel::insert_into(rfas::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn save(conn: &mut DbConnection, row: &RfaRow) -> QueryResult<()> {
+    diesel::update(rfas::table.find(&row.id))
+        .set(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<RfaRow>> {
+    rfas::table
+        .find(id)
+        .select(RfaRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_idempotency_key(
+    conn: &mut DbConnection,
+    created_by: &str,
+    key: &str,
+) -> QueryResult<Option<RfaRow>> {
+    rfas::table
+        .filter(rfas::created_by.eq(created_by))
+        .filter(rfas::idempotency_key.eq(key))
+        .select(RfaRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn set_tags(conn: &mut DbConnection, rfa_id: &str, tags: &[String]) -> QueryResult<()> {
+    diesel::delete(rfa_tags::table.filter(rfa_tags::rfa_id.eq(rfa_id))).execute(conn)?;
+    for tag in tags {
+        diesel::insert_into(rfa_tags::table)
+            .values((rfa_tags::rfa_id.eq(rfa_id), rfa_tags::tag.eq(tag)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn insert_assurance(conn: &mut DbConnection, row: &RfaAssuranceRow) -> QueryResult<()> {
+    diesel::insert_into(rfa_assurances::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn assurances_of(conn: &mut DbConnection, rfa_id: &str) -> QueryResult<Vec<RfaAssuranceRow>> {
+    rfa_assurances::table
+        .filter(rfa_assurances::rfa_id.eq(rfa_id))
+        .select(RfaAssuranceRow::as_select())
+        .order(rfa_assurances::id)
+        .load(conn)
+}
+
+/// The next sequence number for a year of receipt. Called only with the chain locked, so
+/// two writers never read the same counter.
+pub fn next_reference(conn: &mut DbConnection, year: i32) -> QueryResult<i32> {
+    let updated = diesel::update(reference_counters::table.find(year))
+        .set(reference_counters::last.eq(reference_counters::last + 1))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(reference_counters::table)
+            .values((
+                reference_counters::year.eq(year),
+                reference_counters::last.eq(1),
+            ))
+            .execute(conn)?;
+    }
+    reference_counters::table
+        .find(year)
+        .select(reference_counters::last)
+        .first(conn)
+}
+
+/// Takes the chain's lock for the rest of the transaction and returns its head. The update
+/// (to the same values) is what locks the row on PostgreSQL; on SQLite the IMMEDIATE
+/// transaction already holds the database's write lock.
+pub fn lock_chain(conn: &mut DbConnection) -> QueryResult<(i64, String)> {
+    diesel::update(chain_head::table.find(1))
+        .set(chain_head::seq.eq(chain_head::seq))
+        .execute(conn)?;
+    chain_head::table
+        .find(1)
+        .select((chain_head::seq, chain_head::hash))
+        .first(conn)
+}
+
+pub fn append_event(conn: &mut DbConnection, event: &EventRow) -> QueryResult<()> {
+    diesel::insert_into(rfa_events::table)
+        .values(event)
+        .execute(conn)?;
+    diesel::update(chain_head::table.find(1))
+        .set((
+            chain_head::seq.eq(event.seq),
+            chain_head::hash.eq(&event.hash),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn events_of(
+    conn: &mut DbConnection,
+    rfa_id: &str,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<EventRow>> {
+    rfa_events::table
+        .filter(rfa_events::rfa_id.eq(rfa_id))
+        .filter(rfa_events::seq.gt(after))
+        .select(EventRow::as_select())
+        .order(rfa_events::seq)
+        .limit(limit)
+        .load(conn)
+}
+
+/// A batch of the whole log in order, for verification.
+pub fn events_after(conn: &mut DbConnection, after: i64, limit: i64) -> QueryResult<Vec<EventRow>> {
+    rfa_events::table
+        .filter(rfa_events::seq.gt(after))
+        .select(EventRow::as_select())
+        .order(rfa_events::seq)
+        .limit(limit)
+        .load(conn)
+}
+
+pub fn chain_head(conn: &mut DbConnection) -> QueryResult<(i64, String)> {
+    chain_head::table
+        .find(1)
+        .select((chain_head::seq, chain_head::hash))
+        .first(conn)
+}
+
+pub fn count_events(conn: &mut DbConnection, rfa_id: &str, action: &str) -> QueryResult<i64> {
+    rfa_events::table
+        .filter(rfa_events::rfa_id.eq(rfa_id))
+        .filter(rfa_events::action.eq(action))
+        .count()
+        .get_result(conn)
+}
+
+pub fn open_of_jurisdiction(
+    conn: &mut DbConnection,
+    jurisdiction_id: &str,
+) -> QueryResult<Vec<RfaRow>> {
+    rfas::table
+        .filter(rfas::jurisdiction_id.eq(jurisdiction_id))
+        .filter(rfas::state.ne("closed"))
+        .select(RfaRow::as_select())
+        .order(rfas::id)
+        .load(conn)
+}
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// Queue filters, already validated.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    /// `None`: every jurisdiction; `Some(list)`: only these (a liaison officer's).
+    pub scope: Option<Vec<String>>,
+    pub states: Vec<String>,
+    pub jurisdiction_id: Option<String>,
+    /// `Some(None)`: unassigned only.
+    pub assignee: Option<Option<String>>,
+    pub priority: Option<String>,
+    /// Overdue as of this day (open, not awaiting the requester, due before it).
+    pub overdue_on: Option<(bool, NaiveDate)>,
+    pub due_before: Option<NaiveDate>,
+    pub received_from: Option<NaiveDateTime>,
+    pub received_to: Option<NaiveDateTime>,
+    pub tag: Option<String>,
+    pub eligibility: Option<String>,
+    /// Lower-cased LIKE pattern, `%` `_` `\` already escaped.
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    DueOn,
+    ReceivedAt,
+    Priority,
+    UpdatedAt,
+}
+
+/// Where the previous page ended: the sort value and the id.
+#[derive(Debug, Clone)]
+pub enum After {
+    Date(NaiveDate, String),
+    Time(NaiveDateTime, String),
+    Rank(i32, String),
+}
+
+/// One queue page: filters, a stable order (the sort key, then id) and keyset pagination,
+/// so rows arriving meanwhile never shift a page.
+pub fn queue(
+    conn: &mut DbConnection,
+    f: &QueueFilter,
+    sort: SortKey,
+    descending: bool,
+    after: Option<&After>,
+    limit: i64,
+) -> QueryResult<Vec<RfaRow>> {
+    let mut q = rfas::table.select(RfaRow::as_select()).into_boxed();
+    if let Some(scope) = &f.scope {
+        q = q.filter(rfas::jurisdiction_id.eq_any(scope.clone()));
+    }
+    if !f.states.is_empty() {
+        q = q.filter(rfas::state.eq_any(f.states.clone()));
+    }
+    if let Some(j) = &f.jurisdiction_id {
+        q = q.filter(rfas::jurisdiction_id.eq(j.clone()));
+    }
+    match &f.assignee {
+        Some(Some(a)) => q = q.filter(rfas::assignee_id.eq(a.clone())),
+        Some(None) => q = q.filter(rfas::assignee_id.is_null()),
+        None => {}
+    }
+    if let Some(p) = &f.priority {
+        q = q.filter(rfas::priority.eq(p.clone()));
+    }
+    if let Some((wanted, today)) = f.overdue_on {
+        let late_states = vec!["received", "under_review", "in_progress"];
+        if wanted {
+            q = q
+                .filter(rfas::state.eq_any(late_states))
+                .filter(rfas::due_on.lt(today));
+        } else {
+            q = q.filter(rfas::state.ne_all(late_states).or(rfas::due_on.ge(today)));
+        }
+    }
+    if let Some(d) = f.due_before {
+        q = q.filter(rfas::due_on.lt(d));
+    }
+    if let Some(t) = f.received_from {
+        q = q.filter(rfas::received_at.ge(t));
+    }
+    if let Some(t) = f.received_to {
+        q = q.filter(rfas::received_at.lt(t));
+    }
+    if let Some(tag) = &f.tag {
+        q = q.filter(
+            rfas::id.eq_any(
+                rfa_tags::table
+                    .filter(rfa_tags::tag.eq(tag.clone()))
+                    .select(rfa_tags::rfa_id),
+            ),
+        );
+    }
+    if let Some(e) = &f.eligibility {
+        q = q.filter(rfas::eligibility_outcome.eq(e.clone()));
+    }
+    if let Some(pattern) = &f.text {
+        q = q.filter(
+            lower(rfas::reference)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(rfas::subject).like(pattern.clone()).escape('\\'))
+                .or(lower(rfas::description).like(pattern.clone()).escape('\\')),
+        );
+    }
+    macro_rules! keyset {
+        ($col:expr, $value:expr, $id:expr) => {{
+            let (v, id) = ($value, $id.clone());
+            if descending {
+                q = q.filter($col.lt(v).or($col.eq(v).and(rfas::id.lt(id))));
+            } else {
+                q = q.filter($col.gt(v).or($col.eq(v).and(rfas::id.gt(id))));
+            }
+        }};
+    }
+    match (sort, after) {
+        (SortKey::DueOn, Some(After::Date(v, id))) => keyset!(rfas::due_on, *v, id),
+        (SortKey::ReceivedAt, Some(After::Time(v, id))) => keyset!(rfas::received_at, *v, id),
+        (SortKey::UpdatedAt, Some(After::Time(v, id))) => keyset!(rfas::updated_at, *v, id),
+        (SortKey::Priority, Some(After::Rank(v, id))) => keyset!(rfas::priority_rank, *v, id),
+        _ => {}
+    }
+    q = match (sort, descending) {
+        (SortKey::DueOn, false) => q.order((rfas::due_on.asc(), rfas::id.asc())),
+        (SortKey::DueOn, true) => q.order((rfas::due_on.desc(), rfas::id.desc())),
+        (SortKey::ReceivedAt, false) => q.order((rfas::received_at.asc(), rfas::id.asc())),
+        (SortKey::ReceivedAt, true) => q.order((rfas::received_at.desc(), rfas::id.desc())),
+        (SortKey::Priority, false) => q.order((rfas::priority_rank.asc(), rfas::id.asc())),
+        (SortKey::Priority, true) => q.order((rfas::priority_rank.desc(), rfas::id.desc())),
+        (SortKey::UpdatedAt, false) => q.order((rfas::updated_at.asc(), rfas::id.asc())),
+        (SortKey::UpdatedAt, true) => q.order((rfas::updated_at.desc(), rfas::id.desc())),
+    };
+    q.limit(limit).load(conn)
+}

@@ -34,6 +34,16 @@ pub enum AppError {
     NotFound(String),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A lifecycle action the RFA's state (or a rule) does not allow now.
+    #[error("not allowed now: {detail}")]
+    NotAllowedNow {
+        detail: String,
+        allowed_actions: Vec<String>,
+    },
+    #[error("stale If-Match")]
+    PreconditionFailed,
+    #[error("If-Match missing")]
+    PreconditionRequired,
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("the database is unavailable")]

@@ -7,6 +7,7 @@ pub mod health;
 pub mod json;
 pub mod jurisdictions;
 pub mod problem;
+pub mod rfas;
 pub mod users;
 
 use std::collections::BTreeMap;
@@ -33,6 +34,8 @@ use problem::Problem;
         (name = "auth", description = "Sign-in, tokens and your own account"),
         (name = "users", description = "User management (administrators)"),
         (name = "registry", description = "Jurisdictions, their eligibility facts, and requesting authorities"),
+        (name = "rfas", description = "Requests for assistance: intake, queue, lifecycle, history"),
+        (name = "audit", description = "The tamper-evident event log"),
     )
 )]
 struct ApiDoc;
@@ -89,6 +92,14 @@ where
         .service(jurisdictions::create_authority)
         .service(jurisdictions::list_authorities)
         .service(jurisdictions::update_authority)
+        .service(rfas::bulk)
+        .service(rfas::create)
+        .service(rfas::list)
+        .service(rfas::get)
+        .service(rfas::update)
+        .service(rfas::act)
+        .service(rfas::events)
+        .service(rfas::verify)
 }
 
 /// The OpenAPI document, serialized once per worker.

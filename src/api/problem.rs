@@ -88,7 +88,9 @@ impl AppError {
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::NotAllowedNow { .. } => StatusCode::CONFLICT,
+            AppError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -103,6 +105,22 @@ impl AppError {
             | AppError::Forbidden(d)
             | AppError::NotFound(d)
             | AppError::Conflict(d) => Problem::new(status, d.clone()),
+            AppError::NotAllowedNow {
+                detail,
+                allowed_actions,
+            } => {
+                let mut p = Problem::new(status, detail.clone());
+                p.allowed_actions = Some(allowed_actions.clone());
+                p
+            }
+            AppError::PreconditionFailed => Problem::new(
+                status,
+                "The request changed since you read it (If-Match is stale): read it again and retry.",
+            ),
+            AppError::PreconditionRequired => Problem::new(
+                status,
+                "Send If-Match with the ETag of the version you read.",
+            ),
             AppError::Validation(errors) => {
                 let mut p = Problem::new(status, validation_detail(errors));
                 p.errors = errors.clone();

@@ -375,3 +375,44 @@ mod tests {
         assert!(!overdue(S::Closed, due, after));
     }
 }
+
+vocabulary!(
+    /// How a request reached the mechanism.
+    Channel {
+        Email = "email",
+        Diplomatic = "diplomatic",
+        Portal = "portal",
+        InPerson = "in_person",
+        Other = "other",
+    }
+);
+
+vocabulary!(
+    AssistanceType {
+        InformationAndEvidence = "information_and_evidence",
+        AnalyticalProduct = "analytical_product",
+        InvestigativeSupport = "investigative_support",
+        WitnessIdentification = "witness_identification",
+        Expertise = "expertise",
+        Other = "other",
+    }
+);
+
+vocabulary!(
+    /// How widely the request's content may be shared inside the mechanism.
+    Confidentiality {
+        Restricted = "restricted",
+        Confidential = "confidential",
+        StrictlyConfidential = "strictly_confidential",
+    }
+);
+
+vocabulary!(
+    /// What was sent to the requester in answer.
+    ResponseKind {
+        InformationPackage = "information_package",
+        AnalyticalProduct = "analytical_product",
+        InvestigativeSupport = "investigative_support",
+        Other = "other",
+    }
+);

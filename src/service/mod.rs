@@ -2,5 +2,8 @@
 //! already done by the caller, one transaction each.
 
 pub mod accounts;
+pub mod chain;
+pub mod fields;
 pub mod registry;
+pub mod rfas;
 pub mod validate;

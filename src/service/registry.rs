@@ -19,6 +19,7 @@ use crate::domain::registry::{
 };
 use crate::error::AppError;
 use crate::service::accounts::{decode_cursor, encode_cursor, new_id};
+use crate::service::rfas;
 use crate::service::validate::Errors;
 use crate::state::AppState;
 
@@ -536,6 +537,7 @@ pub async fn update_jurisdiction(
         .as_deref()
         .map(|b| check_bases(&mut errors, b));
     errors.finish()?;
+    let ctx = rfas::Context::from_settings(&state.settings);
     state
         .db
         .run(move |c| {
@@ -563,6 +565,7 @@ pub async fn update_jurisdiction(
                 let row = store::find_jurisdiction(c, &id)?.ok_or_else(not_found)?;
                 let view = jurisdiction_view(c, row)?;
                 record(c, &id, "jurisdiction", &id, "updated", &actor, &view)?;
+                rfas::facts_changed(c, &ctx, &id, &actor, "jurisdiction updated")?;
                 Ok(view)
             })
         })
@@ -583,6 +586,7 @@ pub async fn add_assessment(
         errors.add("review_due", "must not be before assessed_on");
     }
     errors.finish()?;
+    let ctx = rfas::Context::from_settings(&state.settings);
     state
         .db
         .run(move |c| {
@@ -610,6 +614,7 @@ pub async fn add_assessment(
                     &actor,
                     &view,
                 )?;
+                rfas::facts_changed(c, &ctx, &jurisdiction_id, &actor, "assessment recorded")?;
                 Ok(view)
             })
         })
@@ -630,6 +635,7 @@ pub async fn add_assurance(
     }
     errors.distinct("scope", &req.scope, Crime::ALL.len());
     errors.finish()?;
+    let ctx = rfas::Context::from_settings(&state.settings);
     state
         .db
         .run(move |c| {
@@ -656,6 +662,7 @@ pub async fn add_assurance(
                     &actor,
                     &view,
                 )?;
+                rfas::facts_changed(c, &ctx, &jurisdiction_id, &actor, "assurance recorded")?;
                 Ok(view)
             })
         })
@@ -831,6 +838,7 @@ pub async fn update_authority(
         .as_deref()
         .map(|e| check_contact(&mut errors, e));
     errors.finish()?;
+    let ctx = rfas::Context::from_settings(&state.settings);
     state
         .db
         .run(move |c| {
@@ -866,6 +874,7 @@ pub async fn update_authority(
                     &actor,
                     &view,
                 )?;
+                rfas::facts_changed(c, &ctx, &jurisdiction_id, &actor, "authority updated")?;
                 Ok(view)
             })
         })

@@ -17,6 +17,10 @@ impl Errors {
         self.0.push(FieldError::new(field, message));
     }
 
+    pub fn mentions(&self, field: &str) -> bool {
+        self.0.iter().any(|e| e.field == field)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

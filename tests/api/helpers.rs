@@ -128,6 +128,30 @@ impl TestDb {
         }
     }
 
+    /// The same database for a second server instance; only the first removes it.
+    pub fn shared(&self) -> Self {
+        Self {
+            url: self.url.clone(),
+            pg_admin: None,
+            dir: tempfile::tempdir().expect("temporary directory"),
+        }
+    }
+
+    /// Runs SQL directly against the database, behind the service's back.
+    pub fn execute(&self, sql: &str) -> usize {
+        match &self.pg_admin {
+            Some(_) => {
+                let mut c = PgConnection::establish(&self.url).expect("connect");
+                diesel::sql_query(sql).execute(&mut c).expect("execute")
+            }
+            None => {
+                let path = self.url.trim_start_matches("sqlite://");
+                let mut c = diesel::sqlite::SqliteConnection::establish(path).expect("connect");
+                diesel::sql_query(sql).execute(&mut c).expect("execute")
+            }
+        }
+    }
+
     /// Makes the database disappear under a running server.
     pub fn destroy(&mut self) {
         match &self.pg_admin {
@@ -231,6 +255,13 @@ impl TestApp {
             handle,
             thread: Some(thread),
         }
+    }
+
+    /// A second server instance on the same database.
+    pub fn second_instance(&self) -> Self {
+        let db = self.db.shared();
+        let settings = settings(&db, &[]);
+        Self::start(db, settings)
     }
 
     pub fn url(&self, path: &str) -> String {

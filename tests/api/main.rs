@@ -8,3 +8,4 @@ mod cli;
 mod foundation;
 mod matrix;
 mod registry;
+mod rfas;

@@ -18,17 +18,24 @@ const WHO: [&str; 5] = [
     "admin",
 ];
 
+/// Ids of records the rows act on, made before the walk.
+pub struct Ids {
+    pub jurisdiction_id: String,
+    pub authority_id: String,
+    pub rfa_id: String,
+}
+
 pub struct Row {
     pub method: &'static str,
     /// The documented path; `{id}` is replaced by a real user's id.
     pub path: &'static str,
-    pub body: fn() -> Value,
+    pub body: fn(&Ids) -> Value,
     pub expect: [u16; 5],
     /// The call ends or changes the caller's session: run it with a fresh sign-in.
     pub fresh_session: bool,
 }
 
-fn none() -> Value {
+fn none(_: &Ids) -> Value {
     Value::Null
 }
 
@@ -47,20 +54,20 @@ pub fn rows() -> Vec<Row> {
         r(
             "POST",
             "/api/v1/auth/login",
-            || json!({"email": "nobody@rfa.test", "password": "wrong password"}),
+            |_| json!({"email": "nobody@rfa.test", "password": "wrong password"}),
             [401; 5],
         ),
         r(
             "POST",
             "/api/v1/auth/refresh",
-            || json!({"refresh_token": "not-a-token"}),
+            |_| json!({"refresh_token": "not-a-token"}),
             [401; 5],
         ),
         r("GET", "/api/v1/me", none, [401, 200, 200, 200, 200]),
         r(
             "POST",
             "/api/v1/users",
-            || json!({"email": format!("{}@rfa.test", uuid::Uuid::now_v7().simple()), "display_name": "M", "roles": ["reporting"]}),
+            |_| json!({"email": format!("{}@rfa.test", uuid::Uuid::now_v7().simple()), "display_name": "M", "roles": ["reporting"]}),
             [401, 403, 403, 403, 201],
         ),
         r("GET", "/api/v1/users", none, [401, 403, 403, 403, 200]),
@@ -68,13 +75,13 @@ pub fn rows() -> Vec<Row> {
         r(
             "PATCH",
             "/api/v1/users/{id}",
-            || json!({"display_name": "Renamed"}),
+            |_| json!({"display_name": "Renamed"}),
             [401, 403, 403, 403, 200],
         ),
         r(
             "POST",
             "/api/v1/jurisdictions",
-            || json!({"name": format!("J {}", uuid::Uuid::now_v7()), "country_code": "FR", "death_penalty_status": "abolished_all_crimes", "competence_bases": []}),
+            |_| json!({"name": format!("J {}", uuid::Uuid::now_v7()), "country_code": "FR", "death_penalty_status": "abolished_all_crimes", "competence_bases": []}),
             [401, 403, 403, 403, 201],
         ),
         r(
@@ -92,25 +99,25 @@ pub fn rows() -> Vec<Row> {
         r(
             "PATCH",
             "/api/v1/jurisdictions/{id}",
-            || json!({"active": true}),
+            |_| json!({"active": true}),
             [401, 403, 403, 403, 200],
         ),
         r(
             "POST",
             "/api/v1/jurisdictions/{id}/assessments",
-            || json!({"outcome": "meets", "assessed_on": "2025-01-01", "review_due": "2027-01-01", "assessor": "Unit", "summary": "Fine."}),
+            |_| json!({"outcome": "meets", "assessed_on": "2025-01-01", "review_due": "2027-01-01", "assessor": "Unit", "summary": "Fine."}),
             [401, 403, 403, 403, 201],
         ),
         r(
             "POST",
             "/api/v1/jurisdictions/{id}/assurances",
-            || json!({"reference": "NV-1", "given_on": "2025-01-01"}),
+            |_| json!({"reference": "NV-1", "given_on": "2025-01-01"}),
             [401, 403, 403, 403, 201],
         ),
         r(
             "POST",
             "/api/v1/jurisdictions/{id}/frameworks",
-            || json!({"kind": "memorandum_of_understanding", "reference": "MOU-1", "signed_on": "2024-05-01"}),
+            |_| json!({"kind": "memorandum_of_understanding", "reference": "MOU-1", "signed_on": "2024-05-01"}),
             [401, 403, 403, 403, 201],
         ),
         r(
@@ -122,7 +129,7 @@ pub fn rows() -> Vec<Row> {
         r(
             "POST",
             "/api/v1/jurisdictions/{id}/authorities",
-            || json!({"name": format!("A {}", uuid::Uuid::now_v7()), "kind": "court"}),
+            |_| json!({"name": format!("A {}", uuid::Uuid::now_v7()), "kind": "court"}),
             [401, 403, 403, 403, 201],
         ),
         r(
@@ -134,7 +141,46 @@ pub fn rows() -> Vec<Row> {
         r(
             "PATCH",
             "/api/v1/jurisdictions/{id}/authorities/{aid}",
-            || json!({"active": true}),
+            |_| json!({"active": true}),
+            [401, 403, 403, 403, 200],
+        ),
+        r(
+            "POST",
+            "/api/v1/rfas",
+            |ids| crate::rfas::intake_json(&ids.jurisdiction_id, &ids.authority_id),
+            [401, 403, 201, 403, 403],
+        ),
+        r("GET", "/api/v1/rfas", none, [401, 200, 200, 403, 403]),
+        r("GET", "/api/v1/rfas/{id}", none, [401, 404, 200, 403, 403]),
+        // Without If-Match: those who may change it learn they must send one.
+        r(
+            "PATCH",
+            "/api/v1/rfas/{id}",
+            |_| json!({"subject": "Changed"}),
+            [401, 404, 428, 403, 403],
+        ),
+        r(
+            "POST",
+            "/api/v1/rfas/{id}/actions/{action}",
+            |_| json!({"text": "A note"}),
+            [401, 404, 428, 403, 403],
+        ),
+        r(
+            "GET",
+            "/api/v1/rfas/{id}/events",
+            none,
+            [401, 404, 200, 403, 403],
+        ),
+        r(
+            "POST",
+            "/api/v1/rfas/bulk",
+            |ids| json!({"ids": [ids.rfa_id], "action": "set_priority", "fields": {"priority": "high"}, "dry_run": true}),
+            [401, 403, 200, 403, 403],
+        ),
+        r(
+            "GET",
+            "/api/v1/audit/verify",
+            none,
             [401, 403, 403, 403, 200],
         ),
         // Last: these end or change the caller's session.
@@ -143,7 +189,7 @@ pub fn rows() -> Vec<Row> {
             ..r(
                 "POST",
                 "/api/v1/me/password",
-                || json!({"current_password": "a password for this test user", "new_password": "a brand new passphrase"}),
+                |_| json!({"current_password": "a password for this test user", "new_password": "a brand new passphrase"}),
                 [401, 204, 204, 204, 204],
             )
         },
@@ -152,7 +198,7 @@ pub fn rows() -> Vec<Row> {
             ..r(
                 "POST",
                 "/api/v1/auth/logout",
-                || json!({}),
+                |_| json!({}),
                 [401, 204, 204, 204, 204],
             )
         },
@@ -202,9 +248,27 @@ async fn every_endpoint_against_every_role(backend: Backend) {
     let target_id = find_user_id(&app, &admin, &target_email).await;
     let (jurisdiction_id, authority_id) =
         crate::registry::jurisdiction_with_authority(&app, &admin, "FR").await;
+    let rfa: Value = app
+        .post(
+            "/api/v1/rfas",
+            tokens[2].as_deref(),
+            &crate::rfas::intake_json(&jurisdiction_id, &authority_id),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids = Ids {
+        jurisdiction_id: jurisdiction_id.clone(),
+        authority_id: authority_id.clone(),
+        rfa_id: rfa["id"].as_str().unwrap().to_string(),
+    };
     let concrete = |path: &str| {
         if path.starts_with("/api/v1/users/") {
             path.replace("{id}", &target_id)
+        } else if path.starts_with("/api/v1/rfas/") {
+            path.replace("{id}", &ids.rfa_id)
+                .replace("{action}", "add_note")
         } else {
             path.replace("{id}", &jurisdiction_id)
                 .replace("{aid}", &authority_id)
@@ -222,7 +286,7 @@ async fn every_endpoint_against_every_role(backend: Backend) {
             };
             let method = reqwest::Method::from_bytes(row.method.as_bytes()).expect("method");
             let mut req = app.client.request(method, app.url(&path));
-            let body = (row.body)();
+            let body = (row.body)(&ids);
             if !body.is_null() {
                 req = req.json(&body);
             }

@@ -1,0 +1,1393 @@
+//! Requests for assistance: intake, reading, the queue, the lifecycle, triage, scoping and
+//! the tamper-evident event log.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::{Backend, TestApp, assert_problem};
+
+/// Users and registry entries most tests need.
+pub struct World {
+    pub app: TestApp,
+    pub admin: String,
+    pub supervisor: String,
+    pub supervisor_id: String,
+    pub liaison: String,
+    pub liaison_id: String,
+    pub other_liaison: String,
+    pub reporting: String,
+    /// Eligible jurisdiction (universal jurisdiction, abolitionist, assessment meets).
+    pub jurisdiction: String,
+    pub authority: String,
+    /// A second jurisdiction, of the other liaison officer.
+    pub other_jurisdiction: String,
+    pub other_authority: String,
+}
+
+impl World {
+    pub async fn new(backend: Backend) -> Self {
+        let app = TestApp::spawn(backend).await;
+        let admin = app.admin_token().await;
+        let (jurisdiction, authority) =
+            crate::registry::jurisdiction_with_authority(&app, &admin, "DE").await;
+        let (other_jurisdiction, other_authority) =
+            crate::registry::jurisdiction_with_authority(&app, &admin, "SE").await;
+        for j in [&jurisdiction, &other_jurisdiction] {
+            let res = app
+                .post(
+                    &format!("/api/v1/jurisdictions/{j}/assessments"),
+                    Some(&admin),
+                    &json!({"outcome": "meets", "assessed_on": "2025-01-15", "review_due": "2099-01-15", "assessor": "Legal", "summary": "Standards respected."}),
+                )
+                .await;
+            assert_eq!(res.status(), 201);
+        }
+        let (supervisor_id, supervisor) = app.user_with(&["supervisor"], &[]).await;
+        let (liaison_id, liaison) = app.user_with(&["liaison_officer"], &[&jurisdiction]).await;
+        let (_, other_liaison) = app
+            .user_with(&["liaison_officer"], &[&other_jurisdiction])
+            .await;
+        let (_, reporting) = app.user_with(&["reporting"], &[]).await;
+        Self {
+            app,
+            admin,
+            supervisor,
+            supervisor_id,
+            liaison,
+            liaison_id,
+            other_liaison,
+            reporting,
+            jurisdiction,
+            authority,
+            other_jurisdiction,
+            other_authority,
+        }
+    }
+
+    pub fn intake_body(&self) -> Value {
+        intake_json(&self.jurisdiction, &self.authority)
+    }
+
+    pub async fn intake_with(&self, token: &str, body: &Value) -> Value {
+        let res = self.app.post("/api/v1/rfas", Some(token), body).await;
+        assert_eq!(res.status(), 201, "intake");
+        res.json().await.unwrap()
+    }
+
+    pub async fn intake(&self) -> Value {
+        self.intake_with(&self.supervisor.clone(), &self.intake_body())
+            .await
+    }
+
+    /// Takes an action with the right If-Match; returns the raw answer.
+    pub async fn act_raw(
+        &self,
+        token: &str,
+        rfa: &Value,
+        action: &str,
+        body: Value,
+    ) -> reqwest::Response {
+        self.app
+            .client
+            .post(self.app.url(&format!(
+                "/api/v1/rfas/{}/actions/{action}",
+                rfa["id"].as_str().unwrap()
+            )))
+            .bearer_auth(token)
+            .header("if-match", format!("\"{}\"", rfa["version"]))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn act(&self, token: &str, rfa: &Value, action: &str, body: Value) -> Value {
+        let res = self.act_raw(token, rfa, action, body).await;
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        assert_eq!(status, 200, "{action}: {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    pub async fn get(&self, token: &str, rfa: &Value) -> reqwest::Response {
+        self.app
+            .get(
+                &format!("/api/v1/rfas/{}", rfa["id"].as_str().unwrap()),
+                Some(token),
+            )
+            .await
+    }
+}
+
+/// A complete, valid intake for the jurisdiction and authority.
+pub fn intake_json(jurisdiction_id: &str, authority_id: &str) -> Value {
+    json!({
+    "jurisdiction_id": jurisdiction_id,
+    "authority_id": authority_id,
+        "received_at": "2026-03-02T09:30:00Z",
+        "channel": "email",
+        "subject": "Detention facility records, 2012-2014",
+        "description": "Request for documentary evidence on detention practices.",
+        "requester": {"name": "Dr. A. Prosecutor", "email": "a.prosecutor@justice.example"},
+        "assistance_types": ["information_and_evidence", "analytical_product"],
+        "proceeding_type": "prosecution",
+        "crimes": ["crimes_against_humanity", "torture"],
+        "conduct": {"country_code": "SY", "from": "2012-01-01", "to": "2014-12-31"},
+        "national_case_reference": "3 StE 9/19",
+        "priority": "routine",
+        "confidentiality": "confidential",
+        "tags": ["missing_persons"]
+    })
+}
+
+fn actions(rfa: &Value) -> Vec<String> {
+    rfa["allowed_actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect()
+}
+
+both_backends!(
+    intake_answers_with_reference_eligibility_and_due_date,
+    intake_names_every_wrong_field_and_writes_nothing,
+    intake_is_idempotent_with_a_key,
+    the_lifecycle_walks_and_is_recorded,
+    transitions_not_allowed_now_are_refused_with_the_alternatives,
+    changes_need_a_current_if_match,
+    acceptance_needs_an_assignee_and_eligibility_or_an_override,
+    liaison_officers_see_only_their_jurisdictions,
+    reporting_staff_never_see_requests,
+    the_queue_filters_sorts_and_pages,
+    pages_neither_skip_nor_repeat_while_requests_arrive,
+    intake_corrections_until_acceptance,
+    registry_changes_re_evaluate_open_requests,
+    bulk_triage_reports_each_request,
+    the_audit_chain_names_an_edited_event,
+    two_instances_keep_references_and_the_chain_single,
+);
+
+async fn intake_answers_with_reference_eligibility_and_due_date(backend: Backend) {
+    let w = World::new(backend).await;
+    let res = w
+        .app
+        .post("/api/v1/rfas", Some(&w.liaison), &w.intake_body())
+        .await;
+    assert_eq!(res.status(), 201);
+    let etag = res.headers()["etag"].to_str().unwrap().to_string();
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    let rfa: Value = res.json().await.unwrap();
+    assert_eq!(
+        location,
+        format!("/api/v1/rfas/{}", rfa["id"].as_str().unwrap())
+    );
+    assert_eq!(etag, format!("\"{}\"", rfa["version"]));
+    assert_eq!(rfa["reference"], "RFA-2026-0001");
+    assert_eq!(rfa["state"], "received");
+    assert_eq!(
+        rfa["eligibility"]["outcome"], "eligible",
+        "{}",
+        rfa["eligibility"]
+    );
+    assert_eq!(rfa["eligibility"]["criteria"].as_array().unwrap().len(), 4);
+    assert!(rfa["eligibility"]["ruleset_version"].is_string());
+    // Routine: 90 days from the day of receipt.
+    assert_eq!(rfa["due_on"], "2026-05-31");
+    assert_eq!(rfa["due"]["received_on"], "2026-03-02");
+    assert_eq!(rfa["due"]["target_days"], 90);
+    assert_eq!(rfa["due"]["paused_days"], 0);
+    assert_eq!(rfa["requester"]["email"], "a.prosecutor@justice.example");
+    // A liaison officer may review nothing; a supervisor may.
+    let liaison_actions = actions(&rfa);
+    assert!(liaison_actions.contains(&"add_note".to_string()));
+    assert!(!liaison_actions.contains(&"start_review".to_string()));
+    let sup: Value = w.get(&w.supervisor, &rfa).await.json().await.unwrap();
+    assert!(actions(&sup).contains(&"start_review".to_string()));
+    assert!(
+        !actions(&sup).contains(&"accept".to_string()),
+        "accept needs under_review"
+    );
+    // References count up per year of receipt.
+    let mut body = w.intake_body();
+    body["received_at"] = json!("2025-12-30T10:00:00Z");
+    let older = w.intake_with(&w.supervisor, &body).await;
+    assert_eq!(older["reference"], "RFA-2025-0001");
+    let again = w.intake().await;
+    assert_eq!(again["reference"], "RFA-2026-0002");
+    // The history starts with the intake and the eligibility evaluation.
+    let events: Value = w
+        .app
+        .get(
+            &format!("/api/v1/rfas/{}/events", rfa["id"].as_str().unwrap()),
+            Some(&w.liaison),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["intake", "evaluate_eligibility"]);
+}
+
+async fn intake_names_every_wrong_field_and_writes_nothing(backend: Backend) {
+    let w = World::new(backend).await;
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let body = json!({
+        "jurisdiction_id": "not-a-uuid",
+        "authority_id": w.authority,
+        "received_at": tomorrow,
+        "channel": "carrier_pigeon",
+        "subject": "",
+        "description": "x",
+        "requester": {"name": "N", "email": "nope"},
+        "assistance_types": [],
+        "proceeding_type": "prosecution",
+        "crimes": ["war_crimes", "war_crimes"],
+        "conduct": {"country_code": "XX", "from": "2014-01-01", "to": "2013-01-01"},
+        "priority": "whenever",
+        "confidentiality": "confidential",
+        "tags": ["Bad Tag"],
+        "mass_assignment": "state=closed"
+    });
+    let res = w.app.post("/api/v1/rfas", Some(&w.supervisor), &body).await;
+    let p = assert_problem(res, 422).await;
+    let fields: Vec<&str> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    for f in ["mass_assignment", "jurisdiction_id", "channel", "priority"] {
+        assert!(fields.contains(&f), "{f} in {fields:?}");
+    }
+    // Once the shape is right, the rules name every remaining wrong field at once.
+    let mut body = w.intake_body();
+    body["received_at"] = json!(tomorrow);
+    body["subject"] = json!("  ");
+    body["requester"] = json!({"name": "N", "email": "nope"});
+    body["assistance_types"] = json!([]);
+    body["crimes"] = json!(["war_crimes", "war_crimes"]);
+    body["conduct"] = json!({"country_code": "XX", "from": "2014-01-01", "to": "2013-01-01"});
+    body["tags"] = json!(["Bad Tag"]);
+    let p = assert_problem(
+        w.app.post("/api/v1/rfas", Some(&w.supervisor), &body).await,
+        422,
+    )
+    .await;
+    let fields: Vec<&str> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    for f in [
+        "received_at",
+        "subject",
+        "requester.email",
+        "assistance_types",
+        "crimes",
+        "conduct.country_code",
+        "conduct.to",
+        "tags[0]",
+    ] {
+        assert!(fields.contains(&f), "{f} in {fields:?}");
+    }
+    // An authority of another jurisdiction.
+    let mut body = w.intake_body();
+    body["authority_id"] = json!(w.other_authority);
+    let p = assert_problem(
+        w.app.post("/api/v1/rfas", Some(&w.supervisor), &body).await,
+        422,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "authority_id");
+    let page: Value = w
+        .app
+        .get("/api/v1/rfas", Some(&w.supervisor))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        page["items"].as_array().unwrap().len(),
+        0,
+        "nothing was written"
+    );
+    let verify: Value = w
+        .app
+        .get("/api/v1/audit/verify", Some(&w.admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(verify["events_checked"], 0);
+}
+
+async fn intake_is_idempotent_with_a_key(backend: Backend) {
+    let w = World::new(backend).await;
+    let send = |body: Value, key: &'static str| {
+        let req = w
+            .app
+            .client
+            .post(w.app.url("/api/v1/rfas"))
+            .bearer_auth(&w.supervisor)
+            .header("idempotency-key", key)
+            .json(&body);
+        async move { req.send().await.unwrap() }
+    };
+    let first = send(w.intake_body(), "key-1").await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let retry = send(w.intake_body(), "key-1").await;
+    assert_eq!(retry.status(), 200);
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    let retry: Value = retry.json().await.unwrap();
+    assert_eq!(retry["id"], first["id"]);
+    assert_eq!(retry["reference"], first["reference"]);
+    let mut other = w.intake_body();
+    other["subject"] = json!("Something else entirely");
+    let p = assert_problem(send(other, "key-1").await, 422).await;
+    assert_eq!(p["errors"][0]["field"], "Idempotency-Key");
+    let page: Value = w
+        .app
+        .get("/api/v1/rfas", Some(&w.supervisor))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    // Another key is another request.
+    assert_eq!(send(w.intake_body(), "key-2").await.status(), 201);
+}
+
+async fn the_lifecycle_walks_and_is_recorded(backend: Backend) {
+    let w = World::new(backend).await;
+    let s = w.supervisor.clone();
+    let rfa = w.intake().await;
+    let rfa = w.act(&s, &rfa, "start_review", json!({})).await;
+    assert_eq!(rfa["state"], "under_review");
+    let rfa = w
+        .act(&s, &rfa, "assign", json!({"assignee_id": w.liaison_id}))
+        .await;
+    assert_eq!(rfa["assignee_id"], w.liaison_id);
+    let rfa = w.act(&s, &rfa, "accept", json!({})).await;
+    assert_eq!(rfa["state"], "in_progress");
+    // The liaison officer works the request.
+    let rfa = w
+        .act(
+            &w.liaison,
+            &rfa,
+            "request_information",
+            json!({"message": "Please confirm the case number."}),
+        )
+        .await;
+    assert_eq!(rfa["state"], "awaiting_requester");
+    assert!(rfa["due"]["paused_since"].is_string());
+    assert_eq!(rfa["overdue"], false);
+    let rfa = w.act(&w.liaison, &rfa, "resume", json!({})).await;
+    assert_eq!(rfa["state"], "in_progress");
+    assert_eq!(rfa["due"]["paused_since"], Value::Null);
+    // Fulfilled needs a recorded response.
+    let res = w
+        .act_raw(&s, &rfa, "close", json!({"outcome": "fulfilled"}))
+        .await;
+    let p = assert_problem(res, 409).await;
+    assert!(p["detail"].as_str().unwrap().contains("response"));
+    let rfa = w
+        .act(&w.liaison, &rfa, "record_response", json!({"kind": "information_package", "description": "12 documents", "shared_on": "2026-03-20"}))
+        .await;
+    assert_eq!(rfa["state"], "in_progress");
+    let rfa = w
+        .act(
+            &w.liaison,
+            &rfa,
+            "add_note",
+            json!({"text": "Package acknowledged by phone."}),
+        )
+        .await;
+    let rfa = w
+        .act(
+            &s,
+            &rfa,
+            "extend_deadline",
+            json!({"due_on": "2026-12-31", "reason": "Translation needed"}),
+        )
+        .await;
+    assert_eq!(rfa["due_on"], "2026-12-31");
+    assert_eq!(rfa["due"]["extensions"][0]["reason"], "Translation needed");
+    let rfa = w
+        .act(&s, &rfa, "set_priority", json!({"priority": "urgent"}))
+        .await;
+    assert_eq!(rfa["priority"], "urgent");
+    assert_eq!(rfa["due_on"], "2026-12-31", "the extension stands");
+    let rfa = w
+        .act(
+            &s,
+            &rfa,
+            "close",
+            json!({"outcome": "fulfilled", "reason": "Delivered"}),
+        )
+        .await;
+    assert_eq!(
+        (rfa["state"].as_str(), rfa["outcome"].as_str()),
+        (Some("closed"), Some("fulfilled"))
+    );
+    assert!(actions(&rfa).contains(&"reopen".to_string()));
+    let rfa = w
+        .act(&s, &rfa, "reopen", json!({"reason": "Follow-up request"}))
+        .await;
+    assert_eq!(
+        (rfa["state"].as_str(), rfa["outcome"].as_str()),
+        (Some("in_progress"), None)
+    );
+    let rfa = w
+        .act(
+            &w.liaison,
+            &rfa,
+            "withdraw",
+            json!({"reason": "Case discontinued"}),
+        )
+        .await;
+    assert_eq!(rfa["outcome"], "withdrawn");
+
+    // A second request is declined.
+    let other = w.intake().await;
+    let other = w
+        .act(
+            &s,
+            &other,
+            "decline",
+            json!({"outcome": "declined_other", "reason": "Outside our holdings"}),
+        )
+        .await;
+    assert_eq!(other["outcome"], "declined_other");
+    let res = w
+        .act_raw(
+            &s,
+            &w.intake().await,
+            "decline",
+            json!({"outcome": "fulfilled", "reason": "x"}),
+        )
+        .await;
+    assert_eq!(
+        assert_problem(res, 422).await["errors"][0]["field"],
+        "outcome"
+    );
+
+    let events: Value = w
+        .app
+        .get(
+            &format!(
+                "/api/v1/rfas/{}/events?limit=200",
+                rfa["id"].as_str().unwrap()
+            ),
+            Some(&s),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let walked: Vec<(String, String)> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().into(),
+                e["state_after"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("intake", "received"),
+        ("evaluate_eligibility", "received"),
+        ("start_review", "under_review"),
+        ("assign", "under_review"),
+        ("accept", "in_progress"),
+        ("request_information", "awaiting_requester"),
+        ("resume", "in_progress"),
+        ("record_response", "in_progress"),
+        ("add_note", "in_progress"),
+        ("extend_deadline", "in_progress"),
+        ("set_priority", "in_progress"),
+        ("close", "closed"),
+        ("reopen", "in_progress"),
+        ("withdraw", "closed"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(walked, expected);
+    let first = &events["items"][0];
+    assert_eq!(first["state_before"], Value::Null);
+    assert_eq!(events["items"][4]["state_before"], "under_review");
+    let verify: Value = w
+        .app
+        .get("/api/v1/audit/verify", Some(&w.admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(verify["ok"], true, "{verify}");
+}
+
+async fn transitions_not_allowed_now_are_refused_with_the_alternatives(backend: Backend) {
+    let w = World::new(backend).await;
+    let s = w.supervisor.clone();
+    let rfa = w.intake().await;
+    for (action, body) in [
+        ("accept", json!({})),
+        ("close", json!({"outcome": "partially_fulfilled"})),
+        ("reopen", json!({"reason": "x"})),
+        ("resume", json!({})),
+        ("request_information", json!({"message": "?"})),
+        (
+            "record_response",
+            json!({"kind": "other", "description": "d", "shared_on": "2026-01-01"}),
+        ),
+    ] {
+        let p = assert_problem(w.act_raw(&s, &rfa, action, body).await, 409).await;
+        let allowed: Vec<&str> = p["allowed_actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert!(
+            allowed.contains(&"start_review") && !allowed.contains(&action),
+            "{action}: {allowed:?}"
+        );
+    }
+    let closed = w
+        .act(
+            &s,
+            &rfa,
+            "withdraw",
+            json!({"reason": "Withdrawn by the requester"}),
+        )
+        .await;
+    for action in ["assign", "set_priority", "withdraw", "start_review"] {
+        let body = match action {
+            "assign" => json!({"assignee_id": w.supervisor_id}),
+            "set_priority" => json!({"priority": "high"}),
+            "withdraw" => json!({"reason": "again"}),
+            _ => json!({}),
+        };
+        assert_problem(w.act_raw(&s, &closed, action, body).await, 409).await;
+    }
+    // Unknown actions and malformed bodies.
+    assert_problem(w.act_raw(&s, &closed, "teleport", json!({})).await, 404).await;
+    let p = assert_problem(
+        w.act_raw(&s, &closed, "add_note", json!({"txt": "typo"}))
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "txt");
+    // Nothing of that changed the request.
+    let now: Value = w.get(&s, &closed).await.json().await.unwrap();
+    assert_eq!(now["version"], closed["version"]);
+}
+
+async fn changes_need_a_current_if_match(backend: Backend) {
+    let w = World::new(backend).await;
+    let rfa = w.intake().await;
+    let url = w.app.url(&format!(
+        "/api/v1/rfas/{}/actions/add_note",
+        rfa["id"].as_str().unwrap()
+    ));
+    let send = |if_match: Option<String>| {
+        let mut req = w
+            .app
+            .client
+            .post(&url)
+            .bearer_auth(&w.supervisor)
+            .json(&json!({"text": "n"}));
+        if let Some(v) = if_match {
+            req = req.header("if-match", v);
+        }
+        async move { req.send().await.unwrap() }
+    };
+    assert_problem(send(None).await, 428).await;
+    let ok = send(Some(format!("\"{}\"", rfa["version"]))).await;
+    assert_eq!(ok.status(), 200);
+    let newer = ok.headers()["etag"].to_str().unwrap().to_string();
+    // The old version is stale now.
+    assert_problem(send(Some(format!("\"{}\"", rfa["version"]))).await, 412).await;
+    assert_problem(send(Some("\"garbage\"".into())).await, 412).await;
+    assert_eq!(send(Some(newer)).await.status(), 200);
+    // PATCH too.
+    let res = w
+        .app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/rfas/{}", rfa["id"].as_str().unwrap()),
+            Some(&w.supervisor),
+            &json!({"subject": "New"}),
+        )
+        .await;
+    assert_problem(res, 428).await;
+    let events: Value = w
+        .app
+        .get(
+            &format!("/api/v1/rfas/{}/events", rfa["id"].as_str().unwrap()),
+            Some(&w.supervisor),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        events["items"].as_array().unwrap().len(),
+        4,
+        "intake, evaluation and two notes"
+    );
+}
+
+async fn acceptance_needs_an_assignee_and_eligibility_or_an_override(backend: Backend) {
+    let w = World::new(backend).await;
+    let s = w.supervisor.clone();
+    // The second jurisdiction retains the death penalty: not eligible.
+    let res = w
+        .app
+        .patch(
+            &format!("/api/v1/jurisdictions/{}", w.other_jurisdiction),
+            Some(&w.admin),
+            &json!({"death_penalty_status": "retentionist"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let mut body = w.intake_body();
+    body["jurisdiction_id"] = json!(w.other_jurisdiction);
+    body["authority_id"] = json!(w.other_authority);
+    let rfa = w.intake_with(&s, &body).await;
+    assert_eq!(rfa["eligibility"]["outcome"], "ineligible");
+    let dp = rfa["eligibility"]["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["criterion"] == "death_penalty")
+        .unwrap()
+        .clone();
+    assert_eq!(dp["result"], "fail");
+    assert!(dp["reason"].as_str().unwrap().contains("death penalty"));
+    let rfa = w.act(&s, &rfa, "start_review", json!({})).await;
+    let p = assert_problem(w.act_raw(&s, &rfa, "accept", json!({})).await, 409).await;
+    assert!(p["detail"].as_str().unwrap().contains("assign"));
+    let rfa = w
+        .act(&s, &rfa, "assign", json!({"assignee_id": w.supervisor_id}))
+        .await;
+    let p = assert_problem(w.act_raw(&s, &rfa, "accept", json!({})).await, 409).await;
+    assert!(p["detail"].as_str().unwrap().contains("not eligible"));
+    // Only someone who can see the request can be assigned it.
+    let res = w
+        .act_raw(&s, &rfa, "assign", json!({"assignee_id": w.liaison_id}))
+        .await;
+    assert_eq!(
+        assert_problem(res, 422).await["errors"][0]["field"],
+        "assignee_id"
+    );
+    // An override needs a real justification, and only supervisors may give it.
+    let res = w
+        .act_raw(
+            &s,
+            &rfa,
+            "override_eligibility",
+            json!({"justification": "ok"}),
+        )
+        .await;
+    assert_problem(res, 422).await;
+    let res = w
+        .act_raw(
+            &w.other_liaison,
+            &rfa,
+            "override_eligibility",
+            json!({"justification": "A sufficiently long justification."}),
+        )
+        .await;
+    assert_problem(res, 403).await;
+    // An assurance for this request is the better way: it makes the request eligible.
+    let rfa = w
+        .act(
+            &w.other_liaison,
+            &rfa,
+            "record_assurance",
+            json!({"reference": "NV/2026/77", "given_on": "2026-03-10"}),
+        )
+        .await;
+    assert_eq!(rfa["eligibility"]["outcome"], "eligible");
+    let rfa = w.act(&s, &rfa, "accept", json!({})).await;
+    assert_eq!(rfa["state"], "in_progress");
+
+    // Overriding, on another request.
+    let other = w.intake_with(&s, &body).await;
+    let other = w.act(&s, &other, "start_review", json!({})).await;
+    let other = w
+        .act(
+            &s,
+            &other,
+            "assign",
+            json!({"assignee_id": w.supervisor_id}),
+        )
+        .await;
+    let other = w
+        .act(
+            &s,
+            &other,
+            "override_eligibility",
+            json!({"justification": "Assurance received by diplomatic note, being registered."}),
+        )
+        .await;
+    assert_eq!(
+        other["eligibility"]["override_"]["overridden"],
+        "ineligible"
+    );
+    let other = w.act(&s, &other, "accept", json!({})).await;
+    assert_eq!(other["state"], "in_progress");
+}
+
+async fn liaison_officers_see_only_their_jurisdictions(backend: Backend) {
+    let w = World::new(backend).await;
+    let rfa = w.intake().await;
+    let id = rfa["id"].as_str().unwrap();
+    // The other liaison officer learns nothing of it.
+    assert_problem(w.get(&w.other_liaison, &rfa).await, 404).await;
+    assert_problem(
+        w.app
+            .get(&format!("/api/v1/rfas/{id}/events"), Some(&w.other_liaison))
+            .await,
+        404,
+    )
+    .await;
+    assert_problem(
+        w.act_raw(&w.other_liaison, &rfa, "add_note", json!({"text": "x"}))
+            .await,
+        404,
+    )
+    .await;
+    let res = w
+        .app
+        .client
+        .patch(w.app.url(&format!("/api/v1/rfas/{id}")))
+        .bearer_auth(&w.other_liaison)
+        .header("if-match", format!("\"{}\"", rfa["version"]))
+        .json(&json!({"subject": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 404).await;
+    let page: Value = w
+        .app
+        .get("/api/v1/rfas", Some(&w.other_liaison))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 0);
+    // Nor may they log requests for a jurisdiction that is not theirs.
+    assert_problem(
+        w.app
+            .post("/api/v1/rfas", Some(&w.other_liaison), &w.intake_body())
+            .await,
+        403,
+    )
+    .await;
+    // Their own officer sees it, may add notes, but not triage.
+    let page: Value = w
+        .app
+        .get("/api/v1/rfas", Some(&w.liaison))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    let rfa = w
+        .act(
+            &w.liaison,
+            &rfa,
+            "add_note",
+            json!({"text": "Called the requester."}),
+        )
+        .await;
+    assert_problem(
+        w.act_raw(&w.liaison, &rfa, "start_review", json!({})).await,
+        403,
+    )
+    .await;
+    let res = w
+        .app
+        .post(
+            "/api/v1/rfas/bulk",
+            Some(&w.liaison),
+            &json!({"ids": [id], "action": "set_priority", "fields": {"priority": "high"}}),
+        )
+        .await;
+    assert_problem(res, 403).await;
+}
+
+async fn reporting_staff_never_see_requests(backend: Backend) {
+    let w = World::new(backend).await;
+    let rfa = w.intake().await;
+    let id = rfa["id"].as_str().unwrap();
+    for path in [
+        "/api/v1/rfas".to_string(),
+        format!("/api/v1/rfas/{id}"),
+        format!("/api/v1/rfas/{id}/events"),
+    ] {
+        assert_problem(w.app.get(&path, Some(&w.reporting)).await, 403).await;
+    }
+    assert_problem(
+        w.app
+            .post("/api/v1/rfas", Some(&w.reporting), &w.intake_body())
+            .await,
+        403,
+    )
+    .await;
+    assert_problem(
+        w.act_raw(&w.reporting, &rfa, "add_note", json!({"text": "x"}))
+            .await,
+        403,
+    )
+    .await;
+    // Administrators manage the service, not the cases.
+    assert_problem(
+        w.app
+            .get(&format!("/api/v1/rfas/{id}"), Some(&w.admin))
+            .await,
+        403,
+    )
+    .await;
+}
+
+async fn the_queue_filters_sorts_and_pages(backend: Backend) {
+    let w = World::new(backend).await;
+    let s = w.supervisor.clone();
+    let mut made = Vec::new();
+    for (i, (priority, tag, subject, day)) in [
+        (
+            "urgent",
+            "gender",
+            "Sexual violence 50% of cases",
+            "2026-01-05",
+        ),
+        (
+            "high",
+            "children_youth",
+            "Child recruitment records",
+            "2026-02-10",
+        ),
+        (
+            "routine",
+            "missing_persons",
+            "Missing persons lists",
+            "2026-03-15",
+        ),
+        ("routine", "gender", "Detention_records", "2026-04-20"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut body = w.intake_body();
+        body["priority"] = json!(priority);
+        body["tags"] = json!([tag]);
+        body["subject"] = json!(subject);
+        body["received_at"] = json!(format!("{day}T08:00:00Z"));
+        if i == 3 {
+            body["jurisdiction_id"] = json!(w.other_jurisdiction);
+            body["authority_id"] = json!(w.other_authority);
+        }
+        made.push(w.intake_with(&s, &body).await);
+    }
+    let reviewed = w.act(&s, &made[1], "start_review", json!({})).await;
+    w.act(
+        &s,
+        &reviewed,
+        "assign",
+        json!({"assignee_id": w.supervisor_id}),
+    )
+    .await;
+    let refs = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["subject"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let q = |query: &str| {
+        let path = format!("/api/v1/rfas?{query}");
+        let token = s.clone();
+        let app = &w.app;
+        async move {
+            let res = app.get(&path, Some(&token)).await;
+            assert_eq!(res.status(), 200, "{path}");
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    // Default: by due date, soonest first (urgent 10 days, high 30, routine 90).
+    assert_eq!(refs(&q("").await)[0], "Sexual violence 50% of cases");
+    assert_eq!(
+        refs(&q("state=under_review").await),
+        ["Child recruitment records"]
+    );
+    assert_eq!(refs(&q("state=received,under_review").await).len(), 4);
+    assert_eq!(refs(&q("state=received&state=closed").await).len(), 3);
+    assert_eq!(
+        refs(&q(&format!("jurisdiction_id={}", w.other_jurisdiction)).await),
+        ["Detention_records"]
+    );
+    assert_eq!(
+        refs(&q(&format!("assignee_id={}", w.supervisor_id)).await),
+        ["Child recruitment records"]
+    );
+    assert_eq!(refs(&q("assignee_id=unassigned").await).len(), 3);
+    assert_eq!(refs(&q("priority=routine").await).len(), 2);
+    assert_eq!(refs(&q("tag=gender").await).len(), 2);
+    assert_eq!(refs(&q("eligibility=eligible").await).len(), 4);
+    assert_eq!(
+        refs(&q("received_from=2026-02-10&received_to=2026-03-15").await).len(),
+        2
+    );
+    assert_eq!(
+        refs(&q("due_before=2026-03-01").await),
+        ["Sexual violence 50% of cases"]
+    );
+    // Received in January with 10 days: overdue now; the others are not.
+    assert_eq!(
+        refs(&q("overdue=true").await).len(),
+        4,
+        "all received long enough ago"
+    );
+    assert_eq!(refs(&q("overdue=false").await).len(), 0);
+    // Free text: `%` and `_` are themselves, case does not matter.
+    assert_eq!(refs(&q("q=50%25").await), ["Sexual violence 50% of cases"]);
+    assert_eq!(refs(&q("q=_records").await), ["Detention_records"]);
+    assert_eq!(refs(&q("q=MISSING").await), ["Missing persons lists"]);
+    assert_eq!(
+        refs(&q(&format!("q={}", made[2]["reference"].as_str().unwrap())).await),
+        ["Missing persons lists"]
+    );
+    // Sorting.
+    assert_eq!(
+        refs(&q("sort=received_at&order=desc").await)[0],
+        "Detention_records"
+    );
+    assert_eq!(
+        refs(&q("sort=priority").await)[0],
+        "Sexual violence 50% of cases"
+    );
+    assert_eq!(
+        refs(&q("sort=updated_at&order=desc").await)[0],
+        "Child recruitment records"
+    );
+    // Bad parameters are named.
+    let res = w
+        .app
+        .get(
+            "/api/v1/rfas?state=lost&limit=0&sort=colour&overdue=maybe&bogus=1",
+            Some(&s),
+        )
+        .await;
+    let p = assert_problem(res, 422).await;
+    let fields: Vec<&str> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    for f in ["state", "limit", "sort", "overdue", "bogus"] {
+        assert!(fields.contains(&f), "{f} in {fields:?}");
+    }
+    assert_problem(w.app.get("/api/v1/rfas?cursor=forged", Some(&s)).await, 400).await;
+    // A cursor from one sort order does not fit another.
+    let page = q("limit=1").await;
+    let cursor = page["next_cursor"].as_str().unwrap();
+    assert_problem(
+        w.app
+            .get(
+                &format!("/api/v1/rfas?limit=1&sort=received_at&cursor={cursor}"),
+                Some(&s),
+            )
+            .await,
+        400,
+    )
+    .await;
+}
+
+async fn pages_neither_skip_nor_repeat_while_requests_arrive(backend: Backend) {
+    let w = World::new(backend).await;
+    for _ in 0..5 {
+        w.intake().await;
+    }
+    for sort in ["due_at", "received_at", "priority", "updated_at"] {
+        for order in ["asc", "desc"] {
+            let mut seen: Vec<String> = Vec::new();
+            let mut cursor: Option<String> = None;
+            let before: Value = w
+                .app
+                .get("/api/v1/rfas?limit=200", Some(&w.supervisor))
+                .await
+                .json()
+                .await
+                .unwrap();
+            let existing: Vec<String> = before["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_str().unwrap().to_string())
+                .collect();
+            loop {
+                let mut path = format!("/api/v1/rfas?limit=2&sort={sort}&order={order}");
+                if let Some(c) = &cursor {
+                    path.push_str(&format!("&cursor={c}"));
+                }
+                let page: Value = w
+                    .app
+                    .get(&path, Some(&w.supervisor))
+                    .await
+                    .json()
+                    .await
+                    .unwrap();
+                seen.extend(
+                    page["items"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|r| r["id"].as_str().unwrap().to_string()),
+                );
+                // A new request arrives between pages.
+                w.intake().await;
+                match page["next_cursor"].as_str() {
+                    Some(c) => cursor = Some(c.to_string()),
+                    None => break,
+                }
+            }
+            let mut unique = seen.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(unique.len(), seen.len(), "{sort} {order}: repeated");
+            for id in &existing {
+                assert!(seen.contains(id), "{sort} {order}: skipped {id}");
+            }
+        }
+    }
+}
+
+async fn intake_corrections_until_acceptance(backend: Backend) {
+    let w = World::new(backend).await;
+    let s = w.supervisor.clone();
+    let rfa = w.intake().await;
+    let id = rfa["id"].as_str().unwrap().to_string();
+    let patch = |token: String, version: Value, body: Value| {
+        let req = w
+            .app
+            .client
+            .patch(w.app.url(&format!("/api/v1/rfas/{id}")))
+            .bearer_auth(token)
+            .header("if-match", format!("\"{version}\""))
+            .json(&body);
+        async move { req.send().await.unwrap() }
+    };
+    let res = patch(
+        w.liaison.clone(),
+        rfa["version"].clone(),
+        json!({"subject": "Corrected subject", "crimes": ["war_crimes"], "tags": []}),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let rfa: Value = res.json().await.unwrap();
+    assert_eq!(rfa["subject"], "Corrected subject");
+    assert_eq!(rfa["crimes"], json!(["war_crimes"]));
+    // Fields that are not the intake's cannot be set.
+    let res = patch(
+        s.clone(),
+        rfa["version"].clone(),
+        json!({"state": "closed"}),
+    )
+    .await;
+    assert_eq!(
+        assert_problem(res, 422).await["errors"][0]["field"],
+        "state"
+    );
+    let res = patch(
+        s.clone(),
+        rfa["version"].clone(),
+        json!({"received_at": "2024-05-01T00:00:00Z"}),
+    )
+    .await;
+    assert_eq!(
+        assert_problem(res, 422).await["errors"][0]["field"],
+        "received_at"
+    );
+    let events: Value = w
+        .app
+        .get(&format!("/api/v1/rfas/{id}/events"), Some(&s))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let last = events["items"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["action"], "edit_intake");
+    assert_eq!(
+        last["details"]["changes"]["subject"]["to"],
+        "Corrected subject"
+    );
+    // After acceptance, the intake is settled.
+    let rfa = w.act(&s, &rfa, "start_review", json!({})).await;
+    let rfa = w
+        .act(&s, &rfa, "assign", json!({"assignee_id": w.liaison_id}))
+        .await;
+    let rfa = w.act(&s, &rfa, "accept", json!({})).await;
+    let res = patch(
+        s.clone(),
+        rfa["version"].clone(),
+        json!({"subject": "Too late"}),
+    )
+    .await;
+    assert_problem(res, 409).await;
+}
+
+async fn registry_changes_re_evaluate_open_requests(backend: Backend) {
+    let w = World::new(backend).await;
+    let open = w.intake().await;
+    let closed = w.intake().await;
+    w.act(
+        &w.supervisor,
+        &closed,
+        "withdraw",
+        json!({"reason": "Withdrawn"}),
+    )
+    .await;
+    assert_eq!(open["eligibility"]["outcome"], "eligible");
+    let res = w
+        .app
+        .post(
+            &format!("/api/v1/jurisdictions/{}/assessments", w.jurisdiction),
+            Some(&w.admin),
+            &json!({"outcome": "fails", "assessed_on": "2026-02-01", "review_due": "2027-02-01", "assessor": "Legal", "summary": "Serious violations found."}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let now: Value = w.get(&w.supervisor, &open).await.json().await.unwrap();
+    assert_eq!(now["eligibility"]["outcome"], "ineligible");
+    assert!(now["version"].as_i64() > open["version"].as_i64());
+    let events: Value = w
+        .app
+        .get(
+            &format!("/api/v1/rfas/{}/events", open["id"].as_str().unwrap()),
+            Some(&w.supervisor),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let last = events["items"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["action"], "evaluate_eligibility");
+    assert_eq!(last["details"]["trigger"], "assessment recorded");
+    // Closed requests are left as they were decided.
+    let closed_now: Value = w.get(&w.supervisor, &closed).await.json().await.unwrap();
+    assert_eq!(closed_now["eligibility"]["outcome"], "eligible");
+    // On demand, by the liaison officer: the same decision again is still recorded.
+    let again = w
+        .act(&w.liaison, &now, "evaluate_eligibility", json!({}))
+        .await;
+    assert_eq!(again["eligibility"]["outcome"], "ineligible");
+}
+
+async fn bulk_triage_reports_each_request(backend: Backend) {
+    let w = World::new(backend).await;
+    let s = w.supervisor.clone();
+    let a = w.intake().await;
+    let b = w.intake().await;
+    let c = w.intake().await;
+    w.act(&s, &c, "withdraw", json!({"reason": "Withdrawn"}))
+        .await;
+    let ids = json!([a["id"], b["id"], c["id"], uuid::Uuid::now_v7().to_string()]);
+    let body = |dry_run: bool| json!({"ids": ids, "action": "set_priority", "fields": {"priority": "urgent"}, "dry_run": dry_run});
+    let dry: Value = w
+        .app
+        .post("/api/v1/rfas/bulk", Some(&s), &body(true))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let statuses: Vec<u64> = dry["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [200, 200, 409, 404]);
+    assert_eq!(
+        (dry["succeeded"].as_u64(), dry["failed"].as_u64()),
+        (Some(2), Some(2))
+    );
+    let unchanged: Value = w.get(&s, &a).await.json().await.unwrap();
+    assert_eq!(
+        unchanged["priority"], "routine",
+        "a dry run changes nothing"
+    );
+    let done: Value = w
+        .app
+        .post("/api/v1/rfas/bulk", Some(&s), &body(false))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(done["succeeded"], 2);
+    for rfa in [&a, &b] {
+        let now: Value = w.get(&s, rfa).await.json().await.unwrap();
+        assert_eq!(now["priority"], "urgent");
+        let events: Value = w
+            .app
+            .get(
+                &format!("/api/v1/rfas/{}/events", rfa["id"].as_str().unwrap()),
+                Some(&s),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            events["items"].as_array().unwrap().last().unwrap()["action"],
+            "set_priority"
+        );
+    }
+    let res = w
+        .app
+        .post(
+            "/api/v1/rfas/bulk",
+            Some(&s),
+            &json!({"ids": ids, "action": "close", "fields": {}}),
+        )
+        .await;
+    assert_problem(res, 422).await;
+    let res = w
+        .app
+        .post(
+            "/api/v1/rfas/bulk",
+            Some(&s),
+            &json!({"ids": [a["id"]], "action": "assign", "fields": {"assignee_id": "nobody"}}),
+        )
+        .await;
+    assert_problem(res, 422).await;
+}
+
+async fn the_audit_chain_names_an_edited_event(backend: Backend) {
+    let w = World::new(backend).await;
+    let rfa = w.intake().await;
+    let rfa = w
+        .act(
+            &w.supervisor,
+            &rfa,
+            "add_note",
+            json!({"text": "Original note"}),
+        )
+        .await;
+    w.intake().await;
+    let ok: Value = w
+        .app
+        .get("/api/v1/audit/verify", Some(&w.admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ok, json!({"ok": true, "events_checked": 5}));
+    assert_problem(
+        w.app.get("/api/v1/audit/verify", Some(&w.supervisor)).await,
+        403,
+    )
+    .await;
+    // Someone with database access rewrites the note.
+    let n = w.app.db.execute(&format!(
+        "UPDATE rfa_events SET details = '{{\"text\":\"Rewritten note\"}}' WHERE rfa_id = '{}' AND action = 'add_note'",
+        rfa["id"].as_str().unwrap()
+    ));
+    assert_eq!(n, 1);
+    let broken: Value = w
+        .app
+        .get("/api/v1/audit/verify", Some(&w.admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(broken["ok"], false);
+    assert_eq!(broken["first_broken_seq"], 3);
+}
+
+async fn two_instances_keep_references_and_the_chain_single(backend: Backend) {
+    let w = World::new(backend).await;
+    let second = w.app.second_instance();
+    let apps = [&w.app, &second];
+    // Many intakes at once, spread over both instances.
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let app = apps[i % 2];
+        let (client, url, token, body) = (
+            app.client.clone(),
+            app.url("/api/v1/rfas"),
+            w.supervisor.clone(),
+            w.intake_body(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let res = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 201);
+            res.json::<Value>().await.unwrap()["reference"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }));
+    }
+    let mut refs = Vec::new();
+    for t in tasks {
+        refs.push(t.await.unwrap());
+    }
+    refs.sort();
+    let expected: Vec<String> = (1..=24).map(|n| format!("RFA-2026-{n:04}")).collect();
+    assert_eq!(refs, expected, "unique and without gaps");
+    // Two conflicting changes of one RFA with the same version, one through each instance.
+    let rfa = w.intake().await;
+    let mut racers = Vec::new();
+    for (i, app) in apps.iter().enumerate() {
+        let req = app
+            .client
+            .post(app.url(&format!(
+                "/api/v1/rfas/{}/actions/set_priority",
+                rfa["id"].as_str().unwrap()
+            )))
+            .bearer_auth(&w.supervisor)
+            .header("if-match", format!("\"{}\"", rfa["version"]))
+            .json(&json!({"priority": if i == 0 { "urgent" } else { "high" }}));
+        racers.push(tokio::spawn(async move {
+            req.send().await.unwrap().status().as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for r in racers {
+        statuses.push(r.await.unwrap());
+    }
+    statuses.sort();
+    assert_eq!(statuses, [200, 412], "exactly one wins");
+    let verify: Value = second
+        .get("/api/v1/audit/verify", Some(&w.admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(verify["ok"], true, "{verify}");
+    assert_eq!(verify["events_checked"], 2 * 25 + 1);
+}

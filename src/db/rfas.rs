@@ -56,6 +56,23 @@ pub struct EventRow {
     pub details: String,
     pub prev_hash: String,
     pub hash: String,
+    #[diesel(embed)]
+    pub report: ReportFacts,
+}
+
+/// The reporting copy of an event's `details.report` (see migration 4).
+#[derive(Debug, Clone, Default, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = rfa_events)]
+pub struct ReportFacts {
+    pub report_kind: Option<String>,
+    pub report_day: Option<NaiveDate>,
+    pub report_day_from: Option<NaiveDate>,
+    pub jurisdiction_id: Option<String>,
+    pub outcome: Option<String>,
+    pub priority: Option<String>,
+    pub assistance_types: Option<String>,
+    pub processing_days: Option<i32>,
+    pub paused_days: Option<i32>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

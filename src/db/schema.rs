@@ -238,6 +238,30 @@ diesel::table! {
         details -> Text,
         prev_hash -> Text,
         hash -> Text,
+        report_kind -> Nullable<Text>,
+        report_day -> Nullable<Date>,
+        report_day_from -> Nullable<Date>,
+        jurisdiction_id -> Nullable<Text>,
+        outcome -> Nullable<Text>,
+        priority -> Nullable<Text>,
+        assistance_types -> Nullable<Text>,
+        processing_days -> Nullable<Integer>,
+        paused_days -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    report_snapshots (id) {
+        id -> Text,
+        kind -> Text,
+        parameters -> Text,
+        as_of -> Timestamp,
+        covered_seq -> BigInt,
+        figures -> Text,
+        digest -> Text,
+        label -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
     }
 }
 

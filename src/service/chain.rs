@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::db::DbConnection;
-use crate::db::rfas::{self as store, EventRow};
+use crate::db::rfas::{self as store, EventRow, ReportFacts};
 use crate::error::AppError;
 
 /// The hash before the first event.
@@ -64,6 +64,28 @@ pub fn hash_of(prev_hash: &str, e: &EventRow) -> String {
     hex::encode(h.finalize())
 }
 
+/// The indexed copy of `details.report`, which is what the figures count.
+pub fn report_facts(details: &Value) -> ReportFacts {
+    let r = &details["report"];
+    let text = |k: &str| r[k].as_str().map(str::to_string);
+    let day = |k: &str| r[k].as_str().and_then(|d| d.parse().ok());
+    let int = |k: &str| r[k].as_i64().and_then(|n| i32::try_from(n).ok());
+    ReportFacts {
+        report_kind: text("kind"),
+        report_day: day("day"),
+        report_day_from: day("day_from"),
+        jurisdiction_id: text("jurisdiction_id"),
+        outcome: text("outcome"),
+        priority: text("priority"),
+        assistance_types: r
+            .get("assistance_types")
+            .filter(|v| !v.is_null())
+            .map(canonical),
+        processing_days: int("processing_days"),
+        paused_days: int("paused_days"),
+    }
+}
+
 /// What an event records, before the chain gives it a place.
 pub struct NewEvent<'a> {
     pub rfa_id: &'a str,
@@ -100,6 +122,7 @@ impl Appender {
             details: canonical(&e.details),
             prev_hash: self.hash.clone(),
             hash: String::new(),
+            report: report_facts(&e.details),
         };
         row.hash = hash_of(&row.prev_hash, &row);
         store::append_event(c, &row)?;
@@ -119,39 +142,43 @@ pub struct Verification {
     pub first_broken_seq: Option<i64>,
 }
 
-/// Walks the whole log in order, in batches.
+/// Walks the log in order, in batches, up to the head as it was when the walk began, so
+/// events appended meanwhile neither break nor lengthen the walk.
 pub fn verify(c: &mut DbConnection) -> Result<Verification, AppError> {
     const BATCH: i64 = 5_000;
+    let (head_seq, head_hash) = store::chain_head(c)?;
     let mut prev_hash = GENESIS.to_string();
     let mut expected_seq = 1;
     let mut checked = 0;
-    loop {
-        let batch = store::events_after(c, expected_seq - 1, BATCH)?;
+    let broken = |checked, seq| Verification {
+        ok: false,
+        events_checked: checked,
+        first_broken_seq: Some(seq),
+    };
+    while expected_seq <= head_seq {
+        let batch =
+            store::events_after(c, expected_seq - 1, BATCH.min(head_seq - expected_seq + 1))?;
         if batch.is_empty() {
-            break;
+            // Events the head counts are missing.
+            return Ok(broken(checked, expected_seq));
         }
         for e in &batch {
             checked += 1;
-            if e.seq != expected_seq || e.prev_hash != prev_hash || hash_of(&prev_hash, e) != e.hash
+            let details: Value = serde_json::from_str(&e.details).unwrap_or(Value::Null);
+            if e.seq != expected_seq
+                || e.prev_hash != prev_hash
+                || hash_of(&prev_hash, e) != e.hash
+                || report_facts(&details) != e.report
             {
-                return Ok(Verification {
-                    ok: false,
-                    events_checked: checked,
-                    first_broken_seq: Some(expected_seq.min(e.seq)),
-                });
+                return Ok(broken(checked, expected_seq.min(e.seq)));
             }
             prev_hash = e.hash.clone();
             expected_seq += 1;
         }
     }
-    // The head must point at the last event: a truncated tail shows here.
-    let (head_seq, head_hash) = store::chain_head(c)?;
-    if head_seq != expected_seq - 1 || head_hash != prev_hash {
-        return Ok(Verification {
-            ok: false,
-            events_checked: checked,
-            first_broken_seq: Some(expected_seq),
-        });
+    // The head must name the last event's hash: a rewritten tail shows here.
+    if head_hash != prev_hash {
+        return Ok(broken(checked, head_seq));
     }
     Ok(Verification {
         ok: true,
@@ -186,6 +213,7 @@ mod tests {
             details: "{}".into(),
             prev_hash: GENESIS.into(),
             hash: String::new(),
+            report: ReportFacts::default(),
         };
         let h = hash_of(GENESIS, &e);
         let mut other = e.clone();

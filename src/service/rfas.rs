@@ -63,12 +63,12 @@ impl Context {
 
     /// The first moment (UTC) of a day in the reporting time zone.
     pub fn start_of(&self, day: NaiveDate) -> NaiveDateTime {
-        let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
-        self.tz
-            .from_local_datetime(&midnight)
-            .earliest()
+        // Where a clock change skips midnight, the day starts at the first hour that exists.
+        (0..4)
+            .filter_map(|h| day.and_hms_opt(h, 0, 0))
+            .find_map(|local| self.tz.from_local_datetime(&local).earliest())
             .map(|t| t.naive_utc())
-            .unwrap_or(midnight)
+            .unwrap_or_else(|| day.and_hms_opt(0, 0, 0).unwrap_or_default())
     }
 }
 
@@ -384,8 +384,13 @@ fn event_view(e: store::EventRow) -> EventView {
 // ---------------------------------------------------------------------------------------
 // Eligibility
 
-/// Evaluates an RFA against the registry's current facts, today.
-pub fn evaluate(c: &mut DbConnection, ctx: &Context, row: &RfaRow) -> Result<Decision, AppError> {
+/// Evaluates an RFA against the registry's current facts, for the day `on`.
+pub fn evaluate(
+    c: &mut DbConnection,
+    ctx: &Context,
+    row: &RfaRow,
+    on: NaiveDate,
+) -> Result<Decision, AppError> {
     let details: IntakeDetails = from_json("intake", &row.intake)?;
     let jurisdiction = crate::service::registry::jurisdiction_facts(c, &row.jurisdiction_id)?
         .ok_or_else(|| AppError::internal("the RFA's jurisdiction is gone"))?;
@@ -411,12 +416,7 @@ pub fn evaluate(c: &mut DbConnection, ctx: &Context, row: &RfaRow) -> Result<Dec
         authority_active: authority.active,
         assurances,
     };
-    Ok(eligibility::evaluate(
-        &facts,
-        &jurisdiction,
-        &ctx.rules,
-        ctx.today(),
-    ))
+    Ok(eligibility::evaluate(&facts, &jurisdiction, &ctx.rules, on))
 }
 
 /// Stores a new decision on the row (not saved) and says whether it differs from the old one.
@@ -443,22 +443,22 @@ pub fn facts_changed(
     actor: &str,
     what: &str,
 ) -> Result<usize, AppError> {
-    let open = store::open_of_jurisdiction(c, jurisdiction_id)?;
-    if open.is_empty() {
-        return Ok(0);
-    }
+    // Lock first: an intake racing this change either committed before (and is listed) or
+    // waits and reads the new facts.
     let mut chain = Appender::lock(c)?;
+    let open = store::open_of_jurisdiction(c, jurisdiction_id)?;
     let mut changed = 0;
+    let at = chain::now();
     // Read again under the lock: a concurrent change may have landed meanwhile.
     for rfa in open {
-        let Some(mut row) = store::find(c, &rfa.id)? else {
+        let Some(mut row) = store::find(c, &rfa.id)?.filter(|r| r.state != State::Closed.as_str())
+        else {
             continue;
         };
-        let decision = evaluate(c, ctx, &row)?;
+        let decision = evaluate(c, ctx, &row, ctx.day_of(at))?;
         if !apply_decision(&mut row, &decision)? {
             continue;
         }
-        let at = chain::now();
         row.version += 1;
         row.updated_at = at;
         store::save(c, &row)?;
@@ -641,6 +641,13 @@ pub fn parse_intake(body: Value) -> Result<IntakeRequest, AppError> {
     Ok(request)
 }
 
+/// Both backends keep microseconds; what is answered is what is read back later.
+fn micros(t: NaiveDateTime) -> NaiveDateTime {
+    use chrono::Timelike;
+    t.with_nanosecond(t.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(t)
+}
+
 fn normalise_uuid(s: &str) -> String {
     uuid::Uuid::parse_str(s)
         .map(|u| u.to_string())
@@ -694,65 +701,94 @@ pub async fn intake(
         .db
         .run(move |c| {
             c.write(|c| {
-                let mut chain = Appender::lock(c)?;
-                if let Some(key) = &idempotency_key
-                    && let Some(existing) = store::find_by_idempotency_key(c, &who.user_id, key)?
-                {
-                    if existing.request_digest.as_deref() != Some(body_digest.as_str()) {
-                        return Err(AppError::field(
-                            "Idempotency-Key",
-                            "was already used with a different request body",
-                        ));
-                    }
-                    return Ok(Created {
-                        view: view(&ctx, &who, existing)?,
-                        replayed: true,
-                    });
-                }
-                let row = new_rfa(c, &ctx, &who, request, idempotency_key, body_digest)?;
-                let decision = evaluate(c, &ctx, &row)?;
-                let mut row = row;
-                apply_decision(&mut row, &decision)?;
-                store::insert(c, &row)?;
-                let tags: Vec<String> = from_json("tags", &row.tags)?;
-                store::set_tags(c, &row.id, &tags)?;
-                chain.append(
+                intake_in(
                     c,
-                    NewEvent {
-                        rfa_id: &row.id,
-                        actor_id: &who.user_id,
-                        at: row.created_at,
-                        action: "intake",
-                        state_before: None,
-                        state_after: &row.state,
-                        details: json!({
-                            "reference": row.reference,
-                            "jurisdiction_id": row.jurisdiction_id,
-                            "received_at": row.received_at.and_utc(),
-                            "priority": row.priority,
-                            "due_on": row.due_on,
-                        }),
-                    },
-                )?;
-                chain.append(
-                    c,
-                    NewEvent {
-                        rfa_id: &row.id,
-                        actor_id: &who.user_id,
-                        at: row.created_at,
-                        action: RfaAction::EvaluateEligibility.as_str(),
-                        state_before: Some(&row.state),
-                        state_after: &row.state,
-                        details: json!({"trigger": "intake", "decision": decision}),
-                    },
-                )?;
-                Ok(Created {
-                    view: view(&ctx, &who, row)?,
-                    replayed: false,
-                })
+                    &ctx,
+                    &who,
+                    request,
+                    idempotency_key,
+                    body_digest,
+                    chain::now(),
+                )
             })
         })
         .await
+}
+
+/// An intake inside the caller's write transaction, as of `at` (now, except for demo data
+/// generated with a clock of its own).
+pub fn intake_in(
+    c: &mut DbConnection,
+    ctx: &Context,
+    who: &Principal,
+    request: IntakeRequest,
+    idempotency_key: Option<String>,
+    body_digest: String,
+    at: NaiveDateTime,
+) -> Result<Created, AppError> {
+    let mut chain = Appender::lock(c)?;
+    if let Some(key) = &idempotency_key
+        && let Some(existing) = store::find_by_idempotency_key(c, &who.user_id, key)?
+    {
+        if existing.request_digest.as_deref() != Some(body_digest.as_str()) {
+            return Err(AppError::field(
+                "Idempotency-Key",
+                "was already used with a different request body",
+            ));
+        }
+        return Ok(Created {
+            view: view(ctx, who, existing)?,
+            replayed: true,
+        });
+    }
+    let mut row = new_rfa(c, ctx, who, request, idempotency_key, body_digest, at)?;
+    let decision = evaluate(c, ctx, &row, ctx.day_of(at))?;
+    apply_decision(&mut row, &decision)?;
+    store::insert(c, &row)?;
+    let tags: Vec<String> = from_json("tags", &row.tags)?;
+    store::set_tags(c, &row.id, &tags)?;
+    let details: IntakeDetails = from_json("intake", &row.intake)?;
+    chain.append(
+        c,
+        NewEvent {
+            rfa_id: &row.id,
+            actor_id: &who.user_id,
+            at,
+            action: "intake",
+            state_before: None,
+            state_after: &row.state,
+            details: json!({
+                "reference": row.reference,
+                "jurisdiction_id": row.jurisdiction_id,
+                "received_at": row.received_at.and_utc(),
+                "priority": row.priority,
+                "due_on": row.due_on,
+                "report": {
+                    "kind": "received",
+                    "day": row.received_on,
+                    "jurisdiction_id": row.jurisdiction_id,
+                    "priority": row.priority,
+                    "assistance_types": details.assistance_types,
+                },
+            }),
+        },
+    )?;
+    chain.append(
+        c,
+        NewEvent {
+            rfa_id: &row.id,
+            actor_id: &who.user_id,
+            at,
+            action: RfaAction::EvaluateEligibility.as_str(),
+            state_before: Some(&row.state),
+            state_after: &row.state,
+            details: json!({"trigger": "intake", "decision": decision}),
+        },
+    )?;
+    Ok(Created {
+        view: view(ctx, who, row)?,
+        replayed: false,
+    })
 }
 
 fn new_rfa(
@@ -762,6 +798,7 @@ fn new_rfa(
     r: IntakeRequest,
     idempotency_key: Option<String>,
     request_digest: String,
+    now: NaiveDateTime,
 ) -> Result<RfaRow, AppError> {
     let mut errors = Errors::new();
     if registry_store::find_jurisdiction(c, &r.jurisdiction_id)?.is_none() {
@@ -770,8 +807,7 @@ fn new_rfa(
         errors.add("authority_id", "is not an authority of this jurisdiction");
     }
     errors.finish()?;
-    let now = chain::now();
-    let received_at = r.received_at.naive_utc();
+    let received_at = micros(r.received_at.naive_utc());
     let received_on = ctx.day_of(received_at);
     let year = chrono::Datelike::year(&received_on);
     let seq = store::next_reference(c, year)?;
@@ -1140,6 +1176,7 @@ fn apply(
     who: &Principal,
     mut row: RfaRow,
     cmd: &Command,
+    at: NaiveDateTime,
 ) -> Result<RfaRow, AppError> {
     let action = cmd.action();
     let before = state_of(&row)?;
@@ -1147,7 +1184,6 @@ fn apply(
     let Some(after) = lifecycle::transition(before, action) else {
         return Err(not_now(action, before, &allowed, None));
     };
-    let at = chain::now();
     let mut details = json!({});
     let mut evaluation: Option<Decision> = None;
     match cmd {
@@ -1161,7 +1197,14 @@ fn apply(
                 ));
             }
             let eligible = row.eligibility_outcome == Outcome::Eligible.as_str();
-            if !eligible && row.eligibility_override.is_none() {
+            // An override answers the decision it was given for; a later, different
+            // decision needs a new look.
+            let overridden = row
+                .eligibility_override
+                .as_deref()
+                .and_then(|o| serde_json::from_str::<Override>(o).ok())
+                .is_some_and(|o| o.overridden.as_str() == row.eligibility_outcome);
+            if !eligible && !overridden {
                 return Err(not_now(
                     action,
                     before,
@@ -1178,7 +1221,7 @@ fn apply(
             details = json!({"paused_days_total": row.paused_days, "due_on": row.due_on});
         }
         Command::Plain(RfaAction::EvaluateEligibility) => {
-            let decision = evaluate(c, ctx, &row)?;
+            let decision = evaluate(c, ctx, &row, ctx.day_of(at))?;
             apply_decision(&mut row, &decision)?;
             details = json!({"trigger": "on demand", "decision": decision});
         }
@@ -1219,11 +1262,13 @@ fn apply(
                 ));
             }
             end_pause(ctx, &mut row, at);
+            refresh_due(ctx, &mut row)?;
             row.outcome = Some(f.outcome.as_str().into());
             details = json!({"outcome": f.outcome, "reason": f.reason});
         }
         Command::Withdraw(f) => {
             end_pause(ctx, &mut row, at);
+            refresh_due(ctx, &mut row)?;
             row.outcome = Some(ClosingOutcome::Withdrawn.as_str().into());
             details = json!({"outcome": ClosingOutcome::Withdrawn, "reason": f.reason});
         }
@@ -1250,8 +1295,9 @@ fn apply(
                     format!("must be after the current due date, {current}"),
                 ));
             }
-            // The extension is stated as the new due date; paused days already counted in it.
-            let paused = i64::from(row.paused_days);
+            // The extension is stated as the new due date; pause days so far (including a
+            // running pause) are already in it, later ones are added on top.
+            let paused = i64::from(due_parts(ctx, &row, true)?.paused_days);
             row.extended_to = Some(f.due_on - chrono::Duration::days(paused));
             let mut extensions: Vec<Extension> = from_json("extensions", &row.extensions)?;
             extensions.push(Extension {
@@ -1297,8 +1343,23 @@ fn apply(
                 },
             )?;
             details = json!({"reference": f.reference, "given_on": f.given_on});
-            evaluation = Some(evaluate(c, ctx, &row)?);
+            evaluation = Some(evaluate(c, ctx, &row, ctx.day_of(at))?);
         }
+    }
+    // What the figures count: closings (processed) and reopenings, on the day they happen.
+    let day = ctx.day_of(at);
+    if after == State::Closed && before != State::Closed {
+        details["report"] = json!({
+            "kind": "processed",
+            "day": day,
+            "jurisdiction_id": row.jurisdiction_id,
+            "outcome": row.outcome,
+            "processing_days": (day - row.received_on).num_days(),
+            "paused_days": row.paused_days,
+        });
+    } else if action == RfaAction::Reopen {
+        details["report"] =
+            json!({"kind": "reopened", "day": day, "jurisdiction_id": row.jurisdiction_id});
     }
     row.state = after.as_str().into();
     row.version += 1;
@@ -1390,7 +1451,7 @@ pub async fn act(
                 if row.version != parse_if_match(if_match.as_deref())? {
                     return Err(AppError::PreconditionFailed);
                 }
-                let row = apply(c, &ctx, &mut chain, &who, row, &cmd)?;
+                let row = apply(c, &ctx, &mut chain, &who, row, &cmd, chain::now())?;
                 view(&ctx, &who, row)
             })
         })
@@ -1490,7 +1551,7 @@ pub async fn edit_intake(
                 }
                 let mut errors = Errors::new();
                 let new = check_intake(&mut errors, new);
-                let received_at = new.received_at.naive_utc();
+                let received_at = micros(new.received_at.naive_utc());
                 let received_on = ctx.day_of(received_at);
                 if chrono::Datelike::year(&received_on) != chrono::Datelike::year(&row.received_on) {
                     errors.add("received_at", "would change the year of receipt, which the reference carries; withdraw and log the request again");
@@ -1511,6 +1572,7 @@ pub async fn edit_intake(
                     return view(&ctx, &who, row);
                 }
                 let at = chain::now();
+                let old_received_on = row.received_on;
                 row.authority_id = new.authority_id.clone();
                 row.received_at = received_at;
                 row.received_on = received_on;
@@ -1528,7 +1590,7 @@ pub async fn edit_intake(
                     national_case_reference: new.national_case_reference.clone(),
                 });
                 refresh_due(&ctx, &mut row)?;
-                let decision = evaluate(c, &ctx, &row)?;
+                let decision = evaluate(c, &ctx, &row, ctx.day_of(at))?;
                 let eligibility_changed = apply_decision(&mut row, &decision)?;
                 row.version += 1;
                 row.updated_at = at;
@@ -1547,7 +1609,7 @@ pub async fn edit_intake(
                         action: "edit_intake",
                         state_before: Some(before.as_str()),
                         state_after: before.as_str(),
-                        details: json!({"changes": changes}),
+                        details: redated(json!({"changes": changes}), &row, old_received_on, &new),
                     },
                 )?;
                 if eligibility_changed {
@@ -1568,6 +1630,21 @@ pub async fn edit_intake(
             })
         })
         .await
+}
+
+/// A correction that moves the day of receipt moves where the request counts as received.
+fn redated(mut details: Value, row: &RfaRow, old: NaiveDate, new: &IntakeRequest) -> Value {
+    if row.received_on != old {
+        details["report"] = json!({
+            "kind": "redated",
+            "day": row.received_on,
+            "day_from": old,
+            "jurisdiction_id": row.jurisdiction_id,
+            "priority": row.priority,
+            "assistance_types": new.assistance_types,
+        });
+    }
+    details
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1634,8 +1711,9 @@ pub async fn bulk(
     if req.ids.is_empty() || req.ids.len() > 200 {
         return Err(AppError::field("ids", "must list 1 to 200 requests"));
     }
+    let normalised: Vec<String> = req.ids.iter().map(|i| normalise_uuid(i)).collect();
     let mut errors = Errors::new();
-    errors.distinct("ids", &req.ids, 200);
+    errors.distinct("ids", &normalised, 200);
     errors.finish()?;
     let cmd = Command::parse(req.action, req.fields)?;
     let ctx = Context::from_settings(&state.settings);
@@ -1652,7 +1730,7 @@ pub async fn bulk(
                 let outcome = c.write(|c| {
                     let mut chain = Appender::lock(c)?;
                     let row = load_for(c, &who, &id, lifecycle::permission(cmd.action()))?;
-                    let row = apply(c, &ctx, &mut chain, &who, row, &cmd)?;
+                    let row = apply(c, &ctx, &mut chain, &who, row, &cmd, chain::now())?;
                     if dry_run {
                         return Err(Trial::Would(row.version));
                     }

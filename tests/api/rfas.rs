@@ -391,9 +391,33 @@ async fn the_lifecycle_walks_and_is_recorded(backend: Backend) {
     assert_eq!(rfa["state"], "awaiting_requester");
     assert!(rfa["due"]["paused_since"].is_string());
     assert_eq!(rfa["overdue"], false);
+    // Pretend the pause began three days ago: the due date moves with it.
+    let three_days_ago = (chrono::Utc::now() - chrono::Duration::days(3))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    w.app.db.execute(&format!(
+        "UPDATE rfas SET paused_since = '{three_days_ago}' WHERE id = '{}'",
+        rfa["id"].as_str().unwrap()
+    ));
+    let paused: Value = w.get(&s, &rfa).await.json().await.unwrap();
+    assert_eq!(paused["due"]["paused_days"], 3);
+    assert_eq!(paused["due_on"], "2026-06-03");
     let rfa = w.act(&w.liaison, &rfa, "resume", json!({})).await;
     assert_eq!(rfa["state"], "in_progress");
     assert_eq!(rfa["due"]["paused_since"], Value::Null);
+    assert_eq!(
+        (rfa["due"]["paused_days"].as_i64(), rfa["due_on"].as_str()),
+        (Some(3), Some("2026-06-03"))
+    );
+    // The stored due date used by the queue agrees with what the request shows.
+    let listed: Value = w
+        .app
+        .get("/api/v1/rfas?due_before=2026-06-04", Some(&s))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
     // Fulfilled needs a recorded response.
     let res = w
         .act_raw(&s, &rfa, "close", json!({"outcome": "fulfilled"}))
@@ -752,6 +776,39 @@ async fn acceptance_needs_an_assignee_and_eligibility_or_an_override(backend: Ba
     );
     let other = w.act(&s, &other, "accept", json!({})).await;
     assert_eq!(other["state"], "in_progress");
+
+    // An override answers one decision: when the facts change the decision, it no longer
+    // lets the request through.
+    let third = w.intake_with(&s, &body).await;
+    let third = w.act(&s, &third, "start_review", json!({})).await;
+    let third = w
+        .act(
+            &s,
+            &third,
+            "assign",
+            json!({"assignee_id": w.supervisor_id}),
+        )
+        .await;
+    w.act(
+        &s,
+        &third,
+        "override_eligibility",
+        json!({"justification": "Assurance received by diplomatic note, being registered."}),
+    )
+    .await;
+    let res = w
+        .app
+        .patch(
+            &format!("/api/v1/jurisdictions/{}", w.other_jurisdiction),
+            Some(&w.admin),
+            &json!({"death_penalty_status": "abolished_in_practice"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let third: Value = w.get(&s, &third).await.json().await.unwrap();
+    assert_eq!(third["eligibility"]["outcome"], "needs_review");
+    let p = assert_problem(w.act_raw(&s, &third, "accept", json!({})).await, 409).await;
+    assert!(p["detail"].as_str().unwrap().contains("not eligible"));
 }
 
 async fn liaison_officers_see_only_their_jurisdictions(backend: Backend) {
@@ -891,6 +948,12 @@ async fn the_queue_filters_sorts_and_pages(backend: Backend) {
             "2026-03-15",
         ),
         ("routine", "gender", "Detention_records", "2026-04-20"),
+        (
+            "routine",
+            "other",
+            "50 files on DetentionXrecords",
+            "2026-04-21",
+        ),
     ]
     .into_iter()
     .enumerate()
@@ -900,7 +963,7 @@ async fn the_queue_filters_sorts_and_pages(backend: Backend) {
         body["tags"] = json!([tag]);
         body["subject"] = json!(subject);
         body["received_at"] = json!(format!("{day}T08:00:00Z"));
-        if i == 3 {
+        if i >= 3 {
             body["jurisdiction_id"] = json!(w.other_jurisdiction);
             body["authority_id"] = json!(w.other_authority);
         }
@@ -938,20 +1001,20 @@ async fn the_queue_filters_sorts_and_pages(backend: Backend) {
         refs(&q("state=under_review").await),
         ["Child recruitment records"]
     );
-    assert_eq!(refs(&q("state=received,under_review").await).len(), 4);
-    assert_eq!(refs(&q("state=received&state=closed").await).len(), 3);
+    assert_eq!(refs(&q("state=received,under_review").await).len(), 5);
+    assert_eq!(refs(&q("state=received&state=closed").await).len(), 4);
     assert_eq!(
-        refs(&q(&format!("jurisdiction_id={}", w.other_jurisdiction)).await),
-        ["Detention_records"]
+        refs(&q(&format!("jurisdiction_id={}", w.other_jurisdiction)).await).len(),
+        2
     );
     assert_eq!(
         refs(&q(&format!("assignee_id={}", w.supervisor_id)).await),
         ["Child recruitment records"]
     );
-    assert_eq!(refs(&q("assignee_id=unassigned").await).len(), 3);
-    assert_eq!(refs(&q("priority=routine").await).len(), 2);
+    assert_eq!(refs(&q("assignee_id=unassigned").await).len(), 4);
+    assert_eq!(refs(&q("priority=routine").await).len(), 3);
     assert_eq!(refs(&q("tag=gender").await).len(), 2);
-    assert_eq!(refs(&q("eligibility=eligible").await).len(), 4);
+    assert_eq!(refs(&q("eligibility=eligible").await).len(), 5);
     assert_eq!(
         refs(&q("received_from=2026-02-10&received_to=2026-03-15").await).len(),
         2
@@ -960,12 +1023,8 @@ async fn the_queue_filters_sorts_and_pages(backend: Backend) {
         refs(&q("due_before=2026-03-01").await),
         ["Sexual violence 50% of cases"]
     );
-    // Received in January with 10 days: overdue now; the others are not.
-    assert_eq!(
-        refs(&q("overdue=true").await).len(),
-        4,
-        "all received long enough ago"
-    );
+    // Every one was received long enough ago to be overdue by now.
+    assert_eq!(refs(&q("overdue=true").await).len(), 5);
     assert_eq!(refs(&q("overdue=false").await).len(), 0);
     // Free text: `%` and `_` are themselves, case does not matter.
     assert_eq!(refs(&q("q=50%25").await), ["Sexual violence 50% of cases"]);
@@ -978,7 +1037,7 @@ async fn the_queue_filters_sorts_and_pages(backend: Backend) {
     // Sorting.
     assert_eq!(
         refs(&q("sort=received_at&order=desc").await)[0],
-        "Detention_records"
+        "50 files on DetentionXrecords"
     );
     assert_eq!(
         refs(&q("sort=priority").await)[0],
@@ -1024,8 +1083,17 @@ async fn the_queue_filters_sorts_and_pages(backend: Backend) {
 
 async fn pages_neither_skip_nor_repeat_while_requests_arrive(backend: Backend) {
     let w = World::new(backend).await;
-    for _ in 0..5 {
-        w.intake().await;
+    // Varied sort values, with ties, so both the value and the id tie-break are exercised.
+    let body = |n: usize| {
+        let mut b = w.intake_body();
+        b["received_at"] = json!(format!("2026-0{}-1{}T08:00:00Z", 1 + n % 5, n % 3));
+        b["priority"] = json!(["urgent", "high", "routine"][n % 3]);
+        b
+    };
+    let mut n = 0;
+    for _ in 0..7 {
+        w.intake_with(&w.supervisor, &body(n)).await;
+        n += 1;
     }
     for sort in ["due_at", "received_at", "priority", "updated_at"] {
         for order in ["asc", "desc"] {
@@ -1063,8 +1131,9 @@ async fn pages_neither_skip_nor_repeat_while_requests_arrive(backend: Backend) {
                         .iter()
                         .map(|r| r["id"].as_str().unwrap().to_string()),
                 );
-                // A new request arrives between pages.
-                w.intake().await;
+                // A new request arrives between pages, sometimes before the cursor's place.
+                w.intake_with(&w.supervisor, &body(n)).await;
+                n += 1;
                 match page["next_cursor"].as_str() {
                     Some(c) => cursor = Some(c.to_string()),
                     None => break,

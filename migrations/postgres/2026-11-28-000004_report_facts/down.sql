@@ -1,0 +1,12 @@
+DROP TABLE report_snapshots;
+DROP INDEX rfa_events_report_from;
+DROP INDEX rfa_events_report;
+ALTER TABLE rfa_events DROP COLUMN paused_days;
+ALTER TABLE rfa_events DROP COLUMN processing_days;
+ALTER TABLE rfa_events DROP COLUMN assistance_types;
+ALTER TABLE rfa_events DROP COLUMN priority;
+ALTER TABLE rfa_events DROP COLUMN outcome;
+ALTER TABLE rfa_events DROP COLUMN jurisdiction_id;
+ALTER TABLE rfa_events DROP COLUMN report_day_from;
+ALTER TABLE rfa_events DROP COLUMN report_day;
+ALTER TABLE rfa_events DROP COLUMN report_kind;

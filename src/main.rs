@@ -31,6 +31,51 @@ enum Command {
     /// Manage users from the command line.
     #[command(subcommand)]
     User(UserCommand),
+    /// Print the figures of a report (for scripts).
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Fill an empty database with a fictitious demonstration data set.
+    DemoData,
+}
+
+#[derive(clap::Args)]
+struct ReportOutput {
+    /// json, csv or xlsx.
+    #[arg(long, default_value = "json")]
+    format: String,
+    /// Count only events recorded up to this moment (RFC 3339).
+    #[arg(long)]
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+    /// Write to this file instead of standard output (needed for xlsx at a terminal).
+    #[arg(long)]
+    output: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// A calendar year.
+    Annual {
+        #[arg(long)]
+        year: i32,
+        #[command(flatten)]
+        out: ReportOutput,
+    },
+    /// Any period, both days inclusive.
+    Range {
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        #[arg(long)]
+        to: chrono::NaiveDate,
+        #[command(flatten)]
+        out: ReportOutput,
+    },
+    /// Totals since the first request through a year.
+    Cumulative {
+        #[arg(long)]
+        through: i32,
+        #[command(flatten)]
+        out: ReportOutput,
+    },
 }
 
 #[derive(Subcommand)]
@@ -65,6 +110,8 @@ fn main() -> ExitCode {
         Command::User(UserCommand::Create { email, roles, name }) => {
             create_user(&settings, &email, &roles, name.as_deref())
         }
+        Command::Report(r) => report(settings, r),
+        Command::DemoData => demo_data(settings),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -147,4 +194,58 @@ fn create_user(
     })?;
     println!("created user {id} ({email})");
     Ok(())
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn report(settings: Settings, command: ReportCommand) -> anyhow::Result<()> {
+    use rfa_tracker::service::reports::{self, ReportSpec};
+    use std::io::{IsTerminal, Write};
+    let (spec, out) = match command {
+        ReportCommand::Annual { year, out } => (ReportSpec::Annual { year }, out),
+        ReportCommand::Range { from, to, out } => (ReportSpec::Range { from, to }, out),
+        ReportCommand::Cumulative { through, out } => (ReportSpec::Cumulative { through }, out),
+    };
+    let bytes = runtime()?.block_on(async move {
+        let state = rfa_tracker::startup::prepare(settings).await?;
+        let report = reports::report(&state, spec, out.as_of)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let bytes = match out.format.as_str() {
+            "json" => serde_json::to_vec_pretty(&report)?,
+            "csv" => reports::to_csv(&report).map_err(|e| anyhow::anyhow!("{e}"))?,
+            "xlsx" => reports::to_xlsx(&report).map_err(|e| anyhow::anyhow!("{e}"))?,
+            other => anyhow::bail!("unknown format `{other}`; use json, csv or xlsx"),
+        };
+        Ok::<_, anyhow::Error>((bytes, out.output, out.format))
+    })?;
+    let (bytes, output, format) = bytes;
+    match output {
+        Some(path) => std::fs::write(&path, bytes)?,
+        None if format == "xlsx" && std::io::stdout().is_terminal() => {
+            anyhow::bail!("an xlsx file is binary: give --output FILE or redirect standard output")
+        }
+        None => std::io::stdout().write_all(&bytes)?,
+    }
+    Ok(())
+}
+
+fn demo_data(settings: Settings) -> anyhow::Result<()> {
+    runtime()?.block_on(async move {
+        let state = rfa_tracker::startup::prepare(settings).await?;
+        let summary = rfa_tracker::demo::generate(&state).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!(
+            "Demo data: {} fictitious jurisdictions and {} requests for assistance, 2018 to April 2024.",
+            summary.jurisdictions, summary.rfas
+        );
+        println!("Demo users (passwords shown once):");
+        for (email, password, role) in summary.users {
+            println!("  {role:<16} {email}  {password}");
+        }
+        Ok(())
+    })
 }

@@ -37,40 +37,8 @@ impl Application {
     /// Opens (and migrates) the database, prepares keys and binds the listener. The server
     /// runs once `run_until_stopped` is awaited.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let settings = Arc::new(settings);
-        let db_settings = settings.database.clone();
-        let db = tokio::task::spawn_blocking(move || Database::connect(&db_settings))
-            .await
-            .context("database start-up task failed")??;
-        tracing::info!(database = %db.target.describe(), "database ready");
-        bootstrap(&db, &settings).await?;
-
-        let keys = Arc::new(Keys::from_settings(&settings)?);
-        let hasher = {
-            let n = settings.auth.max_concurrent_hashes;
-            tokio::task::spawn_blocking(move || Hasher::new(n))
-                .await
-                .context("hasher start-up task failed")?
-                .map_err(|e| anyhow::anyhow!("{e}"))?
-        };
-        let login_limiter = LoginLimiter::new(
-            settings.auth.login_burst,
-            Duration::from_millis(settings.auth.login_replenish_ms),
-        );
-        // Each session refreshes about every 15 minutes; give them a wider budget.
-        let refresh_limiter = LoginLimiter::new(
-            settings.auth.login_burst.saturating_mul(6),
-            Duration::from_millis((settings.auth.login_replenish_ms / 6).max(1)),
-        );
-        let state = web::Data::new(AppState {
-            settings: settings.clone(),
-            db,
-            keys,
-            hasher,
-            login_limiter,
-            refresh_limiter,
-        });
-
+        let state = prepare(settings).await?;
+        let settings = state.settings.clone();
         let addr = settings.bind_addr()?;
         let listener =
             TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
@@ -103,6 +71,44 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Everything but the HTTP server: the database (migrated, with its first administrator),
+/// keys, the password hasher and the limiters. The command line uses it too.
+pub async fn prepare(settings: Settings) -> anyhow::Result<web::Data<AppState>> {
+    let settings = Arc::new(settings);
+    let db_settings = settings.database.clone();
+    let db = tokio::task::spawn_blocking(move || Database::connect(&db_settings))
+        .await
+        .context("database start-up task failed")??;
+    tracing::info!(database = %db.target.describe(), "database ready");
+    bootstrap(&db, &settings).await?;
+
+    let keys = Arc::new(Keys::from_settings(&settings)?);
+    let hasher = {
+        let n = settings.auth.max_concurrent_hashes;
+        tokio::task::spawn_blocking(move || Hasher::new(n))
+            .await
+            .context("hasher start-up task failed")?
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+    };
+    let login_limiter = LoginLimiter::new(
+        settings.auth.login_burst,
+        Duration::from_millis(settings.auth.login_replenish_ms),
+    );
+    // Each session refreshes about every 15 minutes; give them a wider budget.
+    let refresh_limiter = LoginLimiter::new(
+        settings.auth.login_burst.saturating_mul(6),
+        Duration::from_millis((settings.auth.login_replenish_ms / 6).max(1)),
+    );
+    Ok(web::Data::new(AppState {
+        settings,
+        db,
+        keys,
+        hasher,
+        login_limiter,
+        refresh_limiter,
+    }))
 }
 
 /// Creates the first administrator when there are no users at all.

@@ -7,6 +7,7 @@ pub mod health;
 pub mod json;
 pub mod jurisdictions;
 pub mod problem;
+pub mod reports;
 pub mod rfas;
 pub mod users;
 
@@ -36,6 +37,7 @@ use problem::Problem;
         (name = "registry", description = "Jurisdictions, their eligibility facts, and requesting authorities"),
         (name = "rfas", description = "Requests for assistance: intake, queue, lifecycle, history"),
         (name = "audit", description = "The tamper-evident event log"),
+        (name = "reports", description = "Annual figures, exports, charts and snapshots"),
     )
 )]
 struct ApiDoc;
@@ -100,6 +102,14 @@ where
         .service(rfas::act)
         .service(rfas::events)
         .service(rfas::verify)
+        .service(reports::annual)
+        .service(reports::range)
+        .service(reports::cumulative)
+        .service(reports::chart)
+        .service(reports::create_snapshot)
+        .service(reports::list_snapshots)
+        .service(reports::get_snapshot)
+        .service(reports::diff_snapshot)
 }
 
 /// The OpenAPI document, serialized once per worker.

@@ -2,6 +2,7 @@
 //! write-transaction helper. Queries live in the submodules, one per table group.
 
 pub mod registry;
+pub mod reports;
 pub mod rfas;
 pub mod schema;
 pub mod users;

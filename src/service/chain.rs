@@ -18,7 +18,11 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// Now, truncated to microseconds: both backends store that precision, so what is hashed is
 /// exactly what is read back.
 pub fn now() -> NaiveDateTime {
-    let t = chrono::Utc::now().naive_utc();
+    micros(chrono::Utc::now().naive_utc())
+}
+
+/// A time truncated to microseconds, the precision both backends keep.
+pub fn micros(t: NaiveDateTime) -> NaiveDateTime {
     t.with_nanosecond(t.nanosecond() / 1_000 * 1_000)
         .unwrap_or(t)
 }

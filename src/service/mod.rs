@@ -5,5 +5,6 @@ pub mod accounts;
 pub mod chain;
 pub mod fields;
 pub mod registry;
+pub mod reports;
 pub mod rfas;
 pub mod validate;

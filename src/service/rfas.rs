@@ -24,7 +24,7 @@ use crate::domain::registry::{AuthorityKind, Crime, ProceedingType, country_code
 use crate::domain::roles::Role;
 use crate::error::AppError;
 use crate::service::accounts::new_id;
-use crate::service::chain::{self, Appender, NewEvent};
+use crate::service::chain::{self, Appender, NewEvent, micros};
 use crate::service::fields::Fields;
 use crate::service::validate::Errors;
 use crate::state::AppState;
@@ -641,13 +641,6 @@ pub fn parse_intake(body: Value) -> Result<IntakeRequest, AppError> {
     Ok(request)
 }
 
-/// Both backends keep microseconds; what is answered is what is read back later.
-fn micros(t: NaiveDateTime) -> NaiveDateTime {
-    use chrono::Timelike;
-    t.with_nanosecond(t.nanosecond() / 1_000 * 1_000)
-        .unwrap_or(t)
-}
-
 fn normalise_uuid(s: &str) -> String {
     uuid::Uuid::parse_str(s)
         .map(|u| u.to_string())
@@ -700,23 +693,13 @@ pub async fn intake(
     state
         .db
         .run(move |c| {
-            c.write(|c| {
-                intake_in(
-                    c,
-                    &ctx,
-                    &who,
-                    request,
-                    idempotency_key,
-                    body_digest,
-                    chain::now(),
-                )
-            })
+            c.write(|c| intake_in(c, &ctx, &who, request, idempotency_key, body_digest, None))
         })
         .await
 }
 
-/// An intake inside the caller's write transaction, as of `at` (now, except for demo data
-/// generated with a clock of its own).
+/// An intake inside the caller's write transaction, recorded now (after the chain lock, so
+/// event times follow the chain's order) or at `at` for demo data with a clock of its own.
 pub fn intake_in(
     c: &mut DbConnection,
     ctx: &Context,
@@ -724,9 +707,10 @@ pub fn intake_in(
     request: IntakeRequest,
     idempotency_key: Option<String>,
     body_digest: String,
-    at: NaiveDateTime,
+    at: Option<NaiveDateTime>,
 ) -> Result<Created, AppError> {
     let mut chain = Appender::lock(c)?;
+    let at = at.unwrap_or_else(chain::now);
     if let Some(key) = &idempotency_key
         && let Some(existing) = store::find_by_idempotency_key(c, &who.user_id, key)?
     {
@@ -1169,7 +1153,7 @@ fn end_pause(ctx: &Context, row: &mut RfaRow, at: NaiveDateTime) {
 
 /// Applies a command to a loaded row (already authorized, version checked) and appends its
 /// events. Returns the new row.
-fn apply(
+pub fn apply(
     c: &mut DbConnection,
     ctx: &Context,
     chain: &mut Appender,

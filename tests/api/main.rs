@@ -8,4 +8,5 @@ mod cli;
 mod foundation;
 mod matrix;
 mod registry;
+mod reports;
 mod rfas;

@@ -20,6 +20,7 @@ const WHO: [&str; 5] = [
 
 /// Ids of records the rows act on, made before the walk.
 pub struct Ids {
+    pub snapshot_id: String,
     pub jurisdiction_id: String,
     pub authority_id: String,
     pub rfa_id: String,
@@ -183,6 +184,54 @@ pub fn rows() -> Vec<Row> {
             none,
             [401, 403, 403, 403, 200],
         ),
+        r(
+            "GET",
+            "/api/v1/reports/annual",
+            none,
+            [401, 403, 200, 200, 403],
+        ),
+        r(
+            "GET",
+            "/api/v1/reports/range",
+            none,
+            [401, 403, 200, 200, 403],
+        ),
+        r(
+            "GET",
+            "/api/v1/reports/cumulative",
+            none,
+            [401, 403, 200, 200, 403],
+        ),
+        r(
+            "GET",
+            "/api/v1/reports/charts/annual.svg",
+            none,
+            [401, 403, 200, 200, 403],
+        ),
+        r(
+            "POST",
+            "/api/v1/reports/snapshots",
+            |_| json!({"kind": "annual", "year": 2026}),
+            [401, 403, 201, 201, 403],
+        ),
+        r(
+            "GET",
+            "/api/v1/reports/snapshots",
+            none,
+            [401, 403, 200, 200, 403],
+        ),
+        r(
+            "GET",
+            "/api/v1/reports/snapshots/{id}",
+            none,
+            [401, 403, 200, 200, 403],
+        ),
+        r(
+            "GET",
+            "/api/v1/reports/snapshots/{id}/diff",
+            none,
+            [401, 403, 200, 200, 403],
+        ),
         // Last: these end or change the caller's session.
         Row {
             fresh_session: true,
@@ -258,7 +307,18 @@ async fn every_endpoint_against_every_role(backend: Backend) {
         .json()
         .await
         .unwrap();
+    let snapshot: Value = app
+        .post(
+            "/api/v1/reports/snapshots",
+            tokens[2].as_deref(),
+            &json!({"kind": "annual", "year": 2026}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     let ids = Ids {
+        snapshot_id: snapshot["id"].as_str().unwrap().to_string(),
         jurisdiction_id: jurisdiction_id.clone(),
         authority_id: authority_id.clone(),
         rfa_id: rfa["id"].as_str().unwrap().to_string(),
@@ -266,6 +326,17 @@ async fn every_endpoint_against_every_role(backend: Backend) {
     let concrete = |path: &str| {
         if path.starts_with("/api/v1/users/") {
             path.replace("{id}", &target_id)
+        } else if path.starts_with("/api/v1/reports/snapshots/") {
+            path.replace("{id}", &ids.snapshot_id)
+        } else if path.starts_with("/api/v1/reports/") {
+            let query = match path.rsplit('/').next().unwrap_or_default() {
+                "annual" => "?year=2026",
+                "range" => "?from=2026-01-01&to=2026-04-30",
+                "cumulative" => "?through=2026",
+                "annual.svg" => "?from=2024&to=2026",
+                _ => "",
+            };
+            format!("{path}{query}")
         } else if path.starts_with("/api/v1/rfas/") {
             path.replace("{id}", &ids.rfa_id)
                 .replace("{action}", "add_note")

@@ -11,8 +11,8 @@ ALTER TABLE rfa_events ADD COLUMN priority TEXT;
 ALTER TABLE rfa_events ADD COLUMN assistance_types TEXT;
 ALTER TABLE rfa_events ADD COLUMN processing_days INTEGER;
 ALTER TABLE rfa_events ADD COLUMN paused_days INTEGER;
-CREATE INDEX rfa_events_report ON rfa_events (report_kind, report_day, at);
-CREATE INDEX rfa_events_report_from ON rfa_events (report_kind, report_day_from, at);
+CREATE INDEX rfa_events_report ON rfa_events (report_kind, report_day, jurisdiction_id, at);
+CREATE INDEX rfa_events_report_from ON rfa_events (report_kind, report_day_from, jurisdiction_id, at);
 
 -- Frozen reports: their parameters, figures, the event sequence they covered and a digest.
 CREATE TABLE report_snapshots (

@@ -1,0 +1,172 @@
+//! The queries behind the figures: counts and rows over the indexed report facts of the
+//! event log, always limited to events recorded up to `as_of`.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::dsl::{count_star, max};
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::{jurisdictions, report_snapshots, rfa_events};
+
+/// A receipt (or a correction that moved it): enough to decide which RFAs count as received
+/// in a period and to break them down.
+#[derive(Debug, Clone, Queryable)]
+pub struct ReceiptRow {
+    pub seq: i64,
+    pub rfa_id: String,
+    pub day: Option<NaiveDate>,
+    pub jurisdiction_id: Option<String>,
+    pub priority: Option<String>,
+    pub assistance_types: Option<String>,
+}
+
+/// Receipts and corrections that touch the period: counted there, or moved in or out of it.
+pub fn receipts_touching(
+    c: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    as_of: NaiveDateTime,
+) -> QueryResult<Vec<ReceiptRow>> {
+    rfa_events::table
+        .filter(rfa_events::report_kind.eq_any(["received", "redated"]))
+        .filter(rfa_events::at.le(as_of))
+        .filter(
+            rfa_events::report_day
+                .between(from, to)
+                .or(rfa_events::report_day_from.between(from, to)),
+        )
+        .select((
+            rfa_events::seq,
+            rfa_events::rfa_id,
+            rfa_events::report_day,
+            rfa_events::jurisdiction_id,
+            rfa_events::priority,
+            rfa_events::assistance_types,
+        ))
+        .order(rfa_events::seq)
+        .load(c)
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct ClosingRow {
+    pub jurisdiction_id: Option<String>,
+    pub outcome: Option<String>,
+    pub processing_days: Option<i32>,
+    pub paused_days: Option<i32>,
+}
+
+pub fn closings_in(
+    c: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    as_of: NaiveDateTime,
+) -> QueryResult<Vec<ClosingRow>> {
+    rfa_events::table
+        .filter(rfa_events::report_kind.eq("processed"))
+        .filter(rfa_events::report_day.between(from, to))
+        .filter(rfa_events::at.le(as_of))
+        .select((
+            rfa_events::jurisdiction_id,
+            rfa_events::outcome,
+            rfa_events::processing_days,
+            rfa_events::paused_days,
+        ))
+        .load(c)
+}
+
+/// Per jurisdiction, how many facts of a kind count on days in [from, to].
+pub fn count_by_jurisdiction(
+    c: &mut DbConnection,
+    kind: &str,
+    from: Option<NaiveDate>,
+    to: NaiveDate,
+    as_of: NaiveDateTime,
+) -> QueryResult<Vec<(Option<String>, i64)>> {
+    let mut q = rfa_events::table
+        .filter(rfa_events::report_kind.eq(kind))
+        .filter(rfa_events::report_day.le(to))
+        .filter(rfa_events::at.le(as_of))
+        .group_by(rfa_events::jurisdiction_id)
+        .select((rfa_events::jurisdiction_id, count_star()))
+        .into_boxed();
+    if let Some(from) = from {
+        q = q.filter(rfa_events::report_day.ge(from));
+    }
+    q.load(c)
+}
+
+/// Per jurisdiction, corrections that moved a receipt away from a day up to `to`.
+pub fn moved_away_by_jurisdiction(
+    c: &mut DbConnection,
+    to: NaiveDate,
+    as_of: NaiveDateTime,
+) -> QueryResult<Vec<(Option<String>, i64)>> {
+    rfa_events::table
+        .filter(rfa_events::report_kind.eq("redated"))
+        .filter(rfa_events::report_day_from.le(to))
+        .filter(rfa_events::at.le(as_of))
+        .group_by(rfa_events::jurisdiction_id)
+        .select((rfa_events::jurisdiction_id, count_star()))
+        .load(c)
+}
+
+/// The last event recorded up to `as_of`: what a report covers.
+pub fn covered_seq(c: &mut DbConnection, as_of: NaiveDateTime) -> QueryResult<i64> {
+    rfa_events::table
+        .filter(rfa_events::at.le(as_of))
+        .select(max(rfa_events::seq))
+        .first::<Option<i64>>(c)
+        .map(|s| s.unwrap_or(0))
+}
+
+pub fn jurisdiction_names(c: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {
+    jurisdictions::table
+        .select((jurisdictions::id, jurisdictions::name))
+        .load(c)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = report_snapshots)]
+pub struct SnapshotRow {
+    pub id: String,
+    pub kind: String,
+    pub parameters: String,
+    pub as_of: NaiveDateTime,
+    pub covered_seq: i64,
+    pub figures: String,
+    pub digest: String,
+    pub label: Option<String>,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert_snapshot(c: &mut DbConnection, row: &SnapshotRow) -> QueryResult<()> {
+    diesel::insert_into(report_snapshots::table)
+        .values(row)
+        .execute(c)?;
+    Ok(())
+}
+
+pub fn find_snapshot(c: &mut DbConnection, id: &str) -> QueryResult<Option<SnapshotRow>> {
+    report_snapshots::table
+        .find(id)
+        .select(SnapshotRow::as_select())
+        .first(c)
+        .optional()
+}
+
+pub fn list_snapshots(
+    c: &mut DbConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<SnapshotRow>> {
+    let mut q = report_snapshots::table
+        .select(SnapshotRow::as_select())
+        .order(report_snapshots::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        q = q.filter(report_snapshots::id.gt(after.to_string()));
+    }
+    q.load(c)
+}

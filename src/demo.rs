@@ -1,0 +1,584 @@
+//! `rfa-tracker demo-data`: a plausible, clearly fictitious data set shaped like the
+//! mechanism's published figures (16 jurisdictions; 13 requests received in 2018, 87 in 2023,
+//! 326 from 2018 to 2023 of which 263 closed by the end of 2023; 45 from January to April
+//! 2024), with assignments, pauses, reopenings and every outcome.
+//!
+//! Everything goes through the same service functions as the API: the registry and users
+//! through their services, every RFA through `rfas::intake_in` and `rfas::apply` with a
+//! clock of its own, so the events, their report facts and the hash chain are real.
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+
+use crate::domain::lifecycle::{
+    AssistanceType, Channel, ClosingOutcome, Confidentiality, Priority, ResponseKind, RfaAction,
+};
+use crate::domain::policy::Principal;
+use crate::domain::registry::{
+    AssessmentOutcome, AuthorityKind, CompetenceBasis, Crime, DeathPenaltyStatus, ProceedingType,
+};
+use crate::domain::roles::Role;
+use crate::error::AppError;
+use crate::service::chain::Appender;
+use crate::service::rfas::{self, Command, Conduct, Context, IntakeRequest, Requester};
+use crate::service::{accounts, registry};
+use crate::state::AppState;
+
+/// Requests received per year (the published shape).
+pub const RECEIVED_PER_YEAR: [(i32, usize); 6] = [
+    (2018, 13),
+    (2019, 33),
+    (2020, 45),
+    (2021, 62),
+    (2022, 86),
+    (2023, 87),
+];
+/// Closed (processed) by the end of 2023, of the 326 received 2018–2023.
+pub const CLOSED_BY_END_2023: usize = 263;
+/// Received from January to April 2024.
+pub const RECEIVED_JAN_APR_2024: usize = 45;
+
+const JURISDICTIONS: [(&str, &str); 16] = [
+    ("Demo Republic of Aldoria", "AT"),
+    ("Demo Kingdom of Belvaria", "BE"),
+    ("Demo Confederation of Calderra", "CH"),
+    ("Demo Republic of Dunmere", "CZ"),
+    ("Demo Federal State of Eastmark", "DE"),
+    ("Demo Kingdom of Fjordhavn", "DK"),
+    ("Demo Kingdom of Galdoria", "ES"),
+    ("Demo Republic of Halvenmaa", "FI"),
+    ("Demo Republic of Isembard", "FR"),
+    ("Demo Kingdom of Juttland", "NL"),
+    ("Demo Kingdom of Kvalfjord", "NO"),
+    ("Demo Kingdom of Lindmark", "SE"),
+    ("Demo United Provinces of Morvane", "GB"),
+    ("Demo Republic of Northwick", "IE"),
+    ("Demo Republic of Orsino", "IT"),
+    ("Demo Grand Duchy of Pellin", "LU"),
+];
+
+pub struct Summary {
+    pub jurisdictions: usize,
+    pub rfas: usize,
+    pub users: Vec<(String, String, String)>,
+}
+
+fn at(day: NaiveDate, hour: u32, minute: u32) -> NaiveDateTime {
+    day.and_hms_opt(hour, minute, 0).unwrap_or_default()
+}
+
+pub async fn generate(state: &AppState) -> Result<Summary, AppError> {
+    let existing = state
+        .db
+        .run(|c| Ok(crate::db::rfas::events_after(c, 0, 1)?.len()))
+        .await?;
+    if existing > 0 {
+        return Err(AppError::Conflict(
+            "The database already holds requests; demo data goes only into an empty one.".into(),
+        ));
+    }
+    let admin = state
+        .db
+        .run(|c| {
+            let admins = crate::db::users::list(c, None, 1)?;
+            admins
+                .into_iter()
+                .next()
+                .map(|u| u.id)
+                .ok_or_else(|| AppError::internal("no administrator"))
+        })
+        .await?;
+    let mut rng = StdRng::seed_from_u64(2018);
+
+    // The registry.
+    let mut places = Vec::new();
+    for (i, (name, code)) in JURISDICTIONS.iter().enumerate() {
+        // One retentionist jurisdiction (its requests are declined as ineligible), one that
+        // abolished the death penalty in practice only, with a standing assurance.
+        let status = match i {
+            13 => DeathPenaltyStatus::Retentionist,
+            7 => DeathPenaltyStatus::AbolishedInPractice,
+            _ => DeathPenaltyStatus::AbolishedAllCrimes,
+        };
+        let j = registry::create_jurisdiction(
+            state,
+            admin.clone(),
+            registry::CreateJurisdiction {
+                name: name.to_string(),
+                country_code: code.to_string(),
+                death_penalty_status: status,
+                competence_bases: vec![registry::CompetenceBasisEntry {
+                    basis: CompetenceBasis::UniversalJurisdiction,
+                    crimes: vec![
+                        Crime::WarCrimes,
+                        Crime::CrimesAgainstHumanity,
+                        Crime::Genocide,
+                        Crime::Torture,
+                        Crime::EnforcedDisappearance,
+                    ],
+                }],
+                active: None,
+            },
+        )
+        .await?;
+        registry::add_assessment(
+            state,
+            admin.clone(),
+            j.id.clone(),
+            registry::NewAssessment {
+                outcome: AssessmentOutcome::Meets,
+                assessed_on: NaiveDate::from_ymd_opt(2017, 6, 1).unwrap_or_default(),
+                review_due: NaiveDate::from_ymd_opt(2030, 6, 1).unwrap_or_default(),
+                assessor: "Demo legal office".into(),
+                summary: "Fictitious assessment for demonstration.".into(),
+            },
+        )
+        .await?;
+        if status == DeathPenaltyStatus::AbolishedInPractice {
+            registry::add_assurance(
+                state,
+                admin.clone(),
+                j.id.clone(),
+                registry::NewAssurance {
+                    reference: "DEMO/NV/2017/1".into(),
+                    given_on: NaiveDate::from_ymd_opt(2017, 9, 1).unwrap_or_default(),
+                    scope: vec![],
+                    expires_on: None,
+                },
+            )
+            .await?;
+        }
+        let mut authorities = Vec::new();
+        for (kind, label) in [
+            (AuthorityKind::Prosecution, "War Crimes Prosecution Office"),
+            (
+                AuthorityKind::InvestigatingJudge,
+                "Investigating Judge for International Crimes",
+            ),
+            (AuthorityKind::LawEnforcement, "Police War Crimes Unit"),
+        ] {
+            let a = registry::create_authority(
+                state,
+                admin.clone(),
+                j.id.clone(),
+                registry::CreateAuthority {
+                    name: label.into(),
+                    kind,
+                    contact_email: Some(format!(
+                        "{}@{}.demo.invalid",
+                        kind.as_str().replace('_', "-"),
+                        code.to_ascii_lowercase()
+                    )),
+                    active: None,
+                },
+            )
+            .await?;
+            authorities.push(a.id);
+        }
+        places.push((j.id, authorities, status));
+    }
+
+    // People.
+    let mut users = Vec::new();
+    let make = |email: &str, name: &str, roles: Vec<Role>, jurisdictions: Vec<String>| {
+        let (email, name) = (email.to_string(), name.to_string());
+        async move {
+            let u = accounts::create_user(
+                state,
+                accounts::CreateUser {
+                    email,
+                    display_name: name,
+                    roles,
+                    jurisdiction_ids: jurisdictions,
+                    password: None,
+                    active: None,
+                },
+            )
+            .await?;
+            Ok::<_, AppError>(u)
+        }
+    };
+    let supervisor = make(
+        "supervisor@demo.rfa-tracker.local",
+        "Demo Supervisor",
+        vec![Role::Supervisor],
+        vec![],
+    )
+    .await?;
+    let liaison = make(
+        "liaison@demo.rfa-tracker.local",
+        "Demo Liaison Officer",
+        vec![Role::LiaisonOfficer],
+        places.iter().take(4).map(|p| p.0.clone()).collect(),
+    )
+    .await?;
+    let reporting = make(
+        "reporting@demo.rfa-tracker.local",
+        "Demo Reporting Officer",
+        vec![Role::Reporting],
+        vec![],
+    )
+    .await?;
+    for u in [&supervisor, &liaison, &reporting] {
+        users.push((
+            u.email.clone(),
+            u.initial_password.clone().unwrap_or_default(),
+            u.roles[0].to_string(),
+        ));
+    }
+    let sup = Principal {
+        user_id: supervisor.id.clone(),
+        roles: vec![Role::Supervisor],
+        jurisdictions: vec![],
+    };
+
+    // When each request arrives: sorted, so the earliest 263 of 2018–2023 are those closed by
+    // the end of 2023.
+    let mut arrivals: Vec<NaiveDateTime> = Vec::new();
+    for (year, n) in RECEIVED_PER_YEAR {
+        for _ in 0..n {
+            let day = NaiveDate::from_yo_opt(year, rng.random_range(1..=365)).unwrap_or_default();
+            arrivals.push(at(day, rng.random_range(7..18), rng.random_range(0..60)));
+        }
+    }
+    arrivals.sort();
+    let mut early_2024: Vec<NaiveDateTime> = (0..RECEIVED_JAN_APR_2024)
+        .map(|_| {
+            let day = NaiveDate::from_yo_opt(2024, rng.random_range(1..=120)).unwrap_or_default();
+            at(day, rng.random_range(7..18), rng.random_range(0..60))
+        })
+        .collect();
+    early_2024.sort();
+    let end_2023 = NaiveDate::from_ymd_opt(2023, 12, 29).unwrap_or_default();
+    let end_april = NaiveDate::from_ymd_opt(2024, 4, 29).unwrap_or_default();
+    let ctx = Context::from_settings(&state.settings);
+
+    let mut plans = Vec::new();
+    for (i, received) in arrivals.iter().enumerate() {
+        // Every jurisdiction sends at least one request in the first years.
+        let place = if i < 16 { i } else { rng.random_range(0..16) };
+        // The rest of 2018–2023 is still open on 31 December 2023; half of it is taken up
+        // in 2024.
+        let (close_by, not_before) = if i < CLOSED_BY_END_2023 {
+            (Some(end_2023), None)
+        } else if i % 2 == 0 {
+            (Some(end_april), NaiveDate::from_ymd_opt(2024, 1, 3))
+        } else {
+            (None, None)
+        };
+        plans.push((*received, place, close_by, not_before, i));
+    }
+    for (k, received) in early_2024.iter().enumerate() {
+        let close_by = (k % 3 == 0).then_some(end_april);
+        plans.push((
+            *received,
+            rng.random_range(0..16),
+            close_by,
+            None,
+            arrivals.len() + k,
+        ));
+    }
+
+    let mut closed_2023 = Vec::new();
+    for (received, place, close_by, not_before, n) in plans {
+        let (jurisdiction_id, authorities, status) = places[place].clone();
+        let seed: u64 = rng.random();
+        let sup = sup.clone();
+        let supervisor_id = supervisor.id.clone();
+        let request = demo_request(
+            &mut StdRng::seed_from_u64(seed),
+            &jurisdiction_id,
+            &authorities,
+            received,
+            n,
+        );
+        let id = state
+            .db
+            .run(move |c| {
+                c.write(|c| {
+                    let mut rng = StdRng::seed_from_u64(seed);
+                    let plan = Plan {
+                        received,
+                        close_by,
+                        not_before,
+                        status,
+                    };
+                    walk(c, &ctx, &sup, &supervisor_id, request, plan, &mut rng)
+                })
+            })
+            .await?;
+        if let Some((id, closed_on)) = id
+            && closed_on.year() == 2023
+        {
+            closed_2023.push(id);
+        }
+    }
+
+    // Reopenings in 2024: three requests closed in 2023 come back; one is closed again.
+    for (k, id) in closed_2023.iter().rev().take(3).enumerate() {
+        let sup = sup.clone();
+        let id = id.clone();
+        state
+            .db
+            .run(move |c| {
+                c.write(|c| {
+                    let mut chain = Appender::lock(c)?;
+                    let reopened_at = at(NaiveDate::from_ymd_opt(2024, 2, 5 + k as u32).unwrap_or_default(), 10, 0);
+                    let row = crate::db::rfas::find(c, &id)?.ok_or_else(|| AppError::internal("demo RFA gone"))?;
+                    let cmd = Command::parse(RfaAction::Reopen, json!({"reason": "The requester asked for follow-up material."}))?;
+                    let row = rfas::apply(c, &ctx, &mut chain, &sup, row, &cmd, reopened_at)?;
+                    if k == 0 {
+                        let cmd = Command::parse(
+                            RfaAction::Close,
+                            json!({"outcome": "partially_fulfilled", "reason": "Follow-up answered in part."}),
+                        )?;
+                        rfas::apply(c, &ctx, &mut chain, &sup, row, &cmd, reopened_at + Duration::days(30))?;
+                    }
+                    Ok::<_, AppError>(())
+                })
+            })
+            .await?;
+    }
+    Ok(Summary {
+        jurisdictions: places.len(),
+        rfas: arrivals.len() + early_2024.len(),
+        users,
+    })
+}
+
+fn demo_request(
+    rng: &mut StdRng,
+    jurisdiction_id: &str,
+    authorities: &[String],
+    received: NaiveDateTime,
+    n: usize,
+) -> IntakeRequest {
+    let topics = [
+        "Detention facility records",
+        "Chain of command analysis",
+        "Witness identification support",
+        "Documentary evidence on a named unit",
+        "Open-source material on an attack",
+        "Missing persons records",
+    ];
+    let types = AssistanceType::ALL;
+    let first = types[rng.random_range(0..types.len())];
+    let mut assistance_types = vec![first];
+    if rng.random_bool(0.3) && first != AssistanceType::AnalyticalProduct {
+        assistance_types.push(AssistanceType::AnalyticalProduct);
+    }
+    let conduct_year = rng.random_range(2012..=2017);
+    IntakeRequest {
+        jurisdiction_id: jurisdiction_id.to_string(),
+        authority_id: authorities[rng.random_range(0..authorities.len())].clone(),
+        received_at: Utc.from_utc_datetime(&received),
+        channel: [Channel::Email, Channel::Diplomatic, Channel::Portal][rng.random_range(0..3)],
+        subject: format!(
+            "{} (demo {})",
+            topics[rng.random_range(0..topics.len())],
+            n + 1
+        ),
+        description: "Fictitious request generated for demonstration.".into(),
+        requester: Requester {
+            name: format!("Demo Requester {}", n + 1),
+            email: Some(format!("requester{}@demo.invalid", n + 1)),
+        },
+        assistance_types,
+        proceeding_type: [
+            ProceedingType::Investigation,
+            ProceedingType::Prosecution,
+            ProceedingType::Trial,
+        ][rng.random_range(0..3)],
+        crimes: vec![Crime::CrimesAgainstHumanity, Crime::Torture],
+        conduct: Conduct {
+            country_code: "SY".into(),
+            from: NaiveDate::from_ymd_opt(conduct_year, 3, 1).unwrap_or_default(),
+            to: NaiveDate::from_ymd_opt(conduct_year + 1, 2, 28),
+        },
+        national_case_reference: Some(format!("DEMO-{}-{}", received.year(), n + 1)),
+        priority: [
+            Priority::Routine,
+            Priority::Routine,
+            Priority::High,
+            Priority::Urgent,
+        ][rng.random_range(0..4)],
+        confidentiality: Confidentiality::Confidential,
+        tags: if rng.random_bool(0.2) {
+            vec!["gender".into()]
+        } else {
+            vec![]
+        },
+    }
+}
+
+/// One request's clock while its story is written.
+struct Story<'a> {
+    id: String,
+    clock: NaiveDateTime,
+    jitter: Vec<i64>,
+    ctx: &'a Context,
+    sup: &'a Principal,
+}
+
+impl Story<'_> {
+    /// Takes an action `days` (and some minutes) after the previous one.
+    fn step(
+        &mut self,
+        c: &mut crate::db::DbConnection,
+        chain: &mut Appender,
+        action: RfaAction,
+        body: serde_json::Value,
+        days: i64,
+    ) -> Result<NaiveDateTime, AppError> {
+        let minutes = self.jitter.pop().unwrap_or(30);
+        self.clock += Duration::days(days) + Duration::minutes(minutes);
+        let row = crate::db::rfas::find(c, &self.id)?
+            .ok_or_else(|| AppError::internal("demo RFA gone"))?;
+        let cmd = Command::parse(action, body)?;
+        rfas::apply(c, self.ctx, chain, self.sup, row, &cmd, self.clock)?;
+        Ok(self.clock)
+    }
+}
+
+/// Where one request's story goes.
+struct Plan {
+    received: NaiveDateTime,
+    /// Closed by this day, or left open.
+    close_by: Option<NaiveDate>,
+    /// Nothing happens after intake before this day (a backlog).
+    not_before: Option<NaiveDate>,
+    status: DeathPenaltyStatus,
+}
+
+/// Logs one request and takes it as far as its plan says, each step later than the last.
+fn walk(
+    c: &mut crate::db::DbConnection,
+    ctx: &Context,
+    sup: &Principal,
+    supervisor_id: &str,
+    request: IntakeRequest,
+    plan: Plan,
+    rng: &mut StdRng,
+) -> Result<Option<(String, NaiveDate)>, AppError> {
+    let logged = plan.received + Duration::hours(rng.random_range(1..48));
+    let created = rfas::intake_in(c, ctx, sup, request, None, String::new(), Some(logged))?;
+    let id = created.view.id;
+    let mut chain = Appender::lock(c)?;
+    let clock = match plan.not_before {
+        Some(day) => logged.max(at(day, 8, 0)),
+        None => logged,
+    };
+    let (close_by, status) = (plan.close_by, plan.status);
+    // Random choices first, then the steps.
+    let stage = rng.random_range(0..4);
+    let roll: f64 = rng.random();
+    let pause = rng.random_bool(0.3);
+    let total: i64 = rng.random_range(20..=240);
+    let jitter: Vec<i64> = (0..12).map(|_| rng.random_range(1..600)).collect();
+    let mut s = Story {
+        id: id.clone(),
+        clock,
+        jitter,
+        ctx,
+        sup,
+    };
+    // Open requests at the end of their story stop at some stage on the way.
+    let Some(limit) = close_by else {
+        if stage >= 1 {
+            s.step(c, &mut chain, RfaAction::StartReview, json!({}), 2)?;
+        }
+        if stage >= 2 {
+            s.step(
+                c,
+                &mut chain,
+                RfaAction::Assign,
+                json!({"assignee_id": supervisor_id}),
+                1,
+            )?;
+            s.step(c, &mut chain, RfaAction::Accept, json!({}), 2)?;
+        }
+        if stage >= 3 {
+            s.step(
+                c,
+                &mut chain,
+                RfaAction::RequestInformation,
+                json!({"message": "Please confirm the scope."}),
+                5,
+            )?;
+        }
+        return Ok(None);
+    };
+    // How long it takes, kept before the deadline of its plan.
+    let budget = ((limit - s.clock.date()).num_days() - 4).max(4);
+    let unit = (total.min(budget) / 4).max(1);
+    s.step(c, &mut chain, RfaAction::StartReview, json!({}), 1)?;
+    let closed = if status == DeathPenaltyStatus::Retentionist {
+        s.step(
+            c,
+            &mut chain,
+            RfaAction::Decline,
+            json!({"outcome": ClosingOutcome::DeclinedIneligible, "reason": "The death penalty could be applied."}),
+            unit,
+        )?
+    } else if roll < 0.06 {
+        s.step(
+            c,
+            &mut chain,
+            RfaAction::Decline,
+            json!({"outcome": ClosingOutcome::DeclinedOther, "reason": "No relevant holdings."}),
+            unit,
+        )?
+    } else {
+        s.step(
+            c,
+            &mut chain,
+            RfaAction::Assign,
+            json!({"assignee_id": supervisor_id}),
+            0,
+        )?;
+        s.step(c, &mut chain, RfaAction::Accept, json!({}), 1)?;
+        if roll < 0.12 {
+            s.step(
+                c,
+                &mut chain,
+                RfaAction::Withdraw,
+                json!({"reason": "The case was discontinued."}),
+                unit,
+            )?
+        } else {
+            if pause {
+                s.step(
+                    c,
+                    &mut chain,
+                    RfaAction::RequestInformation,
+                    json!({"message": "Please send the indictment."}),
+                    unit / 2,
+                )?;
+                s.step(c, &mut chain, RfaAction::Resume, json!({}), unit / 2)?;
+            }
+            let shared_on = s.clock.date() + Duration::days(unit);
+            s.step(
+                c,
+                &mut chain,
+                RfaAction::RecordResponse,
+                json!({"kind": ResponseKind::InformationPackage, "description": "Demo package", "shared_on": shared_on}),
+                unit,
+            )?;
+            let outcome = if roll < 0.75 {
+                ClosingOutcome::Fulfilled
+            } else {
+                ClosingOutcome::PartiallyFulfilled
+            };
+            s.step(
+                c,
+                &mut chain,
+                RfaAction::Close,
+                json!({"outcome": outcome}),
+                1,
+            )?
+        }
+    };
+    Ok(Some((id, ctx.day_of(closed))))
+}

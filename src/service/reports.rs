@@ -1,0 +1,935 @@
+//! The annual figures, derived from the event log (docs/reporting.md defines each one):
+//! reports for a year, any period or cumulatively, as of any past moment; snapshots that
+//! freeze a report with a digest; and the rows that the CSV and XLSX exports carry.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::db::DbConnection;
+use crate::db::reports::{self as store, SnapshotRow};
+use crate::error::AppError;
+use crate::service::accounts::{decode_cursor, new_id};
+use crate::service::chain::canonical;
+use crate::service::registry::page;
+use crate::service::rfas::Context;
+use crate::service::validate::Errors;
+use crate::state::AppState;
+
+/// Which report: a calendar year, any period (inclusive days), or everything through a year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ReportSpec {
+    Annual { year: i32 },
+    Range { from: NaiveDate, to: NaiveDate },
+    Cumulative { through: i32 },
+}
+
+impl ReportSpec {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ReportSpec::Annual { .. } => "annual",
+            ReportSpec::Range { .. } => "range",
+            ReportSpec::Cumulative { .. } => "cumulative",
+        }
+    }
+
+    /// The period's first and last day.
+    pub fn period(&self) -> (NaiveDate, NaiveDate) {
+        let jan1 = |y: i32| NaiveDate::from_ymd_opt(y, 1, 1).unwrap_or_default();
+        let dec31 = |y: i32| NaiveDate::from_ymd_opt(y, 12, 31).unwrap_or_default();
+        match *self {
+            ReportSpec::Annual { year } => (jan1(year), dec31(year)),
+            ReportSpec::Range { from, to } => (from, to),
+            ReportSpec::Cumulative { through } => (jan1(1900), dec31(through)),
+        }
+    }
+
+    /// A name for exported files: `rfa-figures-2023`, `rfa-figures-2024-01-01-to-2024-04-30`.
+    pub fn file_stem(&self) -> String {
+        match *self {
+            ReportSpec::Annual { year } => format!("rfa-figures-{year}"),
+            ReportSpec::Range { from, to } => format!("rfa-figures-{from}-to-{to}"),
+            ReportSpec::Cumulative { through } => {
+                format!("rfa-figures-cumulative-through-{through}")
+            }
+        }
+    }
+
+    pub fn check(&self) -> Result<(), AppError> {
+        let mut errors = Errors::new();
+        let year_ok = |y: i32| (2000..=2100).contains(&y);
+        match *self {
+            ReportSpec::Annual { year } if !year_ok(year) => {
+                errors.add("year", "must be between 2000 and 2100")
+            }
+            ReportSpec::Cumulative { through } if !year_ok(through) => {
+                errors.add("through", "must be between 2000 and 2100")
+            }
+            ReportSpec::Range { from, to } => {
+                if to < from {
+                    errors.add("to", "must not be before from");
+                } else if (to - from).num_days() > 366 * 50 {
+                    errors.add("to", "the period is too long");
+                }
+            }
+            _ => {}
+        }
+        errors.finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct JurisdictionFigures {
+    pub jurisdiction_id: String,
+    pub name: String,
+    pub received: i64,
+    pub processed: i64,
+    pub reopened: i64,
+    pub pending_start: i64,
+    pub pending_end: i64,
+    pub identity_holds: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DayStats {
+    pub median: Option<f64>,
+    pub mean: Option<f64>,
+    pub p90: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ProcessingDays {
+    /// Closings measured.
+    pub count: i64,
+    /// Calendar days from the day of receipt to the day of closing.
+    pub with_paused: DayStats,
+    /// The same, less the days spent awaiting the requester.
+    pub without_paused: DayStats,
+}
+
+/// The figures of a year or a period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Figures {
+    pub received: i64,
+    pub processed: i64,
+    pub reopened: i64,
+    pub pending_start: i64,
+    pub pending_end: i64,
+    /// pending_start + received + reopened − processed = pending_end, overall and for every
+    /// jurisdiction.
+    pub identity_holds: bool,
+    pub jurisdictions_with_requests: i64,
+    pub by_jurisdiction: Vec<JurisdictionFigures>,
+    pub by_outcome: BTreeMap<String, i64>,
+    pub by_assistance_type: BTreeMap<String, i64>,
+    pub by_priority: BTreeMap<String, i64>,
+    pub processing_days: ProcessingDays,
+}
+
+/// Totals since the first request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CumulativeFigures {
+    pub received: i64,
+    pub processed: i64,
+    pub jurisdictions_with_requests: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum AnyFigures {
+    Period(Box<Figures>),
+    Cumulative(CumulativeFigures),
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Report {
+    pub report: ReportSpec,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub time_zone: String,
+    /// Only events recorded up to this moment count.
+    pub as_of: DateTime<Utc>,
+    /// The last event sequence number those events reach.
+    pub covered_seq: i64,
+    #[serde(flatten)]
+    pub figures: AnyFigures,
+}
+
+fn stats(mut values: Vec<i64>) -> DayStats {
+    if values.is_empty() {
+        return DayStats {
+            median: None,
+            mean: None,
+            p90: None,
+        };
+    }
+    values.sort_unstable();
+    let n = values.len();
+    let median = if n % 2 == 1 {
+        values[n / 2] as f64
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) as f64 / 2.0
+    };
+    let mean = values.iter().sum::<i64>() as f64 / n as f64;
+    // Nearest rank: the smallest value with at least 90% of the values at or below it.
+    let rank = (0.9 * n as f64).ceil() as usize;
+    let p90 = values[rank.clamp(1, n) - 1] as f64;
+    DayStats {
+        median: Some(median),
+        mean: Some((mean * 10.0).round() / 10.0),
+        p90: Some(p90),
+    }
+}
+
+type Counts = HashMap<String, i64>;
+
+fn to_counts(rows: Vec<(Option<String>, i64)>) -> Counts {
+    let mut m = Counts::new();
+    for (j, n) in rows {
+        *m.entry(j.unwrap_or_default()).or_default() += n;
+    }
+    m
+}
+
+/// Open requests per jurisdiction at the end of `day`: received by then (with corrections),
+/// less closings, plus reopenings, all on days up to it.
+fn pending_after(
+    c: &mut DbConnection,
+    day: NaiveDate,
+    as_of: NaiveDateTime,
+) -> Result<Counts, AppError> {
+    let received = to_counts(store::count_by_jurisdiction(
+        c, "received", None, day, as_of,
+    )?);
+    let moved_in = to_counts(store::count_by_jurisdiction(
+        c, "redated", None, day, as_of,
+    )?);
+    let moved_out = to_counts(store::moved_away_by_jurisdiction(c, day, as_of)?);
+    let processed = to_counts(store::count_by_jurisdiction(
+        c,
+        "processed",
+        None,
+        day,
+        as_of,
+    )?);
+    let reopened = to_counts(store::count_by_jurisdiction(
+        c, "reopened", None, day, as_of,
+    )?);
+    let mut keys: BTreeSet<&String> = received.keys().collect();
+    keys.extend(processed.keys());
+    let mut out = Counts::new();
+    for j in keys {
+        let get = |m: &Counts| m.get(j).copied().unwrap_or(0);
+        let n =
+            get(&received) + get(&moved_in) - get(&moved_out) - get(&processed) + get(&reopened);
+        out.insert(j.clone(), n);
+    }
+    Ok(out)
+}
+
+pub fn compute(
+    c: &mut DbConnection,
+    ctx: &Context,
+    spec: ReportSpec,
+    as_of: NaiveDateTime,
+) -> Result<Report, AppError> {
+    let (from, to) = spec.period();
+    let covered_seq = store::covered_seq(c, as_of)?;
+    let figures = match spec {
+        ReportSpec::Cumulative { .. } => {
+            let received = pending_counts_sum(&to_counts(store::count_by_jurisdiction(
+                c, "received", None, to, as_of,
+            )?)) + pending_counts_sum(&to_counts(store::count_by_jurisdiction(
+                c, "redated", None, to, as_of,
+            )?)) - pending_counts_sum(&to_counts(
+                store::moved_away_by_jurisdiction(c, to, as_of)?,
+            ));
+            let processed = pending_counts_sum(&to_counts(store::count_by_jurisdiction(
+                c,
+                "processed",
+                None,
+                to,
+                as_of,
+            )?));
+            let jurisdictions = to_counts(store::count_by_jurisdiction(
+                c, "received", None, to, as_of,
+            )?)
+            .values()
+            .filter(|n| **n > 0)
+            .count() as i64;
+            AnyFigures::Cumulative(CumulativeFigures {
+                received,
+                processed,
+                jurisdictions_with_requests: jurisdictions,
+            })
+        }
+        _ => AnyFigures::Period(Box::new(period_figures(c, from, to, as_of)?)),
+    };
+    Ok(Report {
+        report: spec,
+        from,
+        to,
+        time_zone: ctx.tz.name().to_string(),
+        as_of: as_of.and_utc(),
+        covered_seq,
+        figures,
+    })
+}
+
+fn pending_counts_sum(m: &Counts) -> i64 {
+    m.values().sum()
+}
+
+fn period_figures(
+    c: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    as_of: NaiveDateTime,
+) -> Result<Figures, AppError> {
+    let names: HashMap<String, String> = store::jurisdiction_names(c)?.into_iter().collect();
+    // Received: each RFA's receipt as last recorded by as_of (rows come in sequence order).
+    let mut latest: HashMap<String, store::ReceiptRow> = HashMap::new();
+    for row in store::receipts_touching(c, from, to, as_of)? {
+        latest.insert(row.rfa_id.clone(), row);
+    }
+    let received_rows: Vec<&store::ReceiptRow> = latest
+        .values()
+        .filter(|r| r.day.is_some_and(|d| from <= d && d <= to))
+        .collect();
+    let mut received_by_j = Counts::new();
+    let mut by_priority = BTreeMap::new();
+    let mut by_assistance_type = BTreeMap::new();
+    for r in &received_rows {
+        *received_by_j
+            .entry(r.jurisdiction_id.clone().unwrap_or_default())
+            .or_default() += 1;
+        *by_priority
+            .entry(r.priority.clone().unwrap_or_default())
+            .or_insert(0) += 1;
+        let types: Vec<String> = r
+            .assistance_types
+            .as_deref()
+            .and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or_default();
+        for t in types {
+            *by_assistance_type.entry(t).or_insert(0) += 1;
+        }
+    }
+    // Processed: closing events on days of the period.
+    let closings = store::closings_in(c, from, to, as_of)?;
+    let mut processed_by_j = Counts::new();
+    let mut by_outcome = BTreeMap::new();
+    let mut with_paused = Vec::with_capacity(closings.len());
+    let mut without_paused = Vec::with_capacity(closings.len());
+    for r in &closings {
+        *processed_by_j
+            .entry(r.jurisdiction_id.clone().unwrap_or_default())
+            .or_default() += 1;
+        *by_outcome
+            .entry(r.outcome.clone().unwrap_or_default())
+            .or_insert(0) += 1;
+        let days = i64::from(r.processing_days.unwrap_or(0));
+        with_paused.push(days);
+        without_paused.push((days - i64::from(r.paused_days.unwrap_or(0))).max(0));
+    }
+    let reopened_by_j = to_counts(store::count_by_jurisdiction(
+        c,
+        "reopened",
+        Some(from),
+        to,
+        as_of,
+    )?);
+    let start = from.pred_opt().unwrap_or(from);
+    let pending_start_by_j = pending_after(c, start, as_of)?;
+    let pending_end_by_j = pending_after(c, to, as_of)?;
+
+    let mut ids: BTreeSet<String> = BTreeSet::new();
+    for m in [
+        &received_by_j,
+        &processed_by_j,
+        &reopened_by_j,
+        &pending_start_by_j,
+        &pending_end_by_j,
+    ] {
+        ids.extend(m.iter().filter(|(_, n)| **n != 0).map(|(k, _)| k.clone()));
+    }
+    let get = |m: &Counts, j: &str| m.get(j).copied().unwrap_or(0);
+    let mut by_jurisdiction: Vec<JurisdictionFigures> = ids
+        .iter()
+        .map(|j| {
+            let (ps, r, rp, p, pe) = (
+                get(&pending_start_by_j, j),
+                get(&received_by_j, j),
+                get(&reopened_by_j, j),
+                get(&processed_by_j, j),
+                get(&pending_end_by_j, j),
+            );
+            JurisdictionFigures {
+                jurisdiction_id: j.clone(),
+                name: names.get(j).cloned().unwrap_or_else(|| j.clone()),
+                received: r,
+                processed: p,
+                reopened: rp,
+                pending_start: ps,
+                pending_end: pe,
+                identity_holds: ps + r + rp - p == pe,
+            }
+        })
+        .collect();
+    by_jurisdiction.sort_by(|a, b| {
+        a.name
+            .cmp(&b.name)
+            .then(a.jurisdiction_id.cmp(&b.jurisdiction_id))
+    });
+    let sum = |f: fn(&JurisdictionFigures) -> i64| by_jurisdiction.iter().map(f).sum::<i64>();
+    let (received, processed, reopened) = (
+        received_rows.len() as i64,
+        closings.len() as i64,
+        sum(|j| j.reopened),
+    );
+    let (pending_start, pending_end) = (sum(|j| j.pending_start), sum(|j| j.pending_end));
+    let identity_holds = pending_start + received + reopened - processed == pending_end
+        && by_jurisdiction.iter().all(|j| j.identity_holds);
+    Ok(Figures {
+        received,
+        processed,
+        reopened,
+        pending_start,
+        pending_end,
+        identity_holds,
+        jurisdictions_with_requests: received_by_j.values().filter(|n| **n > 0).count() as i64,
+        by_jurisdiction,
+        by_outcome,
+        by_assistance_type,
+        by_priority,
+        processing_days: ProcessingDays {
+            count: closings.len() as i64,
+            with_paused: stats(with_paused),
+            without_paused: stats(without_paused),
+        },
+    })
+}
+
+/// A report now or as of a past moment (never the future: that would not be reproducible).
+pub async fn report(
+    state: &AppState,
+    spec: ReportSpec,
+    as_of: Option<DateTime<Utc>>,
+) -> Result<Report, AppError> {
+    spec.check()?;
+    let now = Utc::now();
+    if as_of.is_some_and(|t| t > now) {
+        return Err(AppError::field("as_of", "must not be in the future"));
+    }
+    let as_of = as_of.unwrap_or(now).naive_utc();
+    let ctx = Context::from_settings(&state.settings);
+    state.db.run(move |c| compute(c, &ctx, spec, as_of)).await
+}
+
+/// Received and processed per year, for the chart.
+pub async fn yearly(
+    state: &AppState,
+    from: i32,
+    to: i32,
+) -> Result<Vec<(i32, i64, i64)>, AppError> {
+    let mut errors = Errors::new();
+    if !(2000..=2100).contains(&from) || !(2000..=2100).contains(&to) || to < from || to - from > 30
+    {
+        errors.add(
+            "to",
+            "from and to are years between 2000 and 2100, at most 30 apart",
+        );
+    }
+    errors.finish()?;
+    let ctx = Context::from_settings(&state.settings);
+    let as_of = Utc::now().naive_utc();
+    state
+        .db
+        .run(move |c| {
+            let mut out = Vec::new();
+            for year in from..=to {
+                let r = compute(c, &ctx, ReportSpec::Annual { year }, as_of)?;
+                if let AnyFigures::Period(f) = r.figures {
+                    out.push((year, f.received, f.processed));
+                }
+            }
+            Ok(out)
+        })
+        .await
+}
+
+// ---------------------------------------------------------------------------------------
+// Flat rows for CSV and XLSX, and for comparing snapshots
+
+/// (section, key, figure, value): `("totals", "", "received", "87")`,
+/// `("by_jurisdiction", "Germany", "received", "12")`, `("by_outcome", "fulfilled", "processed", "40")`.
+pub fn rows(figures: &AnyFigures) -> Vec<[String; 4]> {
+    let value = serde_json::to_value(figures).unwrap_or(Value::Null);
+    let mut out = Vec::new();
+    let Some(map) = value.as_object() else {
+        return out;
+    };
+    let scalar = |v: &Value| match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    for (section, v) in map {
+        match (section.as_str(), v) {
+            ("by_jurisdiction", Value::Array(items)) => {
+                for item in items {
+                    let key = item["name"].as_str().unwrap_or_default().to_string();
+                    for (figure, x) in item.as_object().into_iter().flatten() {
+                        if figure != "name" {
+                            out.push([
+                                "by_jurisdiction".into(),
+                                key.clone(),
+                                figure.clone(),
+                                scalar(x),
+                            ]);
+                        }
+                    }
+                }
+            }
+            ("by_outcome", Value::Object(m)) => {
+                for (k, x) in m {
+                    out.push([section.clone(), k.clone(), "processed".into(), scalar(x)]);
+                }
+            }
+            ("by_assistance_type" | "by_priority", Value::Object(m)) => {
+                for (k, x) in m {
+                    out.push([section.clone(), k.clone(), "received".into(), scalar(x)]);
+                }
+            }
+            ("processing_days", Value::Object(m)) => {
+                for (k, x) in m {
+                    match x {
+                        Value::Object(inner) => {
+                            for (figure, y) in inner {
+                                out.push([section.clone(), k.clone(), figure.clone(), scalar(y)]);
+                            }
+                        }
+                        other => {
+                            out.push([section.clone(), String::new(), k.clone(), scalar(other)])
+                        }
+                    }
+                }
+            }
+            (_, other) => out.push([
+                "totals".into(),
+                String::new(),
+                section.clone(),
+                scalar(other),
+            ]),
+        }
+    }
+    out
+}
+
+pub fn to_csv(report: &Report) -> Result<Vec<u8>, AppError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| AppError::internal(format!("csv: {e}"));
+    w.write_record(["section", "key", "figure", "value"])
+        .map_err(fail)?;
+    for r in rows(&report.figures) {
+        w.write_record(&r).map_err(fail)?;
+    }
+    w.into_inner()
+        .map_err(|e| AppError::internal(format!("csv: {e}")))
+}
+
+pub fn to_xlsx(report: &Report) -> Result<Vec<u8>, AppError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let fail = |e: rust_xlsxwriter::XlsxError| AppError::internal(format!("xlsx: {e}"));
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let sheet = book.add_worksheet();
+    sheet.set_name("Figures").map_err(fail)?;
+    for (col, h) in ["section", "key", "figure", "value"].iter().enumerate() {
+        sheet
+            .write_string_with_format(0, col as u16, *h, &bold)
+            .map_err(fail)?;
+    }
+    for (i, r) in rows(&report.figures).iter().enumerate() {
+        let row = (i + 1) as u32;
+        for (col, cell) in r.iter().enumerate().take(3) {
+            sheet.write_string(row, col as u16, cell).map_err(fail)?;
+        }
+        match r[3].parse::<f64>() {
+            Ok(n) => sheet.write_number(row, 3, n).map_err(fail)?,
+            Err(_) => sheet.write_string(row, 3, &r[3]).map_err(fail)?,
+        };
+    }
+    sheet.set_column_width(0, 20).map_err(fail)?;
+    sheet.set_column_width(1, 36).map_err(fail)?;
+    sheet.set_column_width(2, 18).map_err(fail)?;
+    let about = book.add_worksheet();
+    about.set_name("About").map_err(fail)?;
+    let facts = [
+        ("report", report.report.kind().to_string()),
+        ("from", report.from.to_string()),
+        ("to", report.to.to_string()),
+        ("time_zone", report.time_zone.clone()),
+        ("as_of", report.as_of.to_rfc3339()),
+        ("covered_seq", report.covered_seq.to_string()),
+    ];
+    for (i, (k, v)) in facts.iter().enumerate() {
+        about
+            .write_string_with_format(i as u32, 0, *k, &bold)
+            .map_err(fail)?;
+        about.write_string(i as u32, 1, v).map_err(fail)?;
+    }
+    book.save_to_buffer().map_err(fail)
+}
+
+/// An SVG bar chart of received against processed per year.
+pub fn chart(years: &[(i32, i64, i64)]) -> Result<String, AppError> {
+    use plotters::prelude::*;
+    let fail = |e: String| AppError::internal(format!("chart: {e}"));
+    let mut svg = String::new();
+    {
+        let width = 120 + 70 * years.len() as u32;
+        let root = SVGBackend::with_string(&mut svg, (width.max(480), 400)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
+        let top = years
+            .iter()
+            .map(|(_, r, p)| (*r).max(*p))
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let first = years.first().map(|y| y.0).unwrap_or(2000);
+        let last = years.last().map(|y| y.0).unwrap_or(first);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "Requests for assistance received and processed per year",
+                ("sans-serif", 18),
+            )
+            .margin(16)
+            .x_label_area_size(36)
+            .y_label_area_size(48)
+            .build_cartesian_2d((first * 2 - 1)..(last * 2 + 2), 0i64..(top + top / 10 + 1))
+            .map_err(|e| fail(e.to_string()))?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(years.len().max(1) * 2 + 2)
+            .x_label_formatter(&|x| {
+                if x % 2 == 0 {
+                    "".into()
+                } else {
+                    ((x + 1) / 2).to_string()
+                }
+            })
+            .y_desc("requests")
+            .draw()
+            .map_err(|e| fail(e.to_string()))?;
+        let received = RGBColor(31, 94, 164);
+        let processed = RGBColor(230, 140, 30);
+        chart
+            .draw_series(
+                years.iter().map(|(y, r, _)| {
+                    Rectangle::new([(y * 2 - 1, 0), (y * 2, *r)], received.filled())
+                }),
+            )
+            .map_err(|e| fail(e.to_string()))?
+            .label("received")
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], received.filled()));
+        chart
+            .draw_series(
+                years.iter().map(|(y, _, p)| {
+                    Rectangle::new([(y * 2, 0), (y * 2 + 1, *p)], processed.filled())
+                }),
+            )
+            .map_err(|e| fail(e.to_string()))?
+            .label("processed")
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 10, y + 5)], processed.filled())
+            });
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(|e| fail(e.to_string()))?;
+        root.present().map_err(|e| fail(e.to_string()))?;
+    }
+    Ok(svg)
+}
+
+// ---------------------------------------------------------------------------------------
+// Snapshots
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSnapshot {
+    /// `annual` (with `year`), `range` (with `from` and `to`) or `cumulative` (with `through`).
+    pub kind: String,
+    pub year: Option<i32>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub through: Option<i32>,
+    pub as_of: Option<DateTime<Utc>>,
+    /// For example "Annual report 2023, as published".
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Snapshot {
+    pub id: String,
+    pub report: ReportSpec,
+    pub label: Option<String>,
+    pub as_of: DateTime<Utc>,
+    pub covered_seq: i64,
+    /// SHA-256 over the report's parameters, as_of, covered_seq and figures (canonical JSON).
+    pub digest: String,
+    #[schema(value_type = Object)]
+    pub figures: Value,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SnapshotPage {
+    pub items: Vec<Snapshot>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Change {
+    /// Section, key and figure, as in the CSV export: `by_jurisdiction/Germany/received`.
+    pub figure: String,
+    pub snapshot: Option<String>,
+    pub now: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SnapshotDiff {
+    pub snapshot_id: String,
+    pub snapshot_as_of: DateTime<Utc>,
+    pub compared_as_of: DateTime<Utc>,
+    pub unchanged: bool,
+    pub changes: Vec<Change>,
+}
+
+fn digest_of(
+    spec: &ReportSpec,
+    as_of: &DateTime<Utc>,
+    covered_seq: i64,
+    figures: &Value,
+) -> String {
+    let content = json!({
+        "report": spec,
+        "as_of": as_of.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        "covered_seq": covered_seq,
+        "figures": figures,
+    });
+    hex::encode(Sha256::digest(canonical(&content).as_bytes()))
+}
+
+fn snapshot_view(row: SnapshotRow) -> Result<Snapshot, AppError> {
+    let bad = |e: serde_json::Error| AppError::internal(format!("stored snapshot: {e}"));
+    Ok(Snapshot {
+        report: serde_json::from_str(&row.parameters).map_err(bad)?,
+        figures: serde_json::from_str(&row.figures).map_err(bad)?,
+        id: row.id,
+        label: row.label,
+        as_of: row.as_of.and_utc(),
+        covered_seq: row.covered_seq,
+        digest: row.digest,
+        created_by: row.created_by,
+        created_at: row.created_at.and_utc(),
+    })
+}
+
+impl NewSnapshot {
+    fn spec(&self, errors: &mut Errors) -> Option<ReportSpec> {
+        let mut need = |name: &str, present: bool| {
+            if !present {
+                errors.add(name, format!("is required for a {} report", self.kind));
+            }
+            present
+        };
+        match self.kind.as_str() {
+            "annual" => need("year", self.year.is_some()).then(|| ReportSpec::Annual {
+                year: self.year.unwrap_or_default(),
+            }),
+            "range" => {
+                let (f, t) = (
+                    need("from", self.from.is_some()),
+                    need("to", self.to.is_some()),
+                );
+                (f && t).then(|| ReportSpec::Range {
+                    from: self.from.unwrap_or_default(),
+                    to: self.to.unwrap_or_default(),
+                })
+            }
+            "cumulative" => {
+                need("through", self.through.is_some()).then(|| ReportSpec::Cumulative {
+                    through: self.through.unwrap_or_default(),
+                })
+            }
+            _ => {
+                errors.add("kind", "must be annual, range or cumulative");
+                None
+            }
+        }
+    }
+}
+
+pub async fn create_snapshot(
+    state: &AppState,
+    actor: String,
+    req: NewSnapshot,
+) -> Result<Snapshot, AppError> {
+    let mut errors = Errors::new();
+    let label = req
+        .label
+        .as_deref()
+        .map(|l| errors.text("label", l, 200, false));
+    let spec = req.spec(&mut errors);
+    errors.finish()?;
+    let spec = spec.ok_or_else(|| AppError::internal("snapshot parameters"))?;
+    let report = report(state, spec, req.as_of).await?;
+    let figures =
+        serde_json::to_value(&report.figures).map_err(|e| AppError::internal(e.to_string()))?;
+    // Truncated like every stored time, so the digest can be recomputed from what is stored.
+    let as_of = crate::service::chain::micros(report.as_of.naive_utc()).and_utc();
+    let digest = digest_of(&report.report, &as_of, report.covered_seq, &figures);
+    let row = SnapshotRow {
+        id: new_id(),
+        kind: report.report.kind().into(),
+        parameters: canonical(&serde_json::to_value(report.report).unwrap_or_default()),
+        as_of: as_of.naive_utc(),
+        covered_seq: report.covered_seq,
+        figures: canonical(&figures),
+        digest,
+        label,
+        created_by: actor,
+        created_at: crate::service::chain::now(),
+    };
+    state
+        .db
+        .run(move |c| {
+            c.write(|c| {
+                store::insert_snapshot(c, &row)?;
+                Ok::<_, AppError>(())
+            })?;
+            snapshot_view(row)
+        })
+        .await
+}
+
+pub async fn get_snapshot(state: &AppState, id: String) -> Result<Snapshot, AppError> {
+    state
+        .db
+        .run(move |c| {
+            let row = store::find_snapshot(c, &id)?
+                .ok_or_else(|| AppError::NotFound("No such snapshot.".into()))?;
+            snapshot_view(row)
+        })
+        .await
+}
+
+pub async fn list_snapshots(
+    state: &AppState,
+    cursor: Option<String>,
+    limit: i64,
+) -> Result<SnapshotPage, AppError> {
+    let after = cursor.map(|c| decode_cursor(&c)).transpose()?;
+    state
+        .db
+        .run(move |c| {
+            let rows = store::list_snapshots(c, after.as_deref(), limit + 1)?;
+            let (rows, next_cursor) = page(rows, limit, |r| &r.id);
+            let items = rows
+                .into_iter()
+                .map(snapshot_view)
+                .collect::<Result<_, _>>()?;
+            Ok(SnapshotPage { items, next_cursor })
+        })
+        .await
+}
+
+/// The snapshot against the same report computed now: every figure that differs.
+pub async fn diff_snapshot(state: &AppState, id: String) -> Result<SnapshotDiff, AppError> {
+    let snapshot = get_snapshot(state, id).await?;
+    let now = report(state, snapshot.report, None).await?;
+    let then: AnyFigures = serde_json::from_value(snapshot.figures.clone())
+        .map_err(|e| AppError::internal(format!("stored snapshot figures: {e}")))?;
+    let key = |r: &[String; 4]| format!("{}/{}/{}", r[0], r[1], r[2]).replace("//", "/");
+    let old: BTreeMap<String, String> =
+        rows(&then).iter().map(|r| (key(r), r[3].clone())).collect();
+    let new: BTreeMap<String, String> = rows(&now.figures)
+        .iter()
+        .map(|r| (key(r), r[3].clone()))
+        .collect();
+    let mut names: BTreeSet<&String> = old.keys().collect();
+    names.extend(new.keys());
+    let changes: Vec<Change> = names
+        .into_iter()
+        .filter(|k| old.get(*k) != new.get(*k))
+        .map(|k| Change {
+            figure: k.clone(),
+            snapshot: old.get(k).cloned(),
+            now: new.get(k).cloned(),
+        })
+        .collect();
+    Ok(SnapshotDiff {
+        snapshot_id: snapshot.id,
+        snapshot_as_of: snapshot.as_of,
+        compared_as_of: now.as_of,
+        unchanged: changes.is_empty(),
+        changes,
+    })
+}
+
+/// Years are calendar years of days in the reporting time zone.
+pub fn current_year(ctx: &Context) -> i32 {
+    ctx.today().year()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_statistics() {
+        let s = stats(vec![10, 2, 4, 8, 6]);
+        assert_eq!(
+            (s.median, s.mean, s.p90),
+            (Some(6.0), Some(6.0), Some(10.0))
+        );
+        let s = stats(vec![1, 2, 3, 4]);
+        assert_eq!(s.median, Some(2.5));
+        let s = stats((1..=100).collect());
+        assert_eq!(s.p90, Some(90.0));
+        assert_eq!(stats(vec![]).median, None);
+    }
+
+    #[test]
+    fn periods_and_file_names() {
+        let spec = ReportSpec::Range {
+            from: "2024-01-01".parse().unwrap(),
+            to: "2024-04-30".parse().unwrap(),
+        };
+        assert_eq!(spec.file_stem(), "rfa-figures-2024-01-01-to-2024-04-30");
+        assert_eq!(
+            ReportSpec::Annual { year: 2023 }.period().1.to_string(),
+            "2023-12-31"
+        );
+        assert!(
+            ReportSpec::Range {
+                from: "2024-02-01".parse().unwrap(),
+                to: "2024-01-01".parse().unwrap()
+            }
+            .check()
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,451 @@
+//! The annual figures: definitions, time zones, as-of reproduction, snapshots, exports, the
+//! demonstration data set, and who may see them.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestApp, TestDb, assert_problem, settings,
+};
+use crate::rfas::World;
+
+both_backends!(
+    demo_data_reproduces_the_published_figures,
+    the_year_of_receipt_is_taken_in_the_reporting_time_zone,
+    a_request_counts_once_in_each_column_and_reopenings_add_up,
+    as_of_reproduces_an_earlier_report_and_snapshots_show_what_changed,
+    exports_parse_back_to_the_same_figures,
+    figures_are_for_supervisors_and_reporting_staff_only,
+);
+
+async fn get_json(app: &TestApp, token: &str, path: &str) -> Value {
+    let res = app.get(path, Some(token)).await;
+    assert_eq!(res.status(), 200, "{path}");
+    res.json().await.unwrap()
+}
+
+async fn demo_data_reproduces_the_published_figures(backend: Backend) {
+    let db = TestDb::create(backend);
+    let out = Command::new(env!("CARGO_BIN_EXE_rfa-tracker"))
+        .arg("demo-data")
+        .env("RFA__DATABASE__URL", &db.url)
+        .env("RFA__DATA_DIR", db.dir.path().join("data"))
+        .env("RFA__BOOTSTRAP__ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("RFA__BOOTSTRAP__ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("RFA__LOG__LEVEL", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let settings = settings(&db, &[]);
+    let app = TestApp::start(db, settings);
+    let (_, reporting) = app.user_with(&["reporting"], &[]).await;
+    let year = |y: i32| {
+        let (app, reporting, path) = (
+            &app,
+            reporting.clone(),
+            format!("/api/v1/reports/annual?year={y}"),
+        );
+        async move { get_json(app, &reporting, &path).await }
+    };
+    assert_eq!(year(2018).await["received"], 13);
+    assert_eq!(year(2023).await["received"], 87);
+    let cumulative = get_json(&app, &reporting, "/api/v1/reports/cumulative?through=2023").await;
+    assert_eq!(
+        (
+            cumulative["received"].as_i64(),
+            cumulative["processed"].as_i64(),
+            cumulative["jurisdictions_with_requests"].as_i64()
+        ),
+        (Some(326), Some(263), Some(16))
+    );
+    let early = get_json(
+        &app,
+        &reporting,
+        "/api/v1/reports/range?from=2024-01-01&to=2024-04-30",
+    )
+    .await;
+    assert_eq!(early["received"], 45);
+    assert_eq!(early["reopened"], 3);
+    // The identity holds for every year and every jurisdiction, and years chain up.
+    let mut previous_end = 0;
+    let mut outcomes = BTreeSet::new();
+    for y in 2018..=2024 {
+        let r = year(y).await;
+        assert_eq!(r["identity_holds"], true, "{y}");
+        assert_eq!(r["pending_start"].as_i64(), Some(previous_end), "{y}");
+        previous_end = r["pending_end"].as_i64().unwrap();
+        for j in r["by_jurisdiction"].as_array().unwrap() {
+            assert_eq!(j["identity_holds"], true, "{y} {}", j["name"]);
+        }
+        outcomes.extend(r["by_outcome"].as_object().unwrap().keys().cloned());
+    }
+    assert_eq!(
+        outcomes.into_iter().collect::<Vec<_>>(),
+        [
+            "declined_ineligible",
+            "declined_other",
+            "fulfilled",
+            "partially_fulfilled",
+            "withdrawn"
+        ]
+    );
+    let admin = app.admin_token().await;
+    let verify = get_json(&app, &admin, "/api/v1/audit/verify").await;
+    assert_eq!(verify["ok"], true);
+    // A second run is refused: demo data goes only into an empty database.
+    let out = Command::new(env!("CARGO_BIN_EXE_rfa-tracker"))
+        .arg("demo-data")
+        .env("RFA__DATABASE__URL", &app.db.url)
+        .env("RFA__DATA_DIR", app.db.dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
+
+async fn the_year_of_receipt_is_taken_in_the_reporting_time_zone(backend: Backend) {
+    let w = World::new(backend).await;
+    let mut body = w.intake_body();
+    body["received_at"] = json!("2025-12-31T23:30:00Z");
+    let utc = w.intake_with(&w.supervisor, &body).await;
+    assert_eq!(utc["reference"], "RFA-2025-0001");
+    let (_, reporting) = w.app.user_with(&["reporting"], &[]).await;
+    assert_eq!(
+        get_json(&w.app, &reporting, "/api/v1/reports/annual?year=2025").await["received"],
+        1
+    );
+    // The same instant in Tokyo is already 2026.
+    let tokyo = TestApp::spawn_with(backend, &[("reporting.time_zone", json!("Asia/Tokyo"))]).await;
+    let admin = tokyo.admin_token().await;
+    let (j, a) = crate::registry::jurisdiction_with_authority(&tokyo, &admin, "JP").await;
+    let (_, supervisor) = tokyo.user_with(&["supervisor"], &[]).await;
+    let mut body = crate::rfas::intake_json(&j, &a);
+    body["received_at"] = json!("2025-12-31T23:30:00Z");
+    let res = tokyo.post("/api/v1/rfas", Some(&supervisor), &body).await;
+    let rfa: Value = res.json().await.unwrap();
+    assert_eq!(rfa["reference"], "RFA-2026-0001");
+    assert_eq!(rfa["due"]["received_on"], "2026-01-01");
+    let (_, reporting) = tokyo.user_with(&["reporting"], &[]).await;
+    assert_eq!(
+        get_json(&tokyo, &reporting, "/api/v1/reports/annual?year=2025").await["received"],
+        0
+    );
+    assert_eq!(
+        get_json(&tokyo, &reporting, "/api/v1/reports/annual?year=2026").await["received"],
+        1
+    );
+}
+
+async fn a_request_counts_once_in_each_column_and_reopenings_add_up(backend: Backend) {
+    let w = World::new(backend).await;
+    let s = w.supervisor.clone();
+    let (_, reporting) = w.app.user_with(&["reporting"], &[]).await;
+    let mut body = w.intake_body();
+    body["received_at"] = json!("2025-06-01T10:00:00Z");
+    let rfa = w.intake_with(&s, &body).await;
+    // Closed now (2026): received in 2025, processed in 2026.
+    let rfa = w
+        .act(&s, &rfa, "withdraw", json!({"reason": "Withdrawn"}))
+        .await;
+    let y2025 = get_json(&w.app, &reporting, "/api/v1/reports/annual?year=2025").await;
+    let y2026 = get_json(&w.app, &reporting, "/api/v1/reports/annual?year=2026").await;
+    let row = |r: &Value| {
+        [
+            "received",
+            "processed",
+            "reopened",
+            "pending_start",
+            "pending_end",
+        ]
+        .map(|k| r[k].as_i64().unwrap())
+    };
+    assert_eq!(row(&y2025), [1, 0, 0, 0, 1]);
+    assert_eq!(row(&y2026), [0, 1, 0, 1, 0]);
+    assert_eq!(y2026["by_outcome"], json!({"withdrawn": 1}));
+    // Reopened and closed again in 2026: two closings, one reopening, still one request.
+    let rfa = w
+        .act(&s, &rfa, "reopen", json!({"reason": "New material"}))
+        .await;
+    w.act(&s, &rfa, "withdraw", json!({"reason": "Withdrawn again"}))
+        .await;
+    let y2026 = get_json(&w.app, &reporting, "/api/v1/reports/annual?year=2026").await;
+    assert_eq!(row(&y2026), [0, 2, 1, 1, 0]);
+    assert_eq!(y2026["identity_holds"], true);
+    assert_eq!(y2026["processing_days"]["count"], 2);
+    let cumulative = get_json(
+        &w.app,
+        &reporting,
+        "/api/v1/reports/cumulative?through=2026",
+    )
+    .await;
+    assert_eq!(
+        (
+            cumulative["received"].as_i64(),
+            cumulative["processed"].as_i64()
+        ),
+        (Some(1), Some(2))
+    );
+}
+
+async fn as_of_reproduces_an_earlier_report_and_snapshots_show_what_changed(backend: Backend) {
+    let w = World::new(backend).await;
+    let s = w.supervisor.clone();
+    let (_, reporting) = w.app.user_with(&["reporting"], &[]).await;
+    let first = w.intake().await;
+    w.intake().await;
+    let snap = w
+        .app
+        .post(
+            "/api/v1/reports/snapshots",
+            Some(&reporting),
+            &json!({"kind": "annual", "year": 2026, "label": "As published"}),
+        )
+        .await;
+    assert_eq!(snap.status(), 201);
+    let snap: Value = snap.json().await.unwrap();
+    let id = snap["id"].as_str().unwrap();
+    assert_eq!(snap["digest"].as_str().unwrap().len(), 64);
+    let before = get_json(&w.app, &reporting, "/api/v1/reports/annual?year=2026").await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // Later events change the current figures.
+    w.act(
+        &s,
+        &first,
+        "decline",
+        json!({"outcome": "declined_other", "reason": "Outside the holdings"}),
+    )
+    .await;
+    let now = get_json(&w.app, &reporting, "/api/v1/reports/annual?year=2026").await;
+    assert_eq!(
+        (now["processed"].as_i64(), before["processed"].as_i64()),
+        (Some(1), Some(0))
+    );
+    // As of the earlier moment, the earlier report comes back exactly.
+    let as_of = snap["as_of"].as_str().unwrap();
+    let again = get_json(
+        &w.app,
+        &reporting,
+        &format!(
+            "/api/v1/reports/annual?year=2026&as_of={}",
+            as_of.replace('+', "%2B")
+        ),
+    )
+    .await;
+    let figures = |r: &Value| {
+        let mut r = r.clone();
+        for k in ["as_of", "covered_seq"] {
+            r.as_object_mut().unwrap().remove(k);
+        }
+        r
+    };
+    assert_eq!(figures(&again), figures(&before));
+    // The snapshot keeps its digest; the comparison names exactly what changed.
+    let stored = get_json(
+        &w.app,
+        &reporting,
+        &format!("/api/v1/reports/snapshots/{id}"),
+    )
+    .await;
+    assert_eq!(stored["digest"], snap["digest"]);
+    let diff = get_json(
+        &w.app,
+        &reporting,
+        &format!("/api/v1/reports/snapshots/{id}/diff"),
+    )
+    .await;
+    assert_eq!(diff["unchanged"], false);
+    let changed: BTreeSet<String> = diff["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["figure"].as_str().unwrap().to_string())
+        .collect();
+    let name = now["by_jurisdiction"][0]["name"].as_str().unwrap();
+    let expected: BTreeSet<String> = [
+        "totals/processed".to_string(),
+        "totals/pending_end".to_string(),
+        format!("by_jurisdiction/{name}/processed"),
+        format!("by_jurisdiction/{name}/pending_end"),
+        "by_outcome/declined_other/processed".to_string(),
+        "processing_days/count".to_string(),
+        "processing_days/with_paused/median".to_string(),
+        "processing_days/with_paused/mean".to_string(),
+        "processing_days/with_paused/p90".to_string(),
+        "processing_days/without_paused/median".to_string(),
+        "processing_days/without_paused/mean".to_string(),
+        "processing_days/without_paused/p90".to_string(),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(changed, expected);
+    let list = get_json(&w.app, &reporting, "/api/v1/reports/snapshots").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    // A future as_of cannot be reproduced, so it is refused.
+    let res = w
+        .app
+        .get(
+            "/api/v1/reports/annual?year=2026&as_of=2099-01-01T00:00:00Z",
+            Some(&reporting),
+        )
+        .await;
+    assert_problem(res, 422).await;
+}
+
+async fn exports_parse_back_to_the_same_figures(backend: Backend) {
+    let w = World::new(backend).await;
+    let s = w.supervisor.clone();
+    let rfa = w.intake().await;
+    w.act(&s, &rfa, "withdraw", json!({"reason": "Withdrawn"}))
+        .await;
+    let mut body = w.intake_body();
+    body["jurisdiction_id"] = json!(w.other_jurisdiction);
+    body["authority_id"] = json!(w.other_authority);
+    w.intake_with(&s, &body).await;
+    let json_report = get_json(&w.app, &s, "/api/v1/reports/annual?year=2026").await;
+    let expect = |section: &str, key: &str, figure: &str| -> String {
+        let v = match section {
+            "totals" => json_report[figure].clone(),
+            "by_jurisdiction" => json_report["by_jurisdiction"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|j| j["name"] == key)
+                .unwrap()[figure]
+                .clone(),
+            "processing_days" if key.is_empty() => json_report["processing_days"][figure].clone(),
+            "processing_days" => json_report["processing_days"][key][figure].clone(),
+            other => json_report[other][key].clone(),
+        };
+        match v {
+            Value::Null => String::new(),
+            Value::String(s) => s,
+            other => other.to_string(),
+        }
+    };
+    // CSV.
+    let res = w
+        .app
+        .get("/api/v1/reports/annual?year=2026&format=csv", Some(&s))
+        .await;
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("rfa-figures-2026.csv")
+    );
+    let text = res.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let mut n = 0;
+    for record in reader.records() {
+        let r = record.unwrap();
+        assert_eq!(r[3].to_string(), expect(&r[0], &r[1], &r[2]), "{r:?}");
+        n += 1;
+    }
+    assert!(n > 20, "{n} rows");
+    // XLSX, asked for by Accept.
+    let res = w
+        .app
+        .client
+        .get(w.app.url("/api/v1/reports/annual?year=2026"))
+        .bearer_auth(&s)
+        .header(
+            "accept",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("rfa-figures-2026.xlsx")
+    );
+    let bytes = res.bytes().await.unwrap();
+    use calamine::{Reader, Xlsx};
+    let mut book: Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let sheet = book.worksheet_range("Figures").unwrap();
+    let mut rows = sheet.rows();
+    rows.next();
+    let mut m = 0;
+    for r in rows {
+        let cell = |i: usize| r[i].to_string();
+        let value = match &r[3] {
+            calamine::Data::Float(f)
+                if f.fract() == 0.0
+                    && !cell(2).contains("mean")
+                    && !cell(2).contains("median")
+                    && !cell(2).contains("p90") =>
+            {
+                format!("{}", *f as i64)
+            }
+            calamine::Data::Float(f) => format!("{f:?}"),
+            other => other.to_string(),
+        };
+        assert_eq!(value, expect(&cell(0), &cell(1), &cell(2)), "{:?}", r);
+        m += 1;
+    }
+    assert_eq!(m, n);
+    // The chart is well-formed SVG.
+    let svg = w
+        .app
+        .get(
+            "/api/v1/reports/charts/annual.svg?from=2024&to=2026",
+            Some(&s),
+        )
+        .await;
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    let svg = svg.text().await.unwrap();
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    assert!(svg.contains("received") && svg.contains("processed"));
+}
+
+async fn figures_are_for_supervisors_and_reporting_staff_only(backend: Backend) {
+    let w = World::new(backend).await;
+    for token in [&w.liaison, &w.admin] {
+        assert_problem(
+            w.app
+                .get("/api/v1/reports/annual?year=2026", Some(token))
+                .await,
+            403,
+        )
+        .await;
+    }
+    assert_eq!(
+        w.app
+            .get("/api/v1/reports/annual?year=2026", Some(&w.reporting))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        w.app
+            .get("/api/v1/reports/annual?year=2026", Some(&w.supervisor))
+            .await
+            .status(),
+        200
+    );
+    for bad in [
+        "year=abc",
+        "year=1900",
+        "format=pdf&year=2026",
+        "from=2026-02-01&to=2026-01-01",
+    ] {
+        let path = if bad.starts_with("from") {
+            format!("/api/v1/reports/range?{bad}")
+        } else {
+            format!("/api/v1/reports/annual?{bad}")
+        };
+        let res = w.app.get(&path, Some(&w.reporting)).await;
+        let status = res.status().as_u16();
+        assert!(status == 400 || status == 422, "{bad}: {status}");
+    }
+}

@@ -174,6 +174,9 @@ fn http_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Res
                     .error_handler(|_, _| AppError::NotFound("No such resource.".into()).into()),
             )
             .default_service(web::to(api::fallback))
+            .wrap(actix_web::middleware::from_fn(
+                api::extract::authenticate_first,
+            ))
             .wrap_fn(|req, srv| {
                 // A panicking handler becomes a logged 500 problem, not a dropped connection.
                 let fut = srv.call(req);

@@ -6,9 +6,11 @@ use std::marker::PhantomData;
 use std::net::IpAddr;
 use std::pin::Pin;
 
-use actix_web::dev::Payload;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 use crate::domain::policy::{Action, Decision, Resource, authorize};
 use crate::error::AppError;
@@ -39,11 +41,34 @@ fn bearer(req: &HttpRequest) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
+/// The result of checking a request's bearer token, made by `authenticate_first`.
+struct AuthOutcome(Result<Authenticated, AppError>);
+
+/// Middleware: checks the bearer token before any handler extractor runs. Extractors run
+/// concurrently, so without this a malformed body (422) could be reported before a missing
+/// permission (403); with it, "who are you" and "may you" always come first.
+pub async fn authenticate_first(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let (Some(token), Some(state)) = (
+        bearer(req.request()),
+        req.app_data::<web::Data<AppState>>().cloned(),
+    ) {
+        let outcome = accounts::authenticate(&state, &token).await;
+        req.extensions_mut().insert(AuthOutcome(outcome));
+    }
+    next.call(req).await
+}
+
 impl FromRequest for Auth {
     type Error = actix_web::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if let Some(AuthOutcome(outcome)) = req.extensions_mut().remove::<AuthOutcome>() {
+            return Box::pin(std::future::ready(outcome.map(Auth).map_err(Into::into)));
+        }
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer(req);
         Box::pin(async move {

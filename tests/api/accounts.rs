@@ -582,6 +582,13 @@ async fn inputs_cannot_set_what_they_should_not(backend: Backend) {
         )
         .await;
     assert_problem(res, 403).await;
+    // Permission comes before the body: a forbidden caller learns nothing from validation.
+    let res = app
+        .post("/api/v1/users", Some(&token), &json!({"bogus": true}))
+        .await;
+    assert_problem(res, 403).await;
+    let res = app.get("/api/v1/users?limit=oops", Some(&token)).await;
+    assert_problem(res, 403).await;
     let me: Value = app
         .get("/api/v1/me", Some(&token))
         .await

@@ -36,6 +36,7 @@ pub struct Settings {
     pub reporting: ReportingSettings,
     pub eligibility: EligibilitySettings,
     pub deadlines: DeadlineSettings,
+    pub mail: MailSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -125,6 +126,51 @@ pub struct DeadlineSettings {
     pub high_days: u32,
     pub routine_days: u32,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailTransport {
+    Smtp,
+    File,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpSecurity {
+    Starttls,
+    Tls,
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    pub transport: MailTransport,
+    pub file_dir: PathBuf,
+    pub from: String,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_security: SmtpSecurity,
+    pub smtp_username: String,
+    pub smtp_password: String,
+    pub send: Vec<String>,
+    pub digest_days: u32,
+    pub digest_hour: u32,
+    pub poll_interval_ms: u64,
+    pub lease_secs: u64,
+    pub max_attempts: u32,
+    pub retry_base_secs: u64,
+}
+
+/// The kinds of message `mail.send` may name.
+pub const MAIL_KINDS: [&str; 5] = [
+    "acknowledgement",
+    "request_information",
+    "assignment",
+    "decision",
+    "digest",
+];
 
 /// A setting that cannot be used, with the key it concerns.
 #[derive(Debug, thiserror::Error)]
@@ -238,6 +284,38 @@ impl Settings {
             return Err(invalid(
                 "bootstrap.admin_password",
                 "bootstrap.admin_email and bootstrap.admin_password are set together",
+            ));
+        }
+        let m = &self.mail;
+        if m.transport == MailTransport::Smtp && m.smtp_host.trim().is_empty() {
+            return Err(invalid(
+                "mail.smtp_host",
+                "is required when mail.transport = \"smtp\"",
+            ));
+        }
+        if m.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid(
+                "mail.from",
+                "is not a mailbox such as \"Name <address@example.org>\"",
+            ));
+        }
+        if let Some(bad) = m.send.iter().find(|k| !MAIL_KINDS.contains(&k.as_str())) {
+            return Err(invalid(
+                "mail.send",
+                format!("`{bad}` is not one of {}", MAIL_KINDS.join(", ")),
+            ));
+        }
+        if m.digest_hour > 23 {
+            return Err(invalid("mail.digest_hour", "must be between 0 and 23"));
+        }
+        if m.max_attempts == 0
+            || m.retry_base_secs == 0
+            || m.lease_secs == 0
+            || m.poll_interval_ms == 0
+        {
+            return Err(invalid(
+                "mail.max_attempts",
+                "max_attempts, retry_base_secs, lease_secs and poll_interval_ms must be positive",
             ));
         }
         for (key, days) in [

@@ -253,7 +253,9 @@ pub async fn generate(state: &AppState) -> Result<Summary, AppError> {
     early_2024.sort();
     let end_2023 = NaiveDate::from_ymd_opt(2023, 12, 29).unwrap_or_default();
     let end_april = NaiveDate::from_ymd_opt(2024, 4, 29).unwrap_or_default();
-    let ctx = Context::from_settings(&state.settings);
+    // Demo requests notify nobody.
+    let mut ctx = Context::from_settings(&state.settings);
+    ctx.mail = crate::mail::Kinds::NONE;
 
     let mut plans = Vec::new();
     for (i, received) in arrivals.iter().enumerate() {

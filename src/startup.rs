@@ -44,6 +44,9 @@ impl Application {
             TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
         let addr = listener.local_addr()?;
         let server = http_server(listener, state.clone())?;
+        warn_about_mail(&settings);
+        crate::mail::worker::spawn(state.clone())
+            .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
         Ok(Self {
             addr,
             server,
@@ -109,6 +112,19 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<web::Data<AppState>> 
         login_limiter,
         refresh_limiter,
     }))
+}
+
+/// In production, mail that goes nowhere is worth a loud warning at every start.
+fn warn_about_mail(settings: &Settings) {
+    use crate::config::{Environment, MailTransport};
+    if settings.environment == Environment::Production
+        && settings.mail.transport != MailTransport::Smtp
+    {
+        let msg = "mail.transport is not smtp in production: requesting authorities, assignees and \
+                   supervisors receive no email (messages stay in the outbox as files or skipped)";
+        tracing::warn!("{msg}");
+        eprintln!("WARNING: {msg}");
+    }
 }
 
 /// Creates the first administrator when there are no users at all.

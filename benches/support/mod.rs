@@ -2,6 +2,7 @@
 
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
+pub mod load;
 pub mod seed;
 
 use figment::Figment;
@@ -24,24 +25,45 @@ pub struct BenchDb {
 }
 
 impl BenchDb {
-    pub fn new() -> anyhow::Result<Self> {
+    /// BENCH_POSTGRES_URL, when set, names the PostgreSQL server.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::new(
+            std::env::var("BENCH_POSTGRES_URL")
+                .ok()
+                .filter(|v| !v.is_empty()),
+        )
+    }
+
+    pub fn new(postgres: Option<String>) -> anyhow::Result<Self> {
         use diesel::{Connection, RunQueryDsl};
         let dir = tempfile::tempdir()?;
-        match std::env::var("BENCH_POSTGRES_URL") {
-            Ok(admin) if !admin.is_empty() => {
+        match postgres {
+            Some(admin) => {
                 let name = format!("rfa_bench_{}", uuid::Uuid::now_v7().simple());
                 let mut c = diesel::pg::PgConnection::establish(&admin)?;
                 diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut c)?;
                 let mut u = url::Url::parse(&admin)?;
                 u.set_path(&name);
-                Ok(Self { url: u.to_string(), dir, pg: Some((admin, name)) })
+                Ok(Self {
+                    url: u.to_string(),
+                    dir,
+                    pg: Some((admin, name)),
+                })
             }
-            _ => Ok(Self { url: format!("sqlite://{}/bench.db", dir.path().display()), dir, pg: None }),
+            None => Ok(Self {
+                url: format!("sqlite://{}/bench.db", dir.path().display()),
+                dir,
+                pg: None,
+            }),
         }
     }
 
     pub fn backend(&self) -> &'static str {
-        if self.pg.is_some() { "PostgreSQL" } else { "SQLite" }
+        if self.pg.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
     }
 
     pub fn settings(&self, extra: &[(&str, serde_json::Value)]) -> Settings {
@@ -50,7 +72,10 @@ impl BenchDb {
             .merge(Serialized::default("data_dir", self.dir.path()))
             .merge(Serialized::default("database.url", &self.url))
             .merge(Serialized::default("log.level", "error"))
-            .merge(Serialized::default("auth.jwt_secret", "benchmark-signing-secret-0123456789abcdef"))
+            .merge(Serialized::default(
+                "auth.jwt_secret",
+                "benchmark-signing-secret-0123456789abcdef",
+            ))
             .merge(Serialized::default("auth.login_burst", 1_000_000))
             .merge(Serialized::default("auth.login_replenish_ms", 1))
             .merge(Serialized::default("bootstrap.admin_email", ADMIN.0))
@@ -68,16 +93,25 @@ impl Drop for BenchDb {
         if let Some((admin, name)) = &self.pg
             && let Ok(mut c) = diesel::pg::PgConnection::establish(admin)
         {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c);
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut c);
         }
     }
 }
 
 /// 16 jurisdictions with an authority each, and users for every role; returns
 /// ((jurisdiction, authority) pairs, supervisor id).
-pub async fn registry_and_users(state: &AppState) -> anyhow::Result<(Vec<(String, String)>, String)> {
+pub async fn registry_and_users(
+    state: &AppState,
+) -> anyhow::Result<(Vec<(String, String)>, String)> {
     let err = |e: rfa_tracker::error::AppError| anyhow::anyhow!("{e}");
-    let admin = state.db.run(|c| Ok(rfa_tracker::db::users::list(c, None, 1)?)).await.map_err(err)?[0].id.clone();
+    let admin = state
+        .db
+        .run(|c| Ok(rfa_tracker::db::users::list(c, None, 1)?))
+        .await
+        .map_err(err)?[0]
+        .id
+        .clone();
     let mut pairs = Vec::new();
     for i in 0..16 {
         let j = registry::create_jurisdiction(
@@ -89,7 +123,11 @@ pub async fn registry_and_users(state: &AppState) -> anyhow::Result<(Vec<(String
                 death_penalty_status: DeathPenaltyStatus::AbolishedAllCrimes,
                 competence_bases: vec![registry::CompetenceBasisEntry {
                     basis: CompetenceBasis::UniversalJurisdiction,
-                    crimes: vec![Crime::WarCrimes, Crime::CrimesAgainstHumanity, Crime::Torture],
+                    crimes: vec![
+                        Crime::WarCrimes,
+                        Crime::CrimesAgainstHumanity,
+                        Crime::Torture,
+                    ],
                 }],
                 active: None,
             },
@@ -114,14 +152,22 @@ pub async fn registry_and_users(state: &AppState) -> anyhow::Result<(Vec<(String
             state,
             admin.clone(),
             j.id.clone(),
-            registry::CreateAuthority { name: "Prosecutor".into(), kind: AuthorityKind::Prosecution, contact_email: None, active: None },
+            registry::CreateAuthority {
+                name: "Prosecutor".into(),
+                kind: AuthorityKind::Prosecution,
+                contact_email: None,
+                active: None,
+            },
         )
         .await
         .map_err(err)?;
         pairs.push((j.id, a.id));
     }
     let mut supervisor = String::new();
-    for (email, role) in [("bench-supervisor@rfa.test", Role::Supervisor), ("bench-reporting@rfa.test", Role::Reporting)] {
+    for (email, role) in [
+        ("bench-supervisor@rfa.test", Role::Supervisor),
+        ("bench-reporting@rfa.test", Role::Reporting),
+    ] {
         let u = accounts::create_user(
             state,
             accounts::CreateUser {
@@ -157,8 +203,16 @@ pub async fn login(client: &reqwest::Client, base: &str, email: &str) -> anyhow:
 pub fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.to_string()))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.to_string())
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
 }

@@ -28,11 +28,15 @@ fn insert_batch(c: &mut DbConnection, rows: &[RfaRow], events: &[EventRow]) -> Q
     match c {
         DbConnection::Sqlite(c) => {
             diesel::insert_into(rfas::table).values(rows).execute(c)?;
-            diesel::insert_into(rfa_events::table).values(events).execute(c)?;
+            diesel::insert_into(rfa_events::table)
+                .values(events)
+                .execute(c)?;
         }
         DbConnection::Postgresql(c) => {
             diesel::insert_into(rfas::table).values(rows).execute(c)?;
-            diesel::insert_into(rfa_events::table).values(events).execute(c)?;
+            diesel::insert_into(rfa_events::table)
+                .values(events)
+                .execute(c)?;
         }
     }
     Ok(())
@@ -54,15 +58,27 @@ pub fn seed(
     let span_days = (NaiveDate::from_ymd_opt(last, 12, 31).unwrap_or_default()
         - NaiveDate::from_ymd_opt(first, 1, 1).unwrap_or_default())
     .num_days();
-    let start = NaiveDate::from_ymd_opt(first, 1, 1).unwrap_or_default().and_hms_opt(8, 0, 0).unwrap_or_default();
+    let start = NaiveDate::from_ymd_opt(first, 1, 1)
+        .unwrap_or_default()
+        .and_hms_opt(8, 0, 0)
+        .unwrap_or_default();
     // Arrivals in time order, so sequence numbers follow the clock as in real life.
     let mut arrivals: Vec<NaiveDateTime> = (0..n)
         .map(|_| start + Duration::minutes(rng.random_range(0..span_days * 24 * 60)))
         .collect();
     arrivals.sort();
     let eligibility = r#"{"criteria":[],"evaluated_on":"2020-01-01","outcome":"eligible","ruleset_version":"2026.1"}"#;
-    let mut counters = std::collections::BTreeMap::<i32, i32>::new();
-    let (mut seq, mut prev) = (0i64, rfa_tracker::service::chain::GENESIS.to_string());
+    // Carry on from whatever is there: the chain's head and the year counters.
+    let mut counters: std::collections::BTreeMap<i32, i32> = reference_counters::table
+        .select((reference_counters::year, reference_counters::last))
+        .load(c)?
+        .into_iter()
+        .collect();
+    let existing: Vec<i32> = counters.keys().copied().collect();
+    let (mut seq, mut prev): (i64, String) = chain_head::table
+        .find(1)
+        .select((chain_head::seq, chain_head::hash))
+        .first(c)?;
     let mut rows = Vec::with_capacity(BATCH);
     let mut events = Vec::with_capacity(BATCH * 3);
     let mut total_events = 0;
@@ -86,7 +102,7 @@ pub fn seed(
             let assistance = ["information_and_evidence", "analytical_product", "investigative_support"][rng.random_range(0..3)];
             rows.push(RfaRow {
                 id: id.clone(),
-                reference: format!("RFA-{year}-{number:06}"),
+                reference: format!("RFA-{year}-{number:04}"),
                 jurisdiction_id: jid.clone(),
                 authority_id: aid.clone(),
                 received_at: *received,
@@ -208,9 +224,15 @@ pub fn seed(
         insert_events(c, &events)?;
         total_events += events.len();
         for (year, last) in &counters {
-            diesel::insert_into(reference_counters::table)
-                .values((reference_counters::year.eq(year), reference_counters::last.eq(last)))
-                .execute(c)?;
+            if existing.contains(year) {
+                diesel::update(reference_counters::table.find(year))
+                    .set(reference_counters::last.eq(last))
+                    .execute(c)?;
+            } else {
+                diesel::insert_into(reference_counters::table)
+                    .values((reference_counters::year.eq(year), reference_counters::last.eq(last)))
+                    .execute(c)?;
+            }
         }
         diesel::update(chain_head::table.find(1))
             .set((chain_head::seq.eq(seq), chain_head::hash.eq(&prev)))
@@ -229,8 +251,12 @@ fn insert_events(c: &mut DbConnection, events: &[EventRow]) -> QueryResult<()> {
         return Ok(());
     }
     match c {
-        DbConnection::Sqlite(c) => diesel::insert_into(rfa_events::table).values(events).execute(c)?,
-        DbConnection::Postgresql(c) => diesel::insert_into(rfa_events::table).values(events).execute(c)?,
+        DbConnection::Sqlite(c) => diesel::insert_into(rfa_events::table)
+            .values(events)
+            .execute(c)?,
+        DbConnection::Postgresql(c) => diesel::insert_into(rfa_events::table)
+            .values(events)
+            .execute(c)?,
     };
     Ok(())
 }

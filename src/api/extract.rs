@@ -106,7 +106,8 @@ permissions!(
     WriteRegistry,
     ReadReports,
     VerifyAudit,
-    BulkTriage
+    BulkTriage,
+    ManageOutbox,
 );
 
 /// The caller, checked for the permission `P`.

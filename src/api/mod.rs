@@ -1,6 +1,7 @@
 //! HTTP only: routes, extractors and the error mapping. Handlers parse, authorize, call one
 //! service function and map its result.
 
+pub mod admin;
 pub mod auth;
 pub mod extract;
 pub mod health;
@@ -38,6 +39,7 @@ use problem::Problem;
         (name = "rfas", description = "Requests for assistance: intake, queue, lifecycle, history"),
         (name = "audit", description = "The tamper-evident event log"),
         (name = "reports", description = "Annual figures, exports, charts and snapshots"),
+        (name = "admin", description = "Outgoing mail"),
     )
 )]
 struct ApiDoc;
@@ -110,6 +112,8 @@ where
         .service(reports::list_snapshots)
         .service(reports::get_snapshot)
         .service(reports::diff_snapshot)
+        .service(admin::list)
+        .service(admin::retry)
 }
 
 /// The OpenAPI document, serialized once per worker.

@@ -25,11 +25,10 @@ pub fn receipts_touching(
     c: &mut DbConnection,
     from: NaiveDate,
     to: NaiveDate,
-    as_of: NaiveDateTime,
+    as_of: Option<NaiveDateTime>,
 ) -> QueryResult<Vec<ReceiptRow>> {
-    rfa_events::table
+    let mut q = rfa_events::table
         .filter(rfa_events::report_kind.eq_any(["received", "redated"]))
-        .filter(rfa_events::at.le(as_of))
         .filter(
             rfa_events::report_day
                 .between(from, to)
@@ -44,7 +43,11 @@ pub fn receipts_touching(
             rfa_events::assistance_types,
         ))
         .order(rfa_events::seq)
-        .load(c)
+        .into_boxed();
+    if let Some(t) = as_of {
+        q = q.filter(rfa_events::at.le(t));
+    }
+    q.load(c)
 }
 
 #[derive(Debug, Clone, Queryable)]
@@ -59,19 +62,22 @@ pub fn closings_in(
     c: &mut DbConnection,
     from: NaiveDate,
     to: NaiveDate,
-    as_of: NaiveDateTime,
+    as_of: Option<NaiveDateTime>,
 ) -> QueryResult<Vec<ClosingRow>> {
-    rfa_events::table
+    let mut q = rfa_events::table
         .filter(rfa_events::report_kind.eq("processed"))
         .filter(rfa_events::report_day.between(from, to))
-        .filter(rfa_events::at.le(as_of))
         .select((
             rfa_events::jurisdiction_id,
             rfa_events::outcome,
             rfa_events::processing_days,
             rfa_events::paused_days,
         ))
-        .load(c)
+        .into_boxed();
+    if let Some(t) = as_of {
+        q = q.filter(rfa_events::at.le(t));
+    }
+    q.load(c)
 }
 
 /// Per jurisdiction, how many facts of a kind count on days in [from, to].
@@ -80,34 +86,69 @@ pub fn count_by_jurisdiction(
     kind: &str,
     from: Option<NaiveDate>,
     to: NaiveDate,
-    as_of: NaiveDateTime,
+    as_of: Option<NaiveDateTime>,
 ) -> QueryResult<Vec<(Option<String>, i64)>> {
     let mut q = rfa_events::table
         .filter(rfa_events::report_kind.eq(kind))
         .filter(rfa_events::report_day.le(to))
-        .filter(rfa_events::at.le(as_of))
         .group_by(rfa_events::jurisdiction_id)
         .select((rfa_events::jurisdiction_id, count_star()))
         .into_boxed();
     if let Some(from) = from {
         q = q.filter(rfa_events::report_day.ge(from));
     }
+    if let Some(t) = as_of {
+        q = q.filter(rfa_events::at.le(t));
+    }
     q.load(c)
 }
 
-/// Per jurisdiction, corrections that moved a receipt away from a day up to `to`.
+/// Per jurisdiction and kind, the facts on days in [from, to], in one pass.
+pub fn counts_by_kind(
+    c: &mut DbConnection,
+    from: Option<NaiveDate>,
+    to: NaiveDate,
+    as_of: Option<NaiveDateTime>,
+) -> QueryResult<Vec<(Option<String>, String, i64)>> {
+    let mut q = rfa_events::table
+        .filter(rfa_events::report_kind.is_not_null())
+        .filter(rfa_events::report_day.le(to))
+        .group_by((rfa_events::jurisdiction_id, rfa_events::report_kind))
+        .select((
+            rfa_events::jurisdiction_id,
+            rfa_events::report_kind.assume_not_null(),
+            count_star(),
+        ))
+        .into_boxed();
+    if let Some(from) = from {
+        q = q.filter(rfa_events::report_day.ge(from));
+    }
+    if let Some(t) = as_of {
+        q = q.filter(rfa_events::at.le(t));
+    }
+    q.load(c)
+}
+
+/// Per jurisdiction, corrections that moved a receipt away from a day in [from, to].
 pub fn moved_away_by_jurisdiction(
     c: &mut DbConnection,
+    from: Option<NaiveDate>,
     to: NaiveDate,
-    as_of: NaiveDateTime,
+    as_of: Option<NaiveDateTime>,
 ) -> QueryResult<Vec<(Option<String>, i64)>> {
-    rfa_events::table
+    let mut q = rfa_events::table
         .filter(rfa_events::report_kind.eq("redated"))
         .filter(rfa_events::report_day_from.le(to))
-        .filter(rfa_events::at.le(as_of))
         .group_by(rfa_events::jurisdiction_id)
         .select((rfa_events::jurisdiction_id, count_star()))
-        .load(c)
+        .into_boxed();
+    if let Some(from) = from {
+        q = q.filter(rfa_events::report_day_from.ge(from));
+    }
+    if let Some(t) = as_of {
+        q = q.filter(rfa_events::at.le(t));
+    }
+    q.load(c)
 }
 
 /// The last event recorded up to `as_of`: what a report covers.

@@ -270,3 +270,25 @@ diesel::joinable!(rfa_assurances -> rfas (rfa_id));
 diesel::joinable!(rfa_events -> rfas (rfa_id));
 
 diesel::allow_tables_to_appear_in_same_query!(rfas, rfa_tags, rfa_assurances, rfa_events);
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        kind -> Text,
+        rfa_id -> Nullable<Text>,
+        recipient -> Text,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Text,
+        message_id -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        leased_until -> Nullable<Timestamp>,
+        lease_owner -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        dedupe_key -> Nullable<Text>,
+    }
+}

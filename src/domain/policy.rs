@@ -34,6 +34,8 @@ pub enum Action {
     // Figures and audit
     ReadReports,
     VerifyAudit,
+    /// See and retry outgoing mail.
+    ManageOutbox,
 }
 
 /// How far a permission reaches.
@@ -84,6 +86,7 @@ const TABLE: &[(Action, [Option<Reach>; 4])] = &[
     ),
     (Action::WriteRegistry, [None, None, None, Some(All)]),
     (Action::VerifyAudit, [None, None, None, Some(All)]),
+    (Action::ManageOutbox, [None, None, None, Some(All)]),
 ];
 
 fn column(role: Role) -> usize {
@@ -215,6 +218,7 @@ mod tests {
             (ReadRegistry, "YY-Y"),
             (WriteRegistry, "---Y"),
             (VerifyAudit, "---Y"),
+            (ManageOutbox, "---Y"),
         ];
         assert_eq!(spec.len(), TABLE.len(), "every action has a row");
         let roles = [

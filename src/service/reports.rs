@@ -196,76 +196,65 @@ fn to_counts(rows: Vec<(Option<String>, i64)>) -> Counts {
     m
 }
 
-/// Open requests per jurisdiction at the end of `day`: received by then (with corrections),
-/// less closings, plus reopenings, all on days up to it.
-fn pending_after(
+/// Per jurisdiction, the net change in open requests over the days [from, to] (from the
+/// beginning when `from` is None): receipts (with corrections) and reopenings less closings.
+fn net_open(
     c: &mut DbConnection,
-    day: NaiveDate,
-    as_of: NaiveDateTime,
+    from: Option<NaiveDate>,
+    to: NaiveDate,
+    as_of: Option<NaiveDateTime>,
 ) -> Result<Counts, AppError> {
-    let received = to_counts(store::count_by_jurisdiction(
-        c, "received", None, day, as_of,
-    )?);
-    let moved_in = to_counts(store::count_by_jurisdiction(
-        c, "redated", None, day, as_of,
-    )?);
-    let moved_out = to_counts(store::moved_away_by_jurisdiction(c, day, as_of)?);
-    let processed = to_counts(store::count_by_jurisdiction(
-        c,
-        "processed",
-        None,
-        day,
-        as_of,
-    )?);
-    let reopened = to_counts(store::count_by_jurisdiction(
-        c, "reopened", None, day, as_of,
-    )?);
-    let mut keys: BTreeSet<&String> = received.keys().collect();
-    keys.extend(processed.keys());
     let mut out = Counts::new();
-    for j in keys {
-        let get = |m: &Counts| m.get(j).copied().unwrap_or(0);
-        let n =
-            get(&received) + get(&moved_in) - get(&moved_out) - get(&processed) + get(&reopened);
-        out.insert(j.clone(), n);
+    for (j, kind, n) in store::counts_by_kind(c, from, to, as_of)? {
+        let sign = match kind.as_str() {
+            "received" | "redated" | "reopened" => 1,
+            "processed" => -1,
+            _ => 0,
+        };
+        *out.entry(j.unwrap_or_default()).or_default() += sign * n;
+    }
+    for (j, n) in store::moved_away_by_jurisdiction(c, from, to, as_of)? {
+        *out.entry(j.unwrap_or_default()).or_default() -= n;
     }
     Ok(out)
 }
 
+/// `as_of`: only events recorded up to then count. Without it, every event counts (the
+/// answer still says up to which sequence number).
 pub fn compute(
     c: &mut DbConnection,
     ctx: &Context,
     spec: ReportSpec,
-    as_of: NaiveDateTime,
+    as_of: Option<NaiveDateTime>,
 ) -> Result<Report, AppError> {
     let (from, to) = spec.period();
-    let covered_seq = store::covered_seq(c, as_of)?;
+    let now = chrono::Utc::now().naive_utc();
+    let covered_seq = store::covered_seq(c, as_of.unwrap_or(now))?;
     let figures = match spec {
         ReportSpec::Cumulative { .. } => {
-            let received = pending_counts_sum(&to_counts(store::count_by_jurisdiction(
-                c, "received", None, to, as_of,
-            )?)) + pending_counts_sum(&to_counts(store::count_by_jurisdiction(
-                c, "redated", None, to, as_of,
-            )?)) - pending_counts_sum(&to_counts(
-                store::moved_away_by_jurisdiction(c, to, as_of)?,
-            ));
-            let processed = pending_counts_sum(&to_counts(store::count_by_jurisdiction(
-                c,
-                "processed",
-                None,
-                to,
-                as_of,
-            )?));
-            let jurisdictions = to_counts(store::count_by_jurisdiction(
-                c, "received", None, to, as_of,
-            )?)
-            .values()
-            .filter(|n| **n > 0)
-            .count() as i64;
+            let mut received = 0;
+            let mut processed = 0;
+            let mut jurisdictions = BTreeSet::new();
+            for (j, kind, n) in store::counts_by_kind(c, None, to, as_of)? {
+                match kind.as_str() {
+                    "received" => {
+                        received += n;
+                        if n > 0 {
+                            jurisdictions.insert(j.unwrap_or_default());
+                        }
+                    }
+                    "redated" => received += n,
+                    "processed" => processed += n,
+                    _ => {}
+                }
+            }
+            for (_, n) in store::moved_away_by_jurisdiction(c, None, to, as_of)? {
+                received -= n;
+            }
             AnyFigures::Cumulative(CumulativeFigures {
                 received,
                 processed,
-                jurisdictions_with_requests: jurisdictions,
+                jurisdictions_with_requests: jurisdictions.len() as i64,
             })
         }
         _ => AnyFigures::Period(Box::new(period_figures(c, from, to, as_of)?)),
@@ -275,21 +264,17 @@ pub fn compute(
         from,
         to,
         time_zone: ctx.tz.name().to_string(),
-        as_of: as_of.and_utc(),
+        as_of: as_of.unwrap_or(now).and_utc(),
         covered_seq,
         figures,
     })
-}
-
-fn pending_counts_sum(m: &Counts) -> i64 {
-    m.values().sum()
 }
 
 fn period_figures(
     c: &mut DbConnection,
     from: NaiveDate,
     to: NaiveDate,
-    as_of: NaiveDateTime,
+    as_of: Option<NaiveDateTime>,
 ) -> Result<Figures, AppError> {
     let names: HashMap<String, String> = store::jurisdiction_names(c)?.into_iter().collect();
     // Received: each RFA's receipt as last recorded by as_of (rows come in sequence order).
@@ -344,9 +329,15 @@ fn period_figures(
         to,
         as_of,
     )?);
+    // Pending at the start from every earlier day; at the end, that plus the period's net
+    // change counted by a second, independent route (grouped counts, where the columns above
+    // come from the rows themselves), so the identity check compares two computations.
     let start = from.pred_opt().unwrap_or(from);
-    let pending_start_by_j = pending_after(c, start, as_of)?;
-    let pending_end_by_j = pending_after(c, to, as_of)?;
+    let pending_start_by_j = net_open(c, None, start, as_of)?;
+    let mut pending_end_by_j = pending_start_by_j.clone();
+    for (j, n) in net_open(c, Some(from), to, as_of)? {
+        *pending_end_by_j.entry(j).or_default() += n;
+    }
 
     let mut ids: BTreeSet<String> = BTreeSet::new();
     for m in [
@@ -426,7 +417,7 @@ pub async fn report(
     if as_of.is_some_and(|t| t > now) {
         return Err(AppError::field("as_of", "must not be in the future"));
     }
-    let as_of = as_of.unwrap_or(now).naive_utc();
+    let as_of = as_of.map(|t| t.naive_utc());
     let ctx = Context::from_settings(&state.settings);
     state.db.run(move |c| compute(c, &ctx, spec, as_of)).await
 }
@@ -447,13 +438,12 @@ pub async fn yearly(
     }
     errors.finish()?;
     let ctx = Context::from_settings(&state.settings);
-    let as_of = Utc::now().naive_utc();
     state
         .db
         .run(move |c| {
             let mut out = Vec::new();
             for year in from..=to {
-                let r = compute(c, &ctx, ReportSpec::Annual { year }, as_of)?;
+                let r = compute(c, &ctx, ReportSpec::Annual { year }, None)?;
                 if let AnyFigures::Period(f) = r.figures {
                     out.push((year, f.received, f.processed));
                 }

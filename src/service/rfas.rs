@@ -35,6 +35,8 @@ pub struct Context {
     pub tz: Tz,
     pub targets: Targets,
     pub rules: Rules,
+    /// Which notifications changes put in the outbox.
+    pub mail: crate::mail::Kinds,
 }
 
 impl Context {
@@ -49,6 +51,7 @@ impl Context {
             rules: Rules {
                 mandate_start: s.eligibility.mandate_start,
             },
+            mail: crate::mail::Kinds::from_settings(&s.mail),
         }
     }
 
@@ -769,10 +772,117 @@ pub fn intake_in(
             details: json!({"trigger": "intake", "decision": decision}),
         },
     )?;
+    notify(c, ctx, &row, Notice::Acknowledgement, at)?;
     Ok(Created {
         view: view(ctx, who, row)?,
         replayed: false,
     })
+}
+
+/// What a change tells people outside the service.
+enum Notice<'a> {
+    Acknowledgement,
+    RequestInformation(&'a str),
+    Assignment,
+    Decision { accepted: bool },
+}
+
+/// Puts the notice in the outbox, in the change's own transaction. Requests whose authority
+/// and requester have no address get none.
+fn notify(
+    c: &mut DbConnection,
+    ctx: &Context,
+    row: &RfaRow,
+    notice: Notice<'_>,
+    at: NaiveDateTime,
+) -> Result<(), AppError> {
+    use crate::mail::{Kind, enqueue};
+    let kind = match notice {
+        Notice::Acknowledgement => Kind::Acknowledgement,
+        Notice::RequestInformation(_) => Kind::RequestInformation,
+        Notice::Assignment => Kind::Assignment,
+        Notice::Decision { .. } => Kind::Decision,
+    };
+    if !ctx.mail.has(kind) {
+        return Ok(());
+    }
+    let details: IntakeDetails = from_json("intake", &row.intake)?;
+    let authority = registry_store::find_authority(c, &row.jurisdiction_id, &row.authority_id)?;
+    let to_authority = authority
+        .and_then(|a| a.contact_email)
+        .or_else(|| details.requester.email.clone());
+    let mut vars = vec![
+        ("reference", row.reference.clone()),
+        ("subject", row.subject.clone()),
+        ("requester", details.requester.name.clone()),
+        ("received_on", row.received_on.to_string()),
+        ("due_on", row.due_on.to_string()),
+        ("priority", row.priority.clone()),
+    ];
+    let (recipient, subject) = match notice {
+        Notice::Acknowledgement => (
+            to_authority,
+            format!("[{}] Request for assistance received", row.reference),
+        ),
+        Notice::RequestInformation(message) => {
+            vars.push(("message", message.to_string()));
+            (
+                details.requester.email.clone().or(to_authority),
+                format!("[{}] Further information needed", row.reference),
+            )
+        }
+        Notice::Assignment => {
+            let assignee = match &row.assignee_id {
+                Some(id) => crate::db::users::find(c, id)?,
+                None => None,
+            };
+            vars.push((
+                "assignee",
+                assignee
+                    .as_ref()
+                    .map(|u| u.display_name.clone())
+                    .unwrap_or_default(),
+            ));
+            (
+                assignee.map(|u| u.email),
+                format!("[{}] Assigned to you", row.reference),
+            )
+        }
+        Notice::Decision { accepted } => {
+            let (decision, next) = if accepted {
+                (
+                    "accepted",
+                    "The mechanism is preparing its response and will write to you when it is ready.",
+                )
+            } else {
+                (
+                    "declined",
+                    "The mechanism is not able to assist with this request.",
+                )
+            };
+            vars.push(("decision", decision.into()));
+            vars.push(("next", next.into()));
+            (
+                to_authority,
+                format!("[{}] Request {decision}", row.reference),
+            )
+        }
+    };
+    match recipient {
+        Some(to) => enqueue(
+            c,
+            crate::mail::Outgoing {
+                kind,
+                rfa_id: Some(&row.id),
+                recipient: &to,
+                subject,
+                vars: &vars,
+                dedupe_key: None,
+            },
+            at,
+        ),
+        None => Ok(()),
+    }
 }
 
 fn new_rfa(
@@ -1365,6 +1475,16 @@ pub fn apply(
             details,
         },
     )?;
+    let notice = match cmd {
+        Command::RequestInformation(f) => Some(Notice::RequestInformation(&f.message)),
+        Command::Assign(_) => Some(Notice::Assignment),
+        Command::Plain(RfaAction::Accept) => Some(Notice::Decision { accepted: true }),
+        Command::Decline(_) => Some(Notice::Decision { accepted: false }),
+        _ => None,
+    };
+    if let Some(notice) = notice {
+        notify(c, ctx, &row, notice, at)?;
+    }
     if let (Some(decision), true) = (evaluation, changed) {
         chain.append(
             c,

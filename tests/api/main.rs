@@ -4,9 +4,12 @@
 mod helpers;
 
 mod accounts;
+mod bench_smoke;
 mod cli;
 mod foundation;
+mod mail;
 mod matrix;
 mod registry;
 mod reports;
 mod rfas;
+mod smtp;

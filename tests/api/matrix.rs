@@ -20,6 +20,7 @@ const WHO: [&str; 5] = [
 
 /// Ids of records the rows act on, made before the walk.
 pub struct Ids {
+    pub message_id: String,
     pub snapshot_id: String,
     pub jurisdiction_id: String,
     pub authority_id: String,
@@ -232,6 +233,19 @@ pub fn rows() -> Vec<Row> {
             none,
             [401, 403, 200, 200, 403],
         ),
+        r(
+            "GET",
+            "/api/v1/admin/outbox",
+            none,
+            [401, 403, 403, 403, 200],
+        ),
+        // Only failed messages can be retried: the acknowledgement of the matrix's RFA is not.
+        r(
+            "POST",
+            "/api/v1/admin/outbox/{id}/retry",
+            none,
+            [401, 403, 403, 403, 409],
+        ),
         // Last: these end or change the caller's session.
         Row {
             fresh_session: true,
@@ -317,7 +331,17 @@ async fn every_endpoint_against_every_role(backend: Backend) {
         .json()
         .await
         .unwrap();
+    let outbox: Value = app
+        .get("/api/v1/admin/outbox", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
     let ids = Ids {
+        message_id: outbox["items"][0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
         snapshot_id: snapshot["id"].as_str().unwrap().to_string(),
         jurisdiction_id: jurisdiction_id.clone(),
         authority_id: authority_id.clone(),
@@ -326,6 +350,8 @@ async fn every_endpoint_against_every_role(backend: Backend) {
     let concrete = |path: &str| {
         if path.starts_with("/api/v1/users/") {
             path.replace("{id}", &target_id)
+        } else if path.starts_with("/api/v1/admin/outbox/") {
+            path.replace("{id}", &ids.message_id)
         } else if path.starts_with("/api/v1/reports/snapshots/") {
             path.replace("{id}", &ids.snapshot_id)
         } else if path.starts_with("/api/v1/reports/") {

@@ -27,7 +27,11 @@ pub struct World {
 
 impl World {
     pub async fn new(backend: Backend) -> Self {
-        let app = TestApp::spawn(backend).await;
+        Self::new_with(backend, &[]).await
+    }
+
+    pub async fn new_with(backend: Backend, overrides: &[(&str, Value)]) -> Self {
+        let app = TestApp::spawn_with(backend, overrides).await;
         let admin = app.admin_token().await;
         let (jurisdiction, authority) =
             crate::registry::jurisdiction_with_authority(&app, &admin, "DE").await;

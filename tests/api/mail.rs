@@ -76,9 +76,11 @@ async fn every_kind_of_message_arrives(backend: Backend) {
         json!({"outcome": "declined_other", "reason": "internal reasoning that must not leak"}),
     )
     .await;
-    // Acknowledgements (2), assignment, acceptance, information request, decline, and the
-    // digest for the supervisor (its hour is midnight, so it is due today).
-    let messages = wait_for(&smtp, 7).await;
+    // A third request waits in the queue, overdue: the supervisor's digest lists it (its hour
+    // is midnight, so today's is due).
+    w.intake().await;
+    // Acknowledgements (3), assignment, acceptance, information request, decline, digest.
+    let messages = wait_for(&smtp, 8).await;
     let find = |subject: &str| {
         messages
             .iter()
@@ -116,7 +118,7 @@ async fn every_kind_of_message_arrives(backend: Backend) {
     assert_eq!(digest.to, [me["email"].as_str().unwrap()]);
     // Nothing is sent twice: a few more rounds later, the count is the same.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(smtp.messages().len(), 7);
+    assert_eq!(smtp.messages().len(), 8);
 }
 
 async fn a_refusing_or_absent_server_delays_but_loses_nothing(backend: Backend) {
@@ -182,7 +184,9 @@ async fn a_refusing_or_absent_server_delays_but_loses_nothing(backend: Backend) 
 async fn a_crashed_workers_messages_are_delivered_once(backend: Backend) {
     let smtp = SmtpServer::start().await;
     smtp.refuse(true);
-    let w = World::new_with(backend, &smtp_settings(smtp.port)).await;
+    let mut s = smtp_settings(smtp.port);
+    s.push(("mail.send", json!(["acknowledgement"])));
+    let w = World::new_with(backend, &s).await;
     w.intake().await;
     // A worker "crashed" holding the message: claimed, leased, never sent.
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -370,11 +370,20 @@ impl DbConnection {
     /// front: a deferred transaction that reads and then writes fails with SQLITE_BUSY
     /// instead of waiting when another writer got there first. Nested `transaction` calls
     /// inside `f` become savepoints, as usual.
+    ///
+    /// SQLite writers in this process also queue on a mutex first: waiting on SQLite's busy
+    /// handler is polling with growing sleeps, so under many concurrent writers some wait past
+    /// `busy_timeout` and fail while others get through; a blocked thread on a mutex is woken
+    /// as soon as the writer before it is done.
     pub fn write<T, E, F>(&mut self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E>,
         E: From<diesel::result::Error>,
     {
+        let _turn = match self {
+            DbConnection::Sqlite(_) => Some(SqliteWriterTurn::take()),
+            DbConnection::Postgresql(_) => None,
+        };
         match self {
             DbConnection::Sqlite(c) => {
                 AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
@@ -401,6 +410,36 @@ impl DbConnection {
                 }
                 Err(e)
             }
+        }
+    }
+}
+
+/// One SQLite writer at a time in this process (see `DbConnection::write`). Re-entrant per
+/// thread, so a nested write (there are none today) cannot deadlock.
+struct SqliteWriterTurn(Option<std::sync::MutexGuard<'static, ()>>);
+
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+thread_local! {
+    static HOLDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+impl SqliteWriterTurn {
+    fn take() -> Self {
+        if HOLDING.with(|h| h.get()) {
+            return SqliteWriterTurn(None);
+        }
+        // A panic while writing poisons the mutex; the data it guards is nothing.
+        let guard = SQLITE_WRITER.lock().unwrap_or_else(|p| p.into_inner());
+        HOLDING.with(|h| h.set(true));
+        SqliteWriterTurn(Some(guard))
+    }
+}
+
+impl Drop for SqliteWriterTurn {
+    fn drop(&mut self) {
+        if self.0.is_some() {
+            HOLDING.with(|h| h.set(false));
         }
     }
 }

@@ -1,4 +1,5 @@
 DROP TABLE report_snapshots;
+DROP INDEX rfa_events_report_groups;
 DROP INDEX rfa_events_report_from;
 DROP INDEX rfa_events_report;
 ALTER TABLE rfa_events DROP COLUMN paused_days;

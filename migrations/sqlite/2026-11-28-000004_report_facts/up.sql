@@ -13,6 +13,9 @@ ALTER TABLE rfa_events ADD COLUMN processing_days INTEGER;
 ALTER TABLE rfa_events ADD COLUMN paused_days INTEGER;
 CREATE INDEX rfa_events_report ON rfa_events (report_kind, report_day, jurisdiction_id, at);
 CREATE INDEX rfa_events_report_from ON rfa_events (report_kind, report_day_from, jurisdiction_id, at);
+-- Counting everything before a day per kind and jurisdiction (pending at the start of a
+-- period) streams through this index in group order, with no sort.
+CREATE INDEX rfa_events_report_groups ON rfa_events (report_kind, jurisdiction_id, report_day, at);
 
 -- Frozen reports: their parameters, figures, the event sequence they covered and a digest.
 CREATE TABLE report_snapshots (

@@ -171,7 +171,119 @@ both_backends!(
     bulk_triage_reports_each_request,
     the_audit_chain_names_an_edited_event,
     two_instances_keep_references_and_the_chain_single,
+    every_action_not_allowed_in_a_state_is_refused,
 );
+
+/// A valid body for each action, so that only the state decides.
+fn body_for(w: &World, action: &str) -> Value {
+    match action {
+        "decline" => json!({"outcome": "declined_other", "reason": "r"}),
+        "request_information" => json!({"message": "m"}),
+        "record_response" => {
+            json!({"kind": "other", "description": "d", "shared_on": "2026-01-01"})
+        }
+        "close" => json!({"outcome": "partially_fulfilled"}),
+        "withdraw" | "reopen" => json!({"reason": "r"}),
+        "assign" => json!({"assignee_id": w.supervisor_id}),
+        "set_priority" => json!({"priority": "high"}),
+        "extend_deadline" => json!({"due_on": "2099-01-01", "reason": "r"}),
+        "add_note" => json!({"text": "t"}),
+        "override_eligibility" => json!({"justification": "A justification long enough to count."}),
+        "record_assurance" => json!({"reference": "R", "given_on": "2026-01-01"}),
+        _ => json!({}),
+    }
+}
+
+async fn every_action_not_allowed_in_a_state_is_refused(backend: Backend) {
+    let w = World::new(backend).await;
+    let s = w.supervisor.clone();
+    const ACTIONS: [&str; 16] = [
+        "start_review",
+        "accept",
+        "decline",
+        "request_information",
+        "resume",
+        "record_response",
+        "close",
+        "withdraw",
+        "reopen",
+        "assign",
+        "set_priority",
+        "extend_deadline",
+        "add_note",
+        "evaluate_eligibility",
+        "override_eligibility",
+        "record_assurance",
+    ];
+    // The states an action may be taken in (docs/lifecycle.md).
+    let allowed = |state: &str, action: &str| -> bool {
+        let open = state != "closed";
+        match action {
+            "start_review" => state == "received",
+            "accept" => state == "under_review",
+            "decline" | "override_eligibility" => state == "received" || state == "under_review",
+            "request_information" => state == "in_progress",
+            "resume" => state == "awaiting_requester",
+            "record_response" | "close" => state == "in_progress" || state == "awaiting_requester",
+            "reopen" => state == "closed",
+            "add_note" => true,
+            _ => open,
+        }
+    };
+    // One request in each state.
+    let received = w.intake().await;
+    let under_review = w
+        .act(&s, &w.intake().await, "start_review", json!({}))
+        .await;
+    let r = w
+        .act(&s, &w.intake().await, "start_review", json!({}))
+        .await;
+    let r = w
+        .act(&s, &r, "assign", json!({"assignee_id": w.supervisor_id}))
+        .await;
+    let in_progress = w.act(&s, &r, "accept", json!({})).await;
+    let r = w
+        .act(&s, &w.intake().await, "start_review", json!({}))
+        .await;
+    let r = w
+        .act(&s, &r, "assign", json!({"assignee_id": w.supervisor_id}))
+        .await;
+    let r = w.act(&s, &r, "accept", json!({})).await;
+    let awaiting = w
+        .act(&s, &r, "request_information", json!({"message": "m"}))
+        .await;
+    let closed = w
+        .act(&s, &w.intake().await, "withdraw", json!({"reason": "r"}))
+        .await;
+    let mut refused = 0;
+    for rfa in [&received, &under_review, &in_progress, &awaiting, &closed] {
+        let state = rfa["state"].as_str().unwrap();
+        for action in ACTIONS {
+            if allowed(state, action) {
+                continue;
+            }
+            let res = w.act_raw(&s, rfa, action, body_for(&w, action)).await;
+            let p = assert_problem(res, 409).await;
+            assert!(p["allowed_actions"].is_array(), "{state} {action}");
+            refused += 1;
+        }
+        // Nothing changed the request.
+        let now: Value = w.get(&s, rfa).await.json().await.unwrap();
+        assert_eq!(now["version"], rfa["version"], "{state}");
+        // And what the request says it allows is exactly what the table allows.
+        let mut expected: Vec<&str> = ACTIONS
+            .iter()
+            .copied()
+            .filter(|a| allowed(state, a))
+            .collect();
+        let mut listed: Vec<String> = actions(rfa);
+        expected.sort();
+        listed.sort();
+        assert_eq!(listed, expected, "{state}");
+    }
+    // 6 in each open state, 14 once closed.
+    assert_eq!(refused, 38);
+}
 
 async fn intake_answers_with_reference_eligibility_and_due_date(backend: Backend) {
     let w = World::new(backend).await;

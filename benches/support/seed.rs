@@ -239,6 +239,9 @@ pub fn seed(
             .execute(c)?;
         Ok::<_, diesel::result::Error>(())
     })?;
+    // Fresh statistics, as autovacuum (PostgreSQL) or a routine ANALYZE would give a
+    // database that grew this way; without them the planner plans for empty tables.
+    diesel::sql_query("ANALYZE").execute(c)?;
     Ok(Seeded {
         jurisdictions: jurisdictions.iter().map(|j| j.0.clone()).collect(),
         rfas: n,

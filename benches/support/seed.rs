@@ -75,10 +75,15 @@ pub fn seed(
         .into_iter()
         .collect();
     let existing: Vec<i32> = counters.keys().copied().collect();
-    let (mut seq, mut prev): (i64, String) = chain_head::table
+    let (seq, prev): (i64, String) = chain_head::table
         .find(1)
         .select((chain_head::seq, chain_head::hash))
         .first(c)?;
+    let mut chain = Chain {
+        seq,
+        prev,
+        actor: actor.to_string(),
+    };
     let mut rows = Vec::with_capacity(BATCH);
     let mut events = Vec::with_capacity(BATCH * 3);
     let mut total_events = 0;
@@ -140,30 +145,10 @@ pub fn seed(
                 idempotency_key: None,
                 request_digest: None,
             });
-            let mut push = |rfa: &str, at: NaiveDateTime, action: &str, before: Option<&str>, after: &str, details: serde_json::Value| {
-                seq += 1;
-                let details = canonical(&details);
-                let mut e = EventRow {
-                    seq,
-                    rfa_id: rfa.to_string(),
-                    actor_id: actor.to_string(),
-                    at,
-                    action: action.into(),
-                    state_before: before.map(str::to_string),
-                    state_after: after.into(),
-                    report: report_facts(&serde_json::from_str(&details).unwrap_or_default()),
-                    details,
-                    prev_hash: prev.clone(),
-                    hash: String::new(),
-                };
-                e.hash = hash_of(&prev, &e);
-                prev = e.hash.clone();
-                events.push(e);
-            };
-            push(&id, *received, "intake", None, "received", json!({
+            events.push(chain.next(&id, *received, "intake", None, "received", json!({
                 "report": {"kind": "received", "day": received.date(), "jurisdiction_id": jid,
                            "priority": priority, "assistance_types": [assistance]},
-            }));
+            })));
             if closes {
                 // Closings are written in their own time order, after the arrivals up to then.
                 later.push((close_at, id.clone(), jid.clone(), received.date(), "fulfilled", 0));
@@ -183,37 +168,17 @@ pub fn seed(
         later.sort();
         for (at, id, jid, received_on, outcome, paused) in &later {
             let days = (at.date() - *received_on).num_days();
-            let mut push = |at: NaiveDateTime, action: &str, before: &str, after: &str, details: serde_json::Value| {
-                seq += 1;
-                let details = canonical(&details);
-                let mut e = EventRow {
-                    seq,
-                    rfa_id: id.clone(),
-                    actor_id: actor.to_string(),
-                    at,
-                    action: action.into(),
-                    state_before: Some(before.into()),
-                    state_after: after.into(),
-                    report: report_facts(&serde_json::from_str(&details).unwrap_or_default()),
-                    details,
-                    prev_hash: prev.clone(),
-                    hash: String::new(),
-                };
-                e.hash = hash_of(&prev, &e);
-                prev = e.hash.clone();
-                events.push(e);
-            };
-            push(*at, "close", "in_progress", "closed", json!({"outcome": outcome, "report": {
+            events.push(chain.next(id, *at, "close", Some("in_progress"), "closed", json!({"outcome": outcome, "report": {
                 "kind": "processed", "day": at.date(), "jurisdiction_id": jid, "outcome": outcome,
-                "processing_days": days, "paused_days": paused}}));
+                "processing_days": days, "paused_days": paused}})));
             if rng.random_bool(0.03) {
                 let reopened = *at + Duration::days(rng.random_range(1..30));
-                push(reopened, "reopen", "closed", "in_progress", json!({"report": {
-                    "kind": "reopened", "day": reopened.date(), "jurisdiction_id": jid}}));
+                events.push(chain.next(id, reopened, "reopen", Some("closed"), "in_progress", json!({"report": {
+                    "kind": "reopened", "day": reopened.date(), "jurisdiction_id": jid}})));
                 let again = reopened + Duration::days(rng.random_range(1..30));
-                push(again, "close", "in_progress", "closed", json!({"outcome": "partially_fulfilled", "report": {
+                events.push(chain.next(id, again, "close", Some("in_progress"), "closed", json!({"outcome": "partially_fulfilled", "report": {
                     "kind": "processed", "day": again.date(), "jurisdiction_id": jid, "outcome": "partially_fulfilled",
-                    "processing_days": (again.date() - *received_on).num_days(), "paused_days": 0}}));
+                    "processing_days": (again.date() - *received_on).num_days(), "paused_days": 0}})));
             }
             if events.len() >= BATCH * 2 {
                 insert_events(c, &events)?;
@@ -235,7 +200,7 @@ pub fn seed(
             }
         }
         diesel::update(chain_head::table.find(1))
-            .set((chain_head::seq.eq(seq), chain_head::hash.eq(&prev)))
+            .set((chain_head::seq.eq(chain.seq), chain_head::hash.eq(&chain.prev)))
             .execute(c)?;
         Ok::<_, diesel::result::Error>(())
     })?;
@@ -247,6 +212,44 @@ pub fn seed(
         rfas: n,
         events: total_events,
     })
+}
+
+/// The chain as the seed extends it: each event hashed over the previous one.
+struct Chain {
+    seq: i64,
+    prev: String,
+    actor: String,
+}
+
+impl Chain {
+    fn next(
+        &mut self,
+        rfa: &str,
+        at: NaiveDateTime,
+        action: &str,
+        before: Option<&str>,
+        after: &str,
+        details: serde_json::Value,
+    ) -> EventRow {
+        self.seq += 1;
+        let details = canonical(&details);
+        let mut e = EventRow {
+            seq: self.seq,
+            rfa_id: rfa.to_string(),
+            actor_id: self.actor.clone(),
+            at,
+            action: action.into(),
+            state_before: before.map(str::to_string),
+            state_after: after.into(),
+            report: report_facts(&serde_json::from_str(&details).unwrap_or_default()),
+            details,
+            prev_hash: self.prev.clone(),
+            hash: String::new(),
+        };
+        e.hash = hash_of(&self.prev, &e);
+        self.prev = e.hash.clone();
+        e
+    }
 }
 
 fn insert_events(c: &mut DbConnection, events: &[EventRow]) -> QueryResult<()> {

@@ -9,8 +9,7 @@ use crate::api::jurisdictions::path_id;
 use crate::api::problem::Problem;
 use crate::db::outbox::{self, OutboxRow};
 use crate::error::AppError;
-use crate::service::accounts::decode_cursor;
-use crate::service::registry::page;
+use crate::service::paging::{self, decode_cursor, encode_cursor, page};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -89,17 +88,13 @@ pub async fn list(
             "must be pending, sending, sent, failed or skipped",
         ));
     }
-    let limit = match q.limit {
-        None => 50,
-        Some(n) if (1..=200).contains(&n) => n,
-        Some(_) => return Err(AppError::field("limit", "must be between 1 and 200")),
-    };
+    let limit = paging::limit(q.limit)?;
     let after = q.cursor.map(|c| decode_cursor(&c)).transpose()?;
     let page = state
         .db
         .run(move |c| {
             let rows = outbox::list(c, q.status.as_deref(), after.as_deref(), limit + 1)?;
-            let (rows, next_cursor) = page(rows, limit, |r| &r.id);
+            let (rows, next_cursor) = page(rows, limit, |r| encode_cursor(&r.id));
             Ok(OutboxPage {
                 items: rows.into_iter().map(message).collect(),
                 next_cursor,

@@ -24,11 +24,7 @@ pub struct PageQuery {
 
 impl PageQuery {
     pub fn limit(&self) -> Result<i64, AppError> {
-        match self.limit {
-            None => Ok(50),
-            Some(n) if (1..=200).contains(&n) => Ok(n),
-            Some(_) => Err(AppError::field("limit", "must be between 1 and 200")),
-        }
+        crate::service::paging::limit(self.limit)
     }
 }
 

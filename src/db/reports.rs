@@ -80,29 +80,6 @@ pub fn closings_in(
     q.load(c)
 }
 
-/// Per jurisdiction, how many facts of a kind count on days in [from, to].
-pub fn count_by_jurisdiction(
-    c: &mut DbConnection,
-    kind: &str,
-    from: Option<NaiveDate>,
-    to: NaiveDate,
-    as_of: Option<NaiveDateTime>,
-) -> QueryResult<Vec<(Option<String>, i64)>> {
-    let mut q = rfa_events::table
-        .filter(rfa_events::report_kind.eq(kind))
-        .filter(rfa_events::report_day.le(to))
-        .group_by(rfa_events::jurisdiction_id)
-        .select((rfa_events::jurisdiction_id, count_star()))
-        .into_boxed();
-    if let Some(from) = from {
-        q = q.filter(rfa_events::report_day.ge(from));
-    }
-    if let Some(t) = as_of {
-        q = q.filter(rfa_events::at.le(t));
-    }
-    q.load(c)
-}
-
 /// Per jurisdiction and kind, the facts on days in [from, to], in one pass.
 pub fn counts_by_kind(
     c: &mut DbConnection,

@@ -7,12 +7,13 @@ use utoipa::ToSchema;
 
 use crate::auth::password::check_new_password;
 use crate::auth::tokens::{Keys, random_token, token_hash};
-use crate::db::users::{self as store, NewUser, UserChanges, UserRecord, UserRow};
+use crate::db::users::{self as store, NewUser, UserChanges, UserRecord};
 use crate::db::{AdvisoryLock, DbConnection};
 use crate::domain::email::Email;
 use crate::domain::policy::Principal;
 use crate::domain::roles::Role;
 use crate::error::{AppError, FieldError};
+use crate::service::paging::{decode_cursor, encode_cursor, page};
 use crate::state::AppState;
 
 /// One answer for every failed sign-in, whatever the cause, so that it reveals nothing
@@ -635,11 +636,7 @@ pub async fn list_users(
         .db
         .run(move |c| {
             let rows = store::list(c, after.as_deref(), limit + 1)?;
-            let more = rows.len() as i64 > limit;
-            let rows: Vec<UserRow> = rows.into_iter().take(limit as usize).collect();
-            let next_cursor = more
-                .then(|| rows.last().map(|u| encode_cursor(&u.id)))
-                .flatten();
+            let (rows, next_cursor) = page(rows, limit, |u| encode_cursor(&u.id));
             let mut items = Vec::with_capacity(rows.len());
             for row in rows {
                 items.push(store::record(c, row)?.into());
@@ -647,23 +644,6 @@ pub async fn list_users(
             Ok(UserPage { items, next_cursor })
         })
         .await
-}
-
-/// Cursors are opaque to clients: base64 of the last id seen, checked on the way back.
-pub fn encode_cursor(id: &str) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes())
-}
-
-pub fn decode_cursor(cursor: &str) -> Result<String, AppError> {
-    use base64::Engine;
-    let bad = || AppError::BadRequest("The cursor is not one this service issued.".into());
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor.as_bytes())
-        .map_err(|_| bad())?;
-    let id = String::from_utf8(bytes).map_err(|_| bad())?;
-    uuid::Uuid::parse_str(&id).map_err(|_| bad())?;
-    Ok(id)
 }
 
 pub async fn update_user(

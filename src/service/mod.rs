@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod chain;
 pub mod fields;
+pub mod paging;
 pub mod registry;
 pub mod reports;
 pub mod rfas;

@@ -18,7 +18,8 @@ use crate::domain::registry::{
     country_code,
 };
 use crate::error::AppError;
-use crate::service::accounts::{decode_cursor, encode_cursor, new_id};
+use crate::service::accounts::new_id;
+use crate::service::paging::{decode_cursor, encode_cursor, page};
 use crate::service::rfas;
 use crate::service::validate::Errors;
 use crate::state::AppState;
@@ -496,7 +497,7 @@ pub async fn list_jurisdictions(
         .db
         .run(move |c| {
             let rows = store::list_jurisdictions(c, after.as_deref(), limit + 1)?;
-            let (rows, next_cursor) = page(rows, limit, |r| &r.id);
+            let (rows, next_cursor) = page(rows, limit, |r| encode_cursor(&r.id));
             let items = rows
                 .into_iter()
                 .map(|r| jurisdiction_view(c, r))
@@ -504,17 +505,6 @@ pub async fn list_jurisdictions(
             Ok(JurisdictionPage { items, next_cursor })
         })
         .await
-}
-
-/// Cuts a `limit + 1` fetch to `limit` rows and the cursor for the next page.
-pub fn page<T>(mut rows: Vec<T>, limit: i64, id: impl Fn(&T) -> &str) -> (Vec<T>, Option<String>) {
-    let limit = usize::try_from(limit).unwrap_or(0);
-    let more = rows.len() > limit;
-    rows.truncate(limit);
-    let next = more
-        .then(|| rows.last().map(|r| encode_cursor(id(r))))
-        .flatten();
-    (rows, next)
 }
 
 pub async fn update_jurisdiction(
@@ -722,7 +712,7 @@ pub async fn history(
         .run(move |c| {
             store::find_jurisdiction(c, &jurisdiction_id)?.ok_or_else(not_found)?;
             let rows = store::changes_of(c, &jurisdiction_id, after.as_deref(), limit + 1)?;
-            let (rows, next_cursor) = page(rows, limit, |r| &r.id);
+            let (rows, next_cursor) = page(rows, limit, |r| encode_cursor(&r.id));
             let items = rows
                 .into_iter()
                 .map(|r| ChangeView {
@@ -811,7 +801,7 @@ pub async fn list_authorities(
         .run(move |c| {
             store::find_jurisdiction(c, &jurisdiction_id)?.ok_or_else(not_found)?;
             let rows = store::authorities_of(c, &jurisdiction_id, after.as_deref(), limit + 1)?;
-            let (rows, next_cursor) = page(rows, limit, |r| &r.id);
+            let (rows, next_cursor) = page(rows, limit, |r| encode_cursor(&r.id));
             let items = rows
                 .into_iter()
                 .map(authority_view)

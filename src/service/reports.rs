@@ -13,9 +13,9 @@ use utoipa::ToSchema;
 use crate::db::DbConnection;
 use crate::db::reports::{self as store, SnapshotRow};
 use crate::error::AppError;
-use crate::service::accounts::{decode_cursor, new_id};
+use crate::service::accounts::new_id;
 use crate::service::chain::canonical;
-use crate::service::registry::page;
+use crate::service::paging::{decode_cursor, encode_cursor, page};
 use crate::service::rfas::Context;
 use crate::service::validate::Errors;
 use crate::state::AppState;
@@ -188,35 +188,33 @@ fn stats(mut values: Vec<i64>) -> DayStats {
 
 type Counts = HashMap<String, i64>;
 
-fn to_counts(rows: Vec<(Option<String>, i64)>) -> Counts {
-    let mut m = Counts::new();
-    for (j, n) in rows {
-        *m.entry(j.unwrap_or_default()).or_default() += n;
-    }
-    m
-}
-
-/// Per jurisdiction, the net change in open requests over the days [from, to] (from the
-/// beginning when `from` is None): receipts (with corrections) and reopenings less closings.
+/// Per jurisdiction over the days [from, to] (from the beginning when `from` is None): the
+/// net change in open requests (receipts with corrections and reopenings, less closings),
+/// and the reopenings alone.
 fn net_open(
     c: &mut DbConnection,
     from: Option<NaiveDate>,
     to: NaiveDate,
     as_of: Option<NaiveDateTime>,
-) -> Result<Counts, AppError> {
-    let mut out = Counts::new();
+) -> Result<(Counts, Counts), AppError> {
+    let (mut net, mut reopened) = (Counts::new(), Counts::new());
     for (j, kind, n) in store::counts_by_kind(c, from, to, as_of)? {
+        let j = j.unwrap_or_default();
         let sign = match kind.as_str() {
-            "received" | "redated" | "reopened" => 1,
+            "received" | "redated" => 1,
+            "reopened" => {
+                *reopened.entry(j.clone()).or_default() += n;
+                1
+            }
             "processed" => -1,
             _ => 0,
         };
-        *out.entry(j.unwrap_or_default()).or_default() += sign * n;
+        *net.entry(j).or_default() += sign * n;
     }
     for (j, n) in store::moved_away_by_jurisdiction(c, from, to, as_of)? {
-        *out.entry(j.unwrap_or_default()).or_default() -= n;
+        *net.entry(j.unwrap_or_default()).or_default() -= n;
     }
-    Ok(out)
+    Ok((net, reopened))
 }
 
 /// `as_of`: only events recorded up to then count. Without it, every event counts (the
@@ -322,20 +320,14 @@ fn period_figures(
         with_paused.push(days);
         without_paused.push((days - i64::from(r.paused_days.unwrap_or(0))).max(0));
     }
-    let reopened_by_j = to_counts(store::count_by_jurisdiction(
-        c,
-        "reopened",
-        Some(from),
-        to,
-        as_of,
-    )?);
     // Pending at the start from every earlier day; at the end, that plus the period's net
     // change counted by a second, independent route (grouped counts, where the columns above
     // come from the rows themselves), so the identity check compares two computations.
     let start = from.pred_opt().unwrap_or(from);
-    let pending_start_by_j = net_open(c, None, start, as_of)?;
+    let (pending_start_by_j, _) = net_open(c, None, start, as_of)?;
+    let (delta, reopened_by_j) = net_open(c, Some(from), to, as_of)?;
     let mut pending_end_by_j = pending_start_by_j.clone();
-    for (j, n) in net_open(c, Some(from), to, as_of)? {
+    for (j, n) in delta {
         *pending_end_by_j.entry(j).or_default() += n;
     }
 
@@ -836,7 +828,7 @@ pub async fn list_snapshots(
         .db
         .run(move |c| {
             let rows = store::list_snapshots(c, after.as_deref(), limit + 1)?;
-            let (rows, next_cursor) = page(rows, limit, |r| &r.id);
+            let (rows, next_cursor) = page(rows, limit, |r| encode_cursor(&r.id));
             let items = rows
                 .into_iter()
                 .map(snapshot_view)

@@ -26,6 +26,7 @@ use crate::error::AppError;
 use crate::service::accounts::new_id;
 use crate::service::chain::{self, Appender, NewEvent, micros};
 use crate::service::fields::Fields;
+use crate::service::paging;
 use crate::service::validate::Errors;
 use crate::state::AppState;
 
@@ -1009,12 +1010,8 @@ pub async fn events(
         .db
         .run(move |c| {
             load_for(c, &who, &id, policy::Action::ReadRfa)?;
-            let mut rows = store::events_of(c, &id, after, limit + 1)?;
-            let more = rows.len() as i64 > limit;
-            rows.truncate(usize::try_from(limit).unwrap_or(0));
-            let next_cursor = more
-                .then(|| rows.last().map(|e| e.seq.to_string()))
-                .flatten();
+            let rows = store::events_of(c, &id, after, limit + 1)?;
+            let (rows, next_cursor) = paging::page(rows, limit, |e| e.seq.to_string());
             Ok(EventPage {
                 items: rows.into_iter().map(event_view).collect(),
                 next_cursor,
@@ -2124,7 +2121,7 @@ pub async fn queue(
     state
         .db
         .run(move |c| {
-            let mut rows = store::queue(
+            let rows = store::queue(
                 c,
                 &q.filter,
                 q.sort,
@@ -2132,11 +2129,8 @@ pub async fn queue(
                 after.as_ref(),
                 q.limit + 1,
             )?;
-            let more = rows.len() as i64 > q.limit;
-            rows.truncate(usize::try_from(q.limit).unwrap_or(0));
-            let next_cursor = more
-                .then(|| rows.last().map(|r| encode_cursor(q.sort, q.descending, r)))
-                .flatten();
+            let (rows, next_cursor) =
+                paging::page(rows, q.limit, |r| encode_cursor(q.sort, q.descending, r));
             let items = rows
                 .into_iter()
                 .map(|r| view(&ctx, &who, r))

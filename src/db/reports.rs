@@ -8,8 +8,68 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::schema::{jurisdictions, report_snapshots, rfa_events};
 
-/// A receipt (or a correction that moved it): enough to decide which RFAs count as received
-/// in a period and to break them down.
+/// Events recorded after every real moment: stands in for "no as_of" in a subquery (a
+/// four-digit year, so SQLite's text timestamps still compare in order).
+fn as_of_or_end(as_of: Option<NaiveDateTime>) -> NaiveDateTime {
+    as_of.unwrap_or_else(|| {
+        NaiveDate::from_ymd_opt(9999, 12, 31)
+            .and_then(|d| d.and_hms_opt(23, 59, 59))
+            .unwrap_or_default()
+    })
+}
+
+diesel::alias!(rfa_events as corrections: Corrections);
+
+/// The RFAs with a receipt correction recorded up to `until`.
+#[diesel::dsl::auto_type]
+fn redated_ids(until: NaiveDateTime) -> _ {
+    let kind: &'static str = "redated";
+    corrections
+        .filter(corrections.field(rfa_events::report_kind).eq(kind))
+        .filter(corrections.field(rfa_events::at).le(until))
+        .select(corrections.field(rfa_events::rfa_id))
+}
+
+/// Receipts in [from, to] of the RFAs whose receipt date was never corrected, counted per
+/// jurisdiction, priority and assistance types in the database. The RFAs with a correction
+/// (`redated`, rare) are left out here and followed one by one by [`redated_receipts_touching`].
+#[derive(Debug, Clone, Queryable)]
+pub struct ReceiptGroup {
+    pub jurisdiction_id: Option<String>,
+    pub priority: Option<String>,
+    pub assistance_types: Option<String>,
+    pub count: i64,
+}
+
+pub fn receipt_groups(
+    c: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    as_of: Option<NaiveDateTime>,
+) -> QueryResult<Vec<ReceiptGroup>> {
+    let until = as_of_or_end(as_of);
+    let redated = redated_ids(until);
+    rfa_events::table
+        .filter(rfa_events::report_kind.eq("received"))
+        .filter(rfa_events::report_day.between(from, to))
+        .filter(rfa_events::at.le(until))
+        .filter(rfa_events::rfa_id.ne_all(redated))
+        .group_by((
+            rfa_events::jurisdiction_id,
+            rfa_events::priority,
+            rfa_events::assistance_types,
+        ))
+        .select((
+            rfa_events::jurisdiction_id,
+            rfa_events::priority,
+            rfa_events::assistance_types,
+            count_star(),
+        ))
+        .load(c)
+}
+
+/// A receipt or a correction that moved it: enough to decide whether the RFA counts as
+/// received in a period and to break it down.
 #[derive(Debug, Clone, Queryable)]
 pub struct ReceiptRow {
     pub seq: i64,
@@ -20,20 +80,25 @@ pub struct ReceiptRow {
     pub assistance_types: Option<String>,
 }
 
-/// Receipts and corrections that touch the period: counted there, or moved in or out of it.
-pub fn receipts_touching(
+/// For the RFAs whose receipt was corrected: their receipts and corrections that touch the
+/// period (counted there, or moved in or out of it), in sequence order.
+pub fn redated_receipts_touching(
     c: &mut DbConnection,
     from: NaiveDate,
     to: NaiveDate,
     as_of: Option<NaiveDateTime>,
 ) -> QueryResult<Vec<ReceiptRow>> {
-    let mut q = rfa_events::table
+    let until = as_of_or_end(as_of);
+    let redated = redated_ids(until);
+    rfa_events::table
         .filter(rfa_events::report_kind.eq_any(["received", "redated"]))
         .filter(
             rfa_events::report_day
                 .between(from, to)
                 .or(rfa_events::report_day_from.between(from, to)),
         )
+        .filter(rfa_events::at.le(until))
+        .filter(rfa_events::rfa_id.eq_any(redated))
         .select((
             rfa_events::seq,
             rfa_events::rfa_id,
@@ -43,41 +108,44 @@ pub fn receipts_touching(
             rfa_events::assistance_types,
         ))
         .order(rfa_events::seq)
-        .into_boxed();
-    if let Some(t) = as_of {
-        q = q.filter(rfa_events::at.le(t));
-    }
-    q.load(c)
+        .load(c)
 }
 
+/// Closings on days in [from, to], counted per jurisdiction, outcome and duration: a few
+/// thousand groups where there are tens of thousands of closings.
 #[derive(Debug, Clone, Queryable)]
-pub struct ClosingRow {
+pub struct ClosingGroup {
     pub jurisdiction_id: Option<String>,
     pub outcome: Option<String>,
     pub processing_days: Option<i32>,
     pub paused_days: Option<i32>,
+    pub count: i64,
 }
 
-pub fn closings_in(
+pub fn closing_groups(
     c: &mut DbConnection,
     from: NaiveDate,
     to: NaiveDate,
     as_of: Option<NaiveDateTime>,
-) -> QueryResult<Vec<ClosingRow>> {
-    let mut q = rfa_events::table
+) -> QueryResult<Vec<ClosingGroup>> {
+    rfa_events::table
         .filter(rfa_events::report_kind.eq("processed"))
         .filter(rfa_events::report_day.between(from, to))
-        .select((
+        .filter(rfa_events::at.le(as_of_or_end(as_of)))
+        .group_by((
             rfa_events::jurisdiction_id,
             rfa_events::outcome,
             rfa_events::processing_days,
             rfa_events::paused_days,
         ))
-        .into_boxed();
-    if let Some(t) = as_of {
-        q = q.filter(rfa_events::at.le(t));
-    }
-    q.load(c)
+        .select((
+            rfa_events::jurisdiction_id,
+            rfa_events::outcome,
+            rfa_events::processing_days,
+            rfa_events::paused_days,
+            count_star(),
+        ))
+        .load(c)
 }
 
 /// Per jurisdiction and kind, the facts on days in [from, to], in one pass.

@@ -295,8 +295,12 @@ pub fn queue(
     if let Some(scope) = &f.scope {
         q = q.filter(rfas::jurisdiction_id.eq_any(scope.clone()));
     }
-    if !f.states.is_empty() {
-        q = q.filter(rfas::state.eq_any(f.states.clone()));
+    // One state is written as an equality: PostgreSQL reads an ordered index range for
+    // `state = $1` but not for `state = ANY($1)`, even with a one-element array.
+    match f.states.as_slice() {
+        [] => {}
+        [one] => q = q.filter(rfas::state.eq(one.clone())),
+        many => q = q.filter(rfas::state.eq_any(many.to_vec())),
     }
     if let Some(j) = &f.jurisdiction_id {
         q = q.filter(rfas::jurisdiction_id.eq(j.clone()));

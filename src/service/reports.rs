@@ -275,50 +275,65 @@ fn period_figures(
     as_of: Option<NaiveDateTime>,
 ) -> Result<Figures, AppError> {
     let names: HashMap<String, String> = store::jurisdiction_names(c)?.into_iter().collect();
-    // Received: each RFA's receipt as last recorded by as_of (rows come in sequence order).
-    let mut latest: HashMap<String, store::ReceiptRow> = HashMap::new();
-    for row in store::receipts_touching(c, from, to, as_of)? {
-        latest.insert(row.rfa_id.clone(), row);
-    }
-    let received_rows: Vec<&store::ReceiptRow> = latest
-        .values()
-        .filter(|r| r.day.is_some_and(|d| from <= d && d <= to))
-        .collect();
+    // Received: each RFA's receipt as last recorded by as_of. Uncorrected receipts are
+    // counted in groups by the database; the few corrected RFAs are followed row by row.
     let mut received_by_j = Counts::new();
     let mut by_priority = BTreeMap::new();
     let mut by_assistance_type = BTreeMap::new();
-    for r in &received_rows {
-        *received_by_j
-            .entry(r.jurisdiction_id.clone().unwrap_or_default())
-            .or_default() += 1;
-        *by_priority
-            .entry(r.priority.clone().unwrap_or_default())
-            .or_insert(0) += 1;
-        let types: Vec<String> = r
-            .assistance_types
-            .as_deref()
-            .and_then(|t| serde_json::from_str(t).ok())
-            .unwrap_or_default();
-        for t in types {
-            *by_assistance_type.entry(t).or_insert(0) += 1;
+    let mut received = 0;
+    let mut count_receipt =
+        |j: Option<String>, priority: Option<String>, types: Option<&str>, n: i64| {
+            received += n;
+            *received_by_j.entry(j.unwrap_or_default()).or_default() += n;
+            *by_priority.entry(priority.unwrap_or_default()).or_insert(0) += n;
+            let types: Vec<String> = types
+                .and_then(|t| serde_json::from_str(t).ok())
+                .unwrap_or_default();
+            for t in types {
+                *by_assistance_type.entry(t).or_insert(0) += n;
+            }
+        };
+    for g in store::receipt_groups(c, from, to, as_of)? {
+        count_receipt(
+            g.jurisdiction_id,
+            g.priority,
+            g.assistance_types.as_deref(),
+            g.count,
+        );
+    }
+    let mut latest: HashMap<String, store::ReceiptRow> = HashMap::new();
+    for row in store::redated_receipts_touching(c, from, to, as_of)? {
+        latest.insert(row.rfa_id.clone(), row);
+    }
+    for r in latest.into_values() {
+        if r.day.is_some_and(|d| from <= d && d <= to) {
+            count_receipt(
+                r.jurisdiction_id,
+                r.priority,
+                r.assistance_types.as_deref(),
+                1,
+            );
         }
     }
-    // Processed: closing events on days of the period.
-    let closings = store::closings_in(c, from, to, as_of)?;
+    // Processed: closing events on days of the period, counted in groups by the database.
+    let mut processed = 0;
     let mut processed_by_j = Counts::new();
     let mut by_outcome = BTreeMap::new();
-    let mut with_paused = Vec::with_capacity(closings.len());
-    let mut without_paused = Vec::with_capacity(closings.len());
-    for r in &closings {
+    let mut with_paused = Vec::new();
+    let mut without_paused = Vec::new();
+    for g in store::closing_groups(c, from, to, as_of)? {
+        processed += g.count;
         *processed_by_j
-            .entry(r.jurisdiction_id.clone().unwrap_or_default())
-            .or_default() += 1;
-        *by_outcome
-            .entry(r.outcome.clone().unwrap_or_default())
-            .or_insert(0) += 1;
-        let days = i64::from(r.processing_days.unwrap_or(0));
-        with_paused.push(days);
-        without_paused.push((days - i64::from(r.paused_days.unwrap_or(0))).max(0));
+            .entry(g.jurisdiction_id.unwrap_or_default())
+            .or_default() += g.count;
+        *by_outcome.entry(g.outcome.unwrap_or_default()).or_insert(0) += g.count;
+        let days = i64::from(g.processing_days.unwrap_or(0));
+        let n = usize::try_from(g.count).unwrap_or(0);
+        with_paused.extend(std::iter::repeat_n(days, n));
+        without_paused.extend(std::iter::repeat_n(
+            (days - i64::from(g.paused_days.unwrap_or(0))).max(0),
+            n,
+        ));
     }
     // Pending at the start from every earlier day; at the end, that plus the period's net
     // change counted by a second, independent route (grouped counts, where the columns above
@@ -370,11 +385,7 @@ fn period_figures(
             .then(a.jurisdiction_id.cmp(&b.jurisdiction_id))
     });
     let sum = |f: fn(&JurisdictionFigures) -> i64| by_jurisdiction.iter().map(f).sum::<i64>();
-    let (received, processed, reopened) = (
-        received_rows.len() as i64,
-        closings.len() as i64,
-        sum(|j| j.reopened),
-    );
+    let reopened = sum(|j| j.reopened);
     let (pending_start, pending_end) = (sum(|j| j.pending_start), sum(|j| j.pending_end));
     let identity_holds = pending_start + received + reopened - processed == pending_end
         && by_jurisdiction.iter().all(|j| j.identity_holds);
@@ -391,7 +402,7 @@ fn period_figures(
         by_assistance_type,
         by_priority,
         processing_days: ProcessingDays {
-            count: closings.len() as i64,
+            count: processed,
             with_paused: stats(with_paused),
             without_paused: stats(without_paused),
         },

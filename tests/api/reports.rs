@@ -16,6 +16,7 @@ both_backends!(
     demo_data_reproduces_the_published_figures,
     the_year_of_receipt_is_taken_in_the_reporting_time_zone,
     a_request_counts_once_in_each_column_and_reopenings_add_up,
+    a_corrected_day_of_receipt_moves_the_request_to_its_period,
     as_of_reproduces_an_earlier_report_and_snapshots_show_what_changed,
     exports_parse_back_to_the_same_figures,
     figures_are_for_supervisors_and_reporting_staff_only,
@@ -191,6 +192,68 @@ async fn a_request_counts_once_in_each_column_and_reopenings_add_up(backend: Bac
         ),
         (Some(1), Some(2))
     );
+}
+
+async fn a_corrected_day_of_receipt_moves_the_request_to_its_period(backend: Backend) {
+    let w = World::new(backend).await;
+    let s = w.supervisor.clone();
+    let (_, reporting) = w.app.user_with(&["reporting"], &[]).await;
+    let mut body = w.intake_body();
+    body["received_at"] = json!("2025-06-01T10:00:00Z");
+    let moved = w.intake_with(&s, &body).await;
+    body["received_at"] = json!("2025-07-01T10:00:00Z");
+    w.intake_with(&s, &body).await;
+    let (spring, summer) = (
+        "/api/v1/reports/range?from=2025-01-01&to=2025-04-30",
+        "/api/v1/reports/range?from=2025-05-01&to=2025-12-31",
+    );
+    let before = get_json(&w.app, &reporting, summer).await;
+    assert_eq!(before["received"], 2);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // The request turns out to have arrived in February: a correction moves its receipt.
+    let res = w
+        .app
+        .client
+        .patch(
+            w.app
+                .url(&format!("/api/v1/rfas/{}", moved["id"].as_str().unwrap())),
+        )
+        .bearer_auth(&s)
+        .header("if-match", format!("\"{}\"", moved["version"]))
+        .json(&json!({"received_at": "2025-02-15T09:00:00Z"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let early = get_json(&w.app, &reporting, spring).await;
+    let late = get_json(&w.app, &reporting, summer).await;
+    for (period, received, pending_start, pending_end) in [(&early, 1, 0, 1), (&late, 1, 1, 2)] {
+        assert_eq!(period["received"], received);
+        assert_eq!(period["pending_start"], pending_start);
+        assert_eq!(period["pending_end"], pending_end);
+        assert_eq!(period["identity_holds"], true);
+        let by_priority: i64 = period["by_priority"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|n| n.as_i64().unwrap())
+            .sum();
+        assert_eq!(by_priority, received);
+    }
+    let year = get_json(&w.app, &reporting, "/api/v1/reports/annual?year=2025").await;
+    assert_eq!(year["received"], 2);
+    // As of before the correction, the later months still show both.
+    let again = get_json(
+        &w.app,
+        &reporting,
+        &format!(
+            "{summer}&as_of={}",
+            before["as_of"].as_str().unwrap().replace('+', "%2B")
+        ),
+    )
+    .await;
+    assert_eq!(again["received"], 2);
+    assert_eq!(again["by_assistance_type"], before["by_assistance_type"]);
 }
 
 async fn as_of_reproduces_an_earlier_report_and_snapshots_show_what_changed(backend: Backend) {

@@ -1,0 +1,2 @@
+DROP INDEX rfas_open_jurisdiction_due;
+DROP INDEX rfas_open_due;

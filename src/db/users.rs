@@ -270,6 +270,50 @@ pub fn find_session(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Ses
         .optional()
 }
 
+/// The caller behind an access token in one query: the session, its user, and the user's
+/// roles and jurisdictions (one row per role and jurisdiction pair: a handful). Runs on every
+/// authenticated request.
+pub fn caller(
+    conn: &mut DbConnection,
+    session_id: &str,
+) -> QueryResult<Option<(SessionRow, UserRecord)>> {
+    let rows: Vec<(SessionRow, UserRow, Option<String>, Option<String>)> = sessions::table
+        .inner_join(
+            users::table
+                .left_join(user_roles::table)
+                .left_join(user_jurisdictions::table),
+        )
+        .filter(sessions::id.eq(session_id))
+        .select((
+            SessionRow::as_select(),
+            UserRow::as_select(),
+            user_roles::role.nullable(),
+            user_jurisdictions::jurisdiction_id.nullable(),
+        ))
+        .load(conn)?;
+    let (mut roles, mut jurisdictions) = (Vec::new(), Vec::new());
+    let mut first = None;
+    for (session, user, role, jurisdiction) in rows {
+        roles.extend(role.as_deref().and_then(Role::parse));
+        jurisdictions.extend(jurisdiction);
+        first.get_or_insert((session, user));
+    }
+    roles.sort();
+    roles.dedup();
+    jurisdictions.sort();
+    jurisdictions.dedup();
+    Ok(first.map(|(session, user)| {
+        (
+            session,
+            UserRecord {
+                user,
+                roles,
+                jurisdictions,
+            },
+        )
+    }))
+}
+
 pub fn touch_session(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(sessions::table.find(id))
         .set(sessions::last_used_at.eq(now))

@@ -319,22 +319,16 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> Result<Authenticate
     let found = state
         .db
         .run(move |c| {
-            let Some(session) = store::find_session(c, &claims.sid)? else {
+            let Some((session, record)) = store::caller(c, &claims.sid)? else {
                 return Ok(None);
             };
             if session.user_id != claims.sub
                 || session.revoked_at.is_some()
                 || session.expires_at <= now()
+                || !record.user.active
             {
                 return Ok(None);
             }
-            let Some(user) = store::find(c, &claims.sub)? else {
-                return Ok(None);
-            };
-            if !user.active {
-                return Ok(None);
-            }
-            let record = store::record(c, user)?;
             Ok(Some(Authenticated {
                 principal: Principal {
                     user_id: record.user.id,

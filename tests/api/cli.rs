@@ -17,7 +17,7 @@ both_backends!(
     sigterm_stops_gracefully,
 );
 
-fn binary() -> Command {
+pub fn binary() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rfa-tracker"));
     for (k, _) in std::env::vars() {
         if k.starts_with("RFA__") {
@@ -36,14 +36,14 @@ fn base_env(cmd: &mut Command, db: &TestDb) {
         .env("RFA__DATABASE__SQLITE_SYNCHRONOUS", "normal");
 }
 
-struct Running {
-    child: Child,
-    base: String,
+pub struct Running {
+    pub child: Child,
+    pub base: String,
     stdout: Vec<String>,
 }
 
 /// Starts `serve` and waits for the line saying where it listens.
-fn serve(mut cmd: Command) -> Running {
+pub fn serve(mut cmd: Command) -> Running {
     let mut child = cmd
         .arg("serve")
         .stdin(Stdio::null())

@@ -128,6 +128,15 @@ impl TestDb {
         }
     }
 
+    /// An SQLite file somewhere else, to look into (never removed by this value).
+    pub fn sqlite_file(path: &std::path::Path) -> Self {
+        Self {
+            url: format!("sqlite://{}", path.display()),
+            pg_admin: None,
+            dir: tempfile::tempdir().expect("temporary directory"),
+        }
+    }
+
     /// The same database for a second server instance; only the first removes it.
     pub fn shared(&self) -> Self {
         Self {
@@ -150,6 +159,46 @@ impl TestDb {
                 diesel::sql_query(sql).execute(&mut c).expect("execute")
             }
         }
+    }
+
+    /// One number from SQL run directly against the database (`SELECT count(*) AS n …`).
+    pub fn number(&self, sql: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let rows: Vec<N> = match self.url.starts_with("postgres") {
+            true => {
+                let mut c = PgConnection::establish(&self.url).expect("connect");
+                diesel::sql_query(sql).load(&mut c).expect("query")
+            }
+            false => {
+                let path = self.url.trim_start_matches("sqlite://");
+                let mut c = diesel::sqlite::SqliteConnection::establish(path).expect("connect");
+                diesel::sql_query(sql).load(&mut c).expect("query")
+            }
+        };
+        rows.first().expect("one row").n
+    }
+
+    /// SQLite's own consistency check of the file: "ok" when nothing is damaged.
+    pub fn sqlite_integrity(&self) -> String {
+        #[derive(diesel::QueryableByName)]
+        struct Line {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            integrity_check: String,
+        }
+        let path = self.url.trim_start_matches("sqlite://");
+        let mut c = diesel::sqlite::SqliteConnection::establish(path).expect("connect");
+        let lines: Vec<Line> = diesel::sql_query("PRAGMA integrity_check")
+            .load(&mut c)
+            .expect("integrity_check");
+        lines
+            .into_iter()
+            .map(|l| l.integrity_check)
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     /// Makes the database disappear under a running server.

@@ -6,6 +6,7 @@ mod helpers;
 mod accounts;
 mod bench_smoke;
 mod cli;
+mod crash;
 mod foundation;
 mod mail;
 mod matrix;

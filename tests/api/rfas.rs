@@ -31,7 +31,11 @@ impl World {
     }
 
     pub async fn new_with(backend: Backend, overrides: &[(&str, Value)]) -> Self {
-        let app = TestApp::spawn_with(backend, overrides).await;
+        Self::around(TestApp::spawn_with(backend, overrides).await).await
+    }
+
+    /// The same registry and users, on a server the caller started.
+    pub async fn around(app: TestApp) -> Self {
         let admin = app.admin_token().await;
         let (jurisdiction, authority) =
             crate::registry::jurisdiction_with_authority(&app, &admin, "DE").await;

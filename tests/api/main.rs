@@ -13,4 +13,5 @@ mod matrix;
 mod registry;
 mod reports;
 mod rfas;
+mod sequences;
 mod smtp;

@@ -179,7 +179,7 @@ both_backends!(
 );
 
 /// A valid body for each action, so that only the state decides.
-fn body_for(w: &World, action: &str) -> Value {
+pub fn body_for(w: &World, action: &str) -> Value {
     match action {
         "decline" => json!({"outcome": "declined_other", "reason": "r"}),
         "request_information" => json!({"message": "m"}),

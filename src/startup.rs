@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServerHandle, Service};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::ErrorHandlers;
 use actix_web::{App, HttpMessage, HttpServer, web};
 use actix_web_prom::PrometheusMetricsBuilder;
@@ -214,6 +214,18 @@ fn http_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Res
                 }
             })
             .wrap(ErrorHandlers::new().default_handler(ensure_problem))
+            // Every answer may carry case data: no cache or proxy keeps it, no browser sniffs
+            // it into something runnable or frames it.
+            .wrap(
+                actix_web::middleware::DefaultHeaders::new()
+                    .add((header::CACHE_CONTROL, "no-store"))
+                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                    .add((
+                        header::CONTENT_SECURITY_POLICY,
+                        "default-src 'none'; frame-ancestors 'none'",
+                    ))
+                    .add((header::REFERRER_POLICY, "no-referrer")),
+            )
             .wrap(metrics.clone())
             .wrap_fn(|req, srv| {
                 let id = req.extensions().get::<RequestId>().map(|id| id.to_string());

@@ -9,6 +9,7 @@ both_backends!(
     health_and_readiness,
     readiness_fails_when_the_database_is_gone,
     errors_are_problem_documents,
+    answers_are_never_cached_or_sniffed,
     oversized_bodies_are_refused,
     openapi_document_lists_every_route,
     metrics_count_requests_per_route,
@@ -90,6 +91,26 @@ async fn errors_are_problem_documents(backend: Backend) {
         .await
         .expect("request");
     assert_problem(res, 415).await;
+}
+
+async fn answers_are_never_cached_or_sniffed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin_token().await;
+    // A success with data, a problem, and a route that does not exist.
+    for res in [
+        app.get("/api/v1/me", Some(&admin)).await,
+        app.get("/api/v1/me", None).await,
+        app.get("/api/v1/no-such-thing", None).await,
+    ] {
+        let h = res.headers();
+        assert_eq!(h["cache-control"], "no-store");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(
+            h["content-security-policy"],
+            "default-src 'none'; frame-ancestors 'none'"
+        );
+        assert_eq!(h["referrer-policy"], "no-referrer");
+    }
 }
 
 async fn oversized_bodies_are_refused(backend: Backend) {

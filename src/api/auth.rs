@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 
 use crate::api::extract::{Auth, client_ip};
-use crate::api::json::Json;
+use crate::api::json::{Json, OptionalJson};
 use crate::api::problem::Problem;
 use crate::error::AppError;
 use crate::service::accounts::{
@@ -45,6 +45,7 @@ pub async fn login(
     responses(
         (status = 200, body = TokenPair),
         (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -62,18 +63,19 @@ pub async fn refresh(
 /// Sign out: the session's access and refresh tokens stop working at once.
 #[utoipa::path(
     tag = "auth",
-    request_body(content = LogoutRequest, description = "Optional"),
+    request_body(content = Option<LogoutRequest>, description = "Optional"),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Signed out"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/api/v1/auth/logout")]
 pub async fn logout(
     state: web::Data<AppState>,
     auth: Auth,
-    _body: Option<Json<LogoutRequest>>,
+    _body: OptionalJson<LogoutRequest>,
 ) -> Result<HttpResponse, AppError> {
     accounts::logout(&state, &auth.0).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -102,6 +104,7 @@ pub async fn me(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, 
         (status = 204, description = "Changed"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/api/v1/me/password")]

@@ -28,28 +28,104 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let content_type_ok = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(|m| {
-                let m = m.trim().to_ascii_lowercase();
-                m == "application/json" || m.ends_with("+json")
-            })
-            .unwrap_or(false);
-        let body = web::Bytes::from_request(req, payload);
+        let content_type_ok = is_json(req);
+        let body = read_body(req, payload);
         Box::pin(async move {
             if !content_type_ok {
                 return Err(unsupported_media_type());
             }
-            let bytes = body.await.map_err(|e| map_payload_error(&e))?;
+            let bytes = body.await?;
             parse(&bytes).map(Json).map_err(Into::into)
         })
     }
 }
 
-fn unsupported_media_type() -> actix_web::Error {
+/// An optional request body: none (only whitespace) or JSON `null` is `None`; anything else
+/// is held to the same rules as [`Json`] (415, 413, 400, 422), so a wrong body is refused,
+/// not ignored.
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let content_type_ok = is_json(req);
+        let body = read_body(req, payload);
+        Box::pin(async move {
+            let bytes = body.await?;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(OptionalJson(None));
+            }
+            if !content_type_ok {
+                return Err(unsupported_media_type());
+            }
+            parse::<Option<T>>(&bytes)
+                .map(OptionalJson)
+                .map_err(Into::into)
+        })
+    }
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| {
+            let m = m.trim().to_ascii_lowercase();
+            m == "application/json" || m.ends_with("+json")
+        })
+        .unwrap_or(false)
+}
+
+/// A raw request body, read under the same size and time limits as [`Json`].
+#[derive(Debug)]
+pub struct Body(pub web::Bytes);
+
+impl FromRequest for Body {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read_body(req, payload);
+        Box::pin(async move { body.await.map(Body) })
+    }
+}
+
+/// Reads the body within `server.client_request_timeout_ms`: actix-web's own timeout
+/// covers only the request head, so a client that announces a body and then stops sending
+/// it would otherwise hold its connection (and a worker's connection slot) for ever.
+fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> impl Future<Output = Result<web::Bytes, actix_web::Error>> + 'static {
+    let limit = req
+        .app_data::<web::Data<crate::state::AppState>>()
+        .map(|s| s.settings.server.client_request_timeout_ms)
+        .unwrap_or(5_000);
+    let body = web::Bytes::from_request(req, payload);
+    async move {
+        match tokio::time::timeout(std::time::Duration::from_millis(limit), body).await {
+            Ok(read) => read.map_err(|e| map_payload_error(&e)),
+            Err(_) => {
+                let problem = super::problem::Problem::new(
+                    actix_web::http::StatusCode::REQUEST_TIMEOUT,
+                    "The request body did not arrive in time.",
+                );
+                let mut response = problem.response();
+                // The rest of the body may still be on its way: do not wait for it.
+                response
+                    .head_mut()
+                    .set_connection_type(actix_web::http::ConnectionType::Close);
+                Err(actix_web::error::InternalError::from_response("body timeout", response).into())
+            }
+        }
+    }
+}
+
+pub(crate) fn unsupported_media_type() -> actix_web::Error {
     let problem = super::problem::Problem::new(
         actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "Send the body as application/json.",
@@ -76,6 +152,11 @@ fn map_payload_error(e: &actix_web::Error) -> actix_web::Error {
 
 /// Parses a body; public so other extractors (and tests) share the exact rules.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    // The whole document's syntax first: reading into `T` stops at the first value of the
+    // wrong shape, which would answer a truncated, unclosed or too deeply nested body (or
+    // one with invalid UTF-8 further on) with 422 instead of 400.
+    serde_json::from_slice::<serde_json::Value>(bytes)
+        .map_err(|e| AppError::BadRequest(format!("Malformed JSON: {e}")))?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = match serde_path_to_error::deserialize(&mut de) {
         Ok(v) => v,

@@ -18,7 +18,7 @@ use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa_actix_web::UtoipaApp;
+use utoipa_actix_web::{AppExt, UtoipaApp};
 
 use problem::Problem;
 
@@ -61,6 +61,63 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// Answers that come from the extractors every handler shares rather than from the handler
+/// itself, added to each operation they apply to (found by fuzzing the document): a JSON
+/// body can be malformed (400), too large (413) or of another media type (415); query
+/// parameters can be malformed or unknown (400) or out of range (422).
+struct SharedErrors;
+
+impl utoipa::Modify for SharedErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+
+        let problem = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        problem::PROBLEM_JSON,
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("Problem")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                let mut add = Vec::new();
+                if op.request_body.is_some() {
+                    add.push(("400", "Malformed JSON"));
+                    add.push(("413", "The body is larger than the server accepts"));
+                    add.push(("415", "The body is not application/json"));
+                }
+                let has_query = op.parameters.iter().flatten().any(
+                    |p| matches!(p, RefOr::T(p) if matches!(p.parameter_in, ParameterIn::Query)),
+                );
+                if has_query {
+                    add.push(("400", "A malformed or unknown query parameter"));
+                    add.push(("422", "A query parameter out of range"));
+                }
+                for (status, description) in add {
+                    op.responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| problem(description));
+                }
+            }
+        }
+    }
+}
+
 /// Registers every route. Going through `UtoipaApp::service` means a handler without an
 /// `#[utoipa::path]` description does not compile, so the document cannot fall behind.
 pub fn register<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
@@ -72,7 +129,8 @@ where
             InitError = (),
         >,
 {
-    app.openapi(ApiDoc::openapi())
+    let app = app
+        .openapi(ApiDoc::openapi())
         .service(health::live)
         .service(health::ready)
         .service(openapi_json)
@@ -113,7 +171,11 @@ where
         .service(reports::get_snapshot)
         .service(reports::diff_snapshot)
         .service(admin::list)
-        .service(admin::retry)
+        .service(admin::retry);
+    // The shared answers can only be added once every handler's path is in the document.
+    let (app, mut doc) = app.split_for_parts();
+    utoipa::Modify::modify(&SharedErrors, &mut doc);
+    app.into_utoipa_app().openapi(doc)
 }
 
 /// The OpenAPI document, serialized once per worker.

@@ -20,6 +20,17 @@ use crate::state::AppState;
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
+/// The export formats, as the document names them (`format` is parsed by hand so that a
+/// wrong value is a 422 naming the field).
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum ExportFormat {
+    Json,
+    Csv,
+    Xlsx,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct AnnualQuery {
@@ -28,6 +39,7 @@ pub struct AnnualQuery {
     /// Count only events recorded up to this moment (RFC 3339), to reproduce an earlier report.
     pub as_of: Option<DateTime<Utc>>,
     /// `json` (default), `csv` or `xlsx`; the `Accept` header works too.
+    #[param(inline, value_type = Option<ExportFormat>)]
     pub format: Option<String>,
 }
 
@@ -35,10 +47,13 @@ pub struct AnnualQuery {
 #[serde(deny_unknown_fields)]
 pub struct RangeQuery {
     /// First day, inclusive.
+    #[serde(deserialize_with = "crate::service::day::deserialize")]
     pub from: NaiveDate,
     /// Last day, inclusive.
+    #[serde(deserialize_with = "crate::service::day::deserialize")]
     pub to: NaiveDate,
     pub as_of: Option<DateTime<Utc>>,
+    #[param(inline, value_type = Option<ExportFormat>)]
     pub format: Option<String>,
 }
 
@@ -48,6 +63,7 @@ pub struct CumulativeQuery {
     /// Last year included.
     pub through: i32,
     pub as_of: Option<DateTime<Utc>>,
+    #[param(inline, value_type = Option<ExportFormat>)]
     pub format: Option<String>,
 }
 
@@ -108,7 +124,11 @@ fn answer(report: &Report, format: Format) -> Result<HttpResponse, AppError> {
     params(AnnualQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Report, description = "JSON, or CSV / XLSX as asked"),
+        (status = 200, description = "JSON, or CSV / XLSX as asked", content(
+            (Report = "application/json"),
+            ("text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -134,7 +154,11 @@ pub async fn annual(
     params(RangeQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Report, description = "JSON, or CSV / XLSX as asked"),
+        (status = 200, description = "JSON, or CSV / XLSX as asked", content(
+            (Report = "application/json"),
+            ("text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -168,7 +192,11 @@ pub async fn range(
     params(CumulativeQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Report, description = "JSON, or CSV / XLSX as asked"),
+        (status = 200, description = "JSON, or CSV / XLSX as asked", content(
+            (Report = "application/json"),
+            ("text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),

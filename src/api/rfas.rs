@@ -35,8 +35,9 @@ fn if_match(req: &HttpRequest) -> Option<String> {
         .map(|v| v.to_str().unwrap_or("invalid").to_string())
 }
 
-/// An action's body: empty means `{}`; otherwise JSON, with the usual checks.
-fn action_body(req: &HttpRequest, bytes: &[u8]) -> Result<serde_json::Value, AppError> {
+/// An action's body: empty means `{}`; otherwise JSON, with the usual checks (415 for
+/// another media type, as every other JSON body).
+fn action_body(req: &HttpRequest, bytes: &[u8]) -> Result<serde_json::Value, actix_web::Error> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(serde_json::json!({}));
     }
@@ -54,11 +55,51 @@ fn action_body(req: &HttpRequest, bytes: &[u8]) -> Result<serde_json::Value, App
             m == "application/json" || m.ends_with("+json")
         });
     if !json {
+        return Err(crate::api::json::unsupported_media_type());
+    }
+    // JSON `null` is no fields, as no body is (the document marks the body optional).
+    match crate::api::json::parse(bytes)? {
+        serde_json::Value::Null => Ok(serde_json::json!({})),
+        value => Ok(value),
+    }
+}
+
+/// Query parameters are text for the database (the search text, tags): refuse what is not
+/// UTF-8 once percent-decoded (400) and control characters such as NUL (422), which
+/// PostgreSQL cannot store or compare in text.
+fn check_query_text(query: &str) -> Result<(), AppError> {
+    let bytes = query.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    decoded.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                    i += 3;
+                    continue;
+                }
+                _ => decoded.push(b'%'),
+            },
+            b => decoded.push(b),
+        }
+        i += 1;
+    }
+    if std::str::from_utf8(&decoded).is_err() {
         return Err(AppError::BadRequest(
-            "Send the body as application/json.".into(),
+            "The query string is not valid UTF-8.".into(),
         ));
     }
-    crate::api::json::parse(bytes)
+    for (name, value) in url::form_urlencoded::parse(bytes) {
+        if value.chars().any(char::is_control) {
+            return Err(AppError::field(
+                name.into_owned(),
+                "must not contain control characters",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Log a new request for assistance.
@@ -147,6 +188,7 @@ pub async fn list(
     auth: Auth,
 ) -> Result<HttpResponse, AppError> {
     auth.require(Action::ReadRfa)?;
+    check_query_text(req.query_string())?;
     let query = rfas::parse_queue(req.query_string())?;
     Ok(HttpResponse::Ok().json(rfas::queue(&state, &auth.0.principal, query).await?))
 }
@@ -221,7 +263,7 @@ pub async fn update(
         ("action" = RfaAction, Path, description = "The action"),
         ("If-Match" = String, Header),
     ),
-    request_body(content = Object, description = "The action's fields (see above)"),
+    request_body(content = Option<Object>, description = "The action's fields (see above); none means `{}`"),
     security(("bearer" = [])),
     responses(
         (status = 200, body = RfaView, headers(("ETag" = String))),
@@ -241,14 +283,14 @@ pub async fn act(
     req: HttpRequest,
     auth: Auth,
     path: web::Path<(String, String)>,
-    body: web::Bytes,
-) -> Result<HttpResponse, AppError> {
+    body: crate::api::json::Body,
+) -> actix_web::Result<HttpResponse> {
     let (id, action) = path.into_inner();
     let id = path_id(&id, "request for assistance")?;
     let action = RfaAction::parse(&action)
         .ok_or_else(|| AppError::NotFound(format!("There is no action `{action}`.")))?;
     let version = if_match(&req);
-    let command = Command::parse(action, action_body(&req, &body)?)?;
+    let command = Command::parse(action, action_body(&req, &body.0)?)?;
     let rfa = rfas::act(&state, &auth.0.principal, id, command, version).await?;
     Ok(with_etag(HttpResponse::Ok(), &rfa))
 }

@@ -345,12 +345,18 @@ pub fn queue(
         q = q.filter(rfas::eligibility_outcome.eq(e.clone()));
     }
     if let Some(pattern) = &f.text {
+        // Both sides folded by the same lower(): PostgreSQL folds every script, SQLite only
+        // ASCII, so there other scripts match as typed rather than never.
         q = q.filter(
             lower(rfas::reference)
-                .like(pattern.clone())
+                .like(lower(pattern.clone()))
                 .escape('\\')
-                .or(lower(rfas::subject).like(pattern.clone()).escape('\\'))
-                .or(lower(rfas::description).like(pattern.clone()).escape('\\')),
+                .or(lower(rfas::subject)
+                    .like(lower(pattern.clone()))
+                    .escape('\\'))
+                .or(lower(rfas::description)
+                    .like(lower(pattern.clone()))
+                    .escape('\\')),
         );
     }
     macro_rules! keyset {

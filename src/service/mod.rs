@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod chain;
+pub mod day;
 pub mod fields;
 pub mod paging;
 pub mod registry;

@@ -72,8 +72,10 @@ pub struct UpdateJurisdiction {
 #[serde(deny_unknown_fields)]
 pub struct NewAssessment {
     pub outcome: AssessmentOutcome,
+    #[serde(deserialize_with = "crate::service::day::deserialize")]
     pub assessed_on: NaiveDate,
     /// When the assessment must be reviewed; after that it no longer counts as current.
+    #[serde(deserialize_with = "crate::service::day::deserialize")]
     pub review_due: NaiveDate,
     pub assessor: String,
     pub summary: String,
@@ -83,10 +85,12 @@ pub struct NewAssessment {
 #[serde(deny_unknown_fields)]
 pub struct NewAssurance {
     pub reference: String,
+    #[serde(deserialize_with = "crate::service::day::deserialize")]
     pub given_on: NaiveDate,
     /// The crimes it covers; empty or absent means every crime.
     #[serde(default)]
     pub scope: Vec<Crime>,
+    #[serde(default, deserialize_with = "crate::service::day::optional")]
     pub expires_on: Option<NaiveDate>,
 }
 
@@ -95,6 +99,7 @@ pub struct NewAssurance {
 pub struct NewFramework {
     pub kind: FrameworkKind,
     pub reference: String,
+    #[serde(deserialize_with = "crate::service::day::deserialize")]
     pub signed_on: NaiveDate,
 }
 

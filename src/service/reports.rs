@@ -139,11 +139,45 @@ pub struct CumulativeFigures {
     pub jurisdictions_with_requests: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+/// A report's figures: a period's, or the cumulative totals. Documented as `anyOf`, not the
+/// `oneOf` the derive would give: the period figures include every cumulative key, so a
+/// period report matches both shapes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum AnyFigures {
     Period(Box<Figures>),
     Cumulative(CumulativeFigures),
+}
+
+impl utoipa::PartialSchema for AnyFigures {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::AnyOfBuilder;
+        use utoipa::openapi::{Ref, RefOr};
+        RefOr::T(
+            AnyOfBuilder::new()
+                .item(Ref::from_schema_name(Figures::name()))
+                .item(Ref::from_schema_name(CumulativeFigures::name()))
+                .into(),
+        )
+    }
+}
+
+impl ToSchema for AnyFigures {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push((Figures::name().into(), Figures::schema()));
+        Figures::schemas(schemas);
+        schemas.push((
+            CumulativeFigures::name().into(),
+            CumulativeFigures::schema(),
+        ));
+        CumulativeFigures::schemas(schemas);
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -664,7 +698,9 @@ pub struct NewSnapshot {
     /// `annual` (with `year`), `range` (with `from` and `to`) or `cumulative` (with `through`).
     pub kind: String,
     pub year: Option<i32>,
+    #[serde(default, deserialize_with = "crate::service::day::optional")]
     pub from: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "crate::service::day::optional")]
     pub to: Option<NaiveDate>,
     pub through: Option<i32>,
     pub as_of: Option<DateTime<Utc>>,

@@ -82,6 +82,7 @@ impl Context {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Requester {
+    #[schema(min_length = 1)]
     pub name: String,
     pub email: Option<String>,
 }
@@ -91,7 +92,9 @@ pub struct Requester {
 pub struct Conduct {
     /// ISO 3166-1 alpha-2 code of where the alleged conduct took place.
     pub country_code: String,
+    #[serde(deserialize_with = "crate::service::day::deserialize")]
     pub from: NaiveDate,
+    #[serde(default, deserialize_with = "crate::service::day::optional")]
     pub to: Option<NaiveDate>,
 }
 
@@ -104,11 +107,15 @@ pub struct IntakeRequest {
     /// When the request reached the mechanism (not in the future; may be before it is logged).
     pub received_at: DateTime<Utc>,
     pub channel: Channel,
+    #[schema(min_length = 1)]
     pub subject: String,
+    #[schema(min_length = 1)]
     pub description: String,
     pub requester: Requester,
+    #[schema(min_items = 1)]
     pub assistance_types: Vec<AssistanceType>,
     pub proceeding_type: ProceedingType,
+    #[schema(min_items = 1)]
     pub crimes: Vec<Crime>,
     pub conduct: Conduct,
     pub national_case_reference: Option<String>,
@@ -1049,6 +1056,7 @@ pub struct MessageFields {
 pub struct ResponseFields {
     pub kind: ResponseKind,
     pub description: String,
+    #[serde(deserialize_with = "crate::service::day::deserialize")]
     pub shared_on: NaiveDate,
 }
 
@@ -1080,6 +1088,7 @@ pub struct PriorityFields {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExtendFields {
+    #[serde(deserialize_with = "crate::service::day::deserialize")]
     pub due_on: NaiveDate,
     pub reason: String,
 }
@@ -1100,6 +1109,7 @@ pub struct OverrideFields {
 #[serde(deny_unknown_fields)]
 pub struct AssuranceFields {
     pub reference: String,
+    #[serde(deserialize_with = "crate::service::day::deserialize")]
     pub given_on: NaiveDate,
 }
 
@@ -1931,9 +1941,9 @@ pub fn parse_queue(query: &str) -> Result<QueueQuery, AppError> {
             None
         }
     };
-    let date = |errors: &mut Errors, name: &str, v: &str| match v.parse::<NaiveDate>() {
-        Ok(d) => Some(d),
-        Err(_) => {
+    let date = |errors: &mut Errors, name: &str, v: &str| match crate::service::day::parse(v) {
+        Some(d) => Some(d),
+        None => {
             errors.add(name, "is not a date (YYYY-MM-DD)");
             None
         }
@@ -1991,7 +2001,8 @@ pub fn parse_queue(query: &str) -> Result<QueueQuery, AppError> {
                 ),
             },
             "q" => {
-                let text = value.trim().to_lowercase();
+                // Folded by the database on both sides (see db::rfas::queue).
+                let text = value.trim().to_string();
                 if text.chars().count() > 200 {
                     errors.add("q", "must be at most 200 characters");
                 } else if !text.is_empty() {
@@ -2082,10 +2093,16 @@ fn decode_cursor(
     if c.s != sort_name(sort) || c.d != descending || uuid::Uuid::parse_str(&c.id).is_err() {
         return Err(bad());
     }
-    let time =
-        |v: &str| NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| bad());
+    let time = |v: &str| {
+        NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S%.f")
+            .ok()
+            .filter(crate::service::day::in_range)
+            .ok_or_else(bad)
+    };
     Ok(match sort {
-        store::SortKey::DueOn => store::After::Date(c.v.parse().map_err(|_| bad())?, c.id),
+        store::SortKey::DueOn => {
+            store::After::Date(crate::service::day::parse(&c.v).ok_or_else(bad)?, c.id)
+        }
         store::SortKey::ReceivedAt | store::SortKey::UpdatedAt => {
             store::After::Time(time(&c.v)?, c.id)
         }
@@ -2110,7 +2127,7 @@ pub async fn queue(
     q.filter.received_to = q
         .filter
         .received_to
-        .map(|t| ctx.start_of(t.date() + chrono::Days::new(1)));
+        .map(|t| ctx.start_of(t.date().succ_opt().unwrap_or(NaiveDate::MAX)));
     q.filter.overdue_on = q.overdue.map(|o| (o, ctx.today()));
     let after = q
         .cursor

@@ -214,8 +214,10 @@ fn http_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Res
                 }
             })
             .wrap(ErrorHandlers::new().default_handler(ensure_problem))
+            .wrap(metrics.clone())
             // Every answer may carry case data: no cache or proxy keeps it, no browser sniffs
-            // it into something runnable or frames it.
+            // it into something runnable or frames it. Outside the metrics middleware, which
+            // answers /metrics itself.
             .wrap(
                 actix_web::middleware::DefaultHeaders::new()
                     .add((header::CACHE_CONTROL, "no-store"))
@@ -226,7 +228,6 @@ fn http_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Res
                     ))
                     .add((header::REFERRER_POLICY, "no-referrer")),
             )
-            .wrap(metrics.clone())
             .wrap_fn(|req, srv| {
                 let id = req.extensions().get::<RequestId>().map(|id| id.to_string());
                 let fut = srv.call(req);

@@ -8,6 +8,16 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::schema::{jurisdictions, report_snapshots, rfa_events};
 
+/// Which events a report reads: those recorded up to `as_of` (every one without it) and at
+/// most up to sequence number `upto`, read once at the start. Writers of events hold the chain
+/// lock, so sequence order is commit order and every query of one report sees the same events
+/// even while new ones are committed between its queries.
+#[derive(Debug, Clone, Copy)]
+pub struct Cut {
+    pub as_of: Option<NaiveDateTime>,
+    pub upto: i64,
+}
+
 /// Events recorded after every real moment: stands in for "no as_of" in a subquery (a
 /// four-digit year, so SQLite's text timestamps still compare in order).
 fn as_of_or_end(as_of: Option<NaiveDateTime>) -> NaiveDateTime {
@@ -22,11 +32,12 @@ diesel::alias!(rfa_events as corrections: Corrections);
 
 /// The RFAs with a receipt correction recorded up to `until`.
 #[diesel::dsl::auto_type]
-fn redated_ids(until: NaiveDateTime) -> _ {
+fn redated_ids(until: NaiveDateTime, upto: i64) -> _ {
     let kind: &'static str = "redated";
     corrections
         .filter(corrections.field(rfa_events::report_kind).eq(kind))
         .filter(corrections.field(rfa_events::at).le(until))
+        .filter(corrections.field(rfa_events::seq).le(upto))
         .select(corrections.field(rfa_events::rfa_id))
 }
 
@@ -45,14 +56,15 @@ pub fn receipt_groups(
     c: &mut DbConnection,
     from: NaiveDate,
     to: NaiveDate,
-    as_of: Option<NaiveDateTime>,
+    cut: Cut,
 ) -> QueryResult<Vec<ReceiptGroup>> {
-    let until = as_of_or_end(as_of);
-    let redated = redated_ids(until);
+    let until = as_of_or_end(cut.as_of);
+    let redated = redated_ids(until, cut.upto);
     rfa_events::table
         .filter(rfa_events::report_kind.eq("received"))
         .filter(rfa_events::report_day.between(from, to))
         .filter(rfa_events::at.le(until))
+        .filter(rfa_events::seq.le(cut.upto))
         .filter(rfa_events::rfa_id.ne_all(redated))
         .group_by((
             rfa_events::jurisdiction_id,
@@ -86,10 +98,10 @@ pub fn redated_receipts_touching(
     c: &mut DbConnection,
     from: NaiveDate,
     to: NaiveDate,
-    as_of: Option<NaiveDateTime>,
+    cut: Cut,
 ) -> QueryResult<Vec<ReceiptRow>> {
-    let until = as_of_or_end(as_of);
-    let redated = redated_ids(until);
+    let until = as_of_or_end(cut.as_of);
+    let redated = redated_ids(until, cut.upto);
     rfa_events::table
         .filter(rfa_events::report_kind.eq_any(["received", "redated"]))
         .filter(
@@ -98,6 +110,7 @@ pub fn redated_receipts_touching(
                 .or(rfa_events::report_day_from.between(from, to)),
         )
         .filter(rfa_events::at.le(until))
+        .filter(rfa_events::seq.le(cut.upto))
         .filter(rfa_events::rfa_id.eq_any(redated))
         .select((
             rfa_events::seq,
@@ -126,12 +139,13 @@ pub fn closing_groups(
     c: &mut DbConnection,
     from: NaiveDate,
     to: NaiveDate,
-    as_of: Option<NaiveDateTime>,
+    cut: Cut,
 ) -> QueryResult<Vec<ClosingGroup>> {
     rfa_events::table
         .filter(rfa_events::report_kind.eq("processed"))
         .filter(rfa_events::report_day.between(from, to))
-        .filter(rfa_events::at.le(as_of_or_end(as_of)))
+        .filter(rfa_events::at.le(as_of_or_end(cut.as_of)))
+        .filter(rfa_events::seq.le(cut.upto))
         .group_by((
             rfa_events::jurisdiction_id,
             rfa_events::outcome,
@@ -153,7 +167,7 @@ pub fn counts_by_kind(
     c: &mut DbConnection,
     from: Option<NaiveDate>,
     to: NaiveDate,
-    as_of: Option<NaiveDateTime>,
+    cut: Cut,
 ) -> QueryResult<Vec<(Option<String>, String, i64)>> {
     let mut q = rfa_events::table
         .filter(rfa_events::report_kind.is_not_null())
@@ -169,7 +183,8 @@ pub fn counts_by_kind(
     if let Some(from) = from {
         q = q.filter(rfa_events::report_day.ge(from));
     }
-    if let Some(t) = as_of {
+    q = q.filter(rfa_events::seq.le(cut.upto));
+    if let Some(t) = cut.as_of {
         q = q.filter(rfa_events::at.le(t));
     }
     q.load(c)
@@ -180,7 +195,7 @@ pub fn moved_away_by_jurisdiction(
     c: &mut DbConnection,
     from: Option<NaiveDate>,
     to: NaiveDate,
-    as_of: Option<NaiveDateTime>,
+    cut: Cut,
 ) -> QueryResult<Vec<(Option<String>, i64)>> {
     let mut q = rfa_events::table
         .filter(rfa_events::report_kind.eq("redated"))
@@ -191,7 +206,8 @@ pub fn moved_away_by_jurisdiction(
     if let Some(from) = from {
         q = q.filter(rfa_events::report_day_from.ge(from));
     }
-    if let Some(t) = as_of {
+    q = q.filter(rfa_events::seq.le(cut.upto));
+    if let Some(t) = cut.as_of {
         q = q.filter(rfa_events::at.le(t));
     }
     q.load(c)

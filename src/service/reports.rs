@@ -229,10 +229,10 @@ fn net_open(
     c: &mut DbConnection,
     from: Option<NaiveDate>,
     to: NaiveDate,
-    as_of: Option<NaiveDateTime>,
+    cut: store::Cut,
 ) -> Result<(Counts, Counts), AppError> {
     let (mut net, mut reopened) = (Counts::new(), Counts::new());
-    for (j, kind, n) in store::counts_by_kind(c, from, to, as_of)? {
+    for (j, kind, n) in store::counts_by_kind(c, from, to, cut)? {
         let j = j.unwrap_or_default();
         let sign = match kind.as_str() {
             "received" | "redated" => 1,
@@ -245,7 +245,7 @@ fn net_open(
         };
         *net.entry(j).or_default() += sign * n;
     }
-    for (j, n) in store::moved_away_by_jurisdiction(c, from, to, as_of)? {
+    for (j, n) in store::moved_away_by_jurisdiction(c, from, to, cut)? {
         *net.entry(j.unwrap_or_default()).or_default() -= n;
     }
     Ok((net, reopened))
@@ -262,12 +262,16 @@ pub fn compute(
     let (from, to) = spec.period();
     let now = chrono::Utc::now().naive_utc();
     let covered_seq = store::covered_seq(c, as_of.unwrap_or(now))?;
+    let cut = store::Cut {
+        as_of,
+        upto: covered_seq,
+    };
     let figures = match spec {
         ReportSpec::Cumulative { .. } => {
             let mut received = 0;
             let mut processed = 0;
             let mut jurisdictions = BTreeSet::new();
-            for (j, kind, n) in store::counts_by_kind(c, None, to, as_of)? {
+            for (j, kind, n) in store::counts_by_kind(c, None, to, cut)? {
                 match kind.as_str() {
                     "received" => {
                         received += n;
@@ -280,7 +284,7 @@ pub fn compute(
                     _ => {}
                 }
             }
-            for (_, n) in store::moved_away_by_jurisdiction(c, None, to, as_of)? {
+            for (_, n) in store::moved_away_by_jurisdiction(c, None, to, cut)? {
                 received -= n;
             }
             AnyFigures::Cumulative(CumulativeFigures {
@@ -289,7 +293,7 @@ pub fn compute(
                 jurisdictions_with_requests: jurisdictions.len() as i64,
             })
         }
-        _ => AnyFigures::Period(Box::new(period_figures(c, from, to, as_of)?)),
+        _ => AnyFigures::Period(Box::new(period_figures(c, from, to, cut)?)),
     };
     Ok(Report {
         report: spec,
@@ -306,7 +310,7 @@ fn period_figures(
     c: &mut DbConnection,
     from: NaiveDate,
     to: NaiveDate,
-    as_of: Option<NaiveDateTime>,
+    cut: store::Cut,
 ) -> Result<Figures, AppError> {
     let names: HashMap<String, String> = store::jurisdiction_names(c)?.into_iter().collect();
     // Received: each RFA's receipt as last recorded by as_of. Uncorrected receipts are
@@ -327,7 +331,7 @@ fn period_figures(
                 *by_assistance_type.entry(t).or_insert(0) += n;
             }
         };
-    for g in store::receipt_groups(c, from, to, as_of)? {
+    for g in store::receipt_groups(c, from, to, cut)? {
         count_receipt(
             g.jurisdiction_id,
             g.priority,
@@ -336,7 +340,7 @@ fn period_figures(
         );
     }
     let mut latest: HashMap<String, store::ReceiptRow> = HashMap::new();
-    for row in store::redated_receipts_touching(c, from, to, as_of)? {
+    for row in store::redated_receipts_touching(c, from, to, cut)? {
         latest.insert(row.rfa_id.clone(), row);
     }
     for r in latest.into_values() {
@@ -355,7 +359,7 @@ fn period_figures(
     let mut by_outcome = BTreeMap::new();
     let mut with_paused = Vec::new();
     let mut without_paused = Vec::new();
-    for g in store::closing_groups(c, from, to, as_of)? {
+    for g in store::closing_groups(c, from, to, cut)? {
         processed += g.count;
         *processed_by_j
             .entry(g.jurisdiction_id.unwrap_or_default())
@@ -373,8 +377,8 @@ fn period_figures(
     // change counted by a second, independent route (grouped counts, where the columns above
     // come from the rows themselves), so the identity check compares two computations.
     let start = from.pred_opt().unwrap_or(from);
-    let (pending_start_by_j, _) = net_open(c, None, start, as_of)?;
-    let (delta, reopened_by_j) = net_open(c, Some(from), to, as_of)?;
+    let (pending_start_by_j, _) = net_open(c, None, start, cut)?;
+    let (delta, reopened_by_j) = net_open(c, Some(from), to, cut)?;
     let mut pending_end_by_j = pending_start_by_j.clone();
     for (j, n) in delta {
         *pending_end_by_j.entry(j).or_default() += n;
@@ -453,6 +457,12 @@ pub async fn report(
     let now = Utc::now();
     if as_of.is_some_and(|t| t > now) {
         return Err(AppError::field("as_of", "must not be in the future"));
+    }
+    if as_of.is_some_and(|t| !crate::service::day::in_range(&t.naive_utc())) {
+        return Err(AppError::field(
+            "as_of",
+            "must be in the years 0001 to 9999",
+        ));
     }
     let as_of = as_of.map(|t| t.naive_utc());
     let ctx = Context::from_settings(&state.settings);

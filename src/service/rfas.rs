@@ -555,6 +555,9 @@ fn check_intake(errors: &mut Errors, mut r: IntakeRequest) -> IntakeRequest {
     // A little clock skew between a client and the server is not "the future".
     if r.received_at > Utc::now() + chrono::Duration::minutes(5) {
         errors.add("received_at", "must not be in the future");
+    } else if !crate::service::day::in_range(&r.received_at.naive_utc()) {
+        // chrono also reads years like -5000 or 0000, which no report or cursor can hold.
+        errors.add("received_at", "must be in the years 0001 to 9999");
     }
     r.national_case_reference = r
         .national_case_reference

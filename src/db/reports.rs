@@ -11,7 +11,9 @@ use super::schema::{jurisdictions, report_snapshots, rfa_events};
 /// Which events a report reads: those recorded up to `as_of` (every one without it) and at
 /// most up to sequence number `upto`, read once at the start. Writers of events hold the chain
 /// lock, so sequence order is commit order and every query of one report sees the same events
-/// even while new ones are committed between its queries.
+/// even while new ones are committed between its queries. The bound is written `seq + 0` so
+/// that no planner takes it for an access path: on SQLite `seq` is the rowid, and a rowid
+/// range over the whole log was chosen over the report indexes (2.7 times slower).
 #[derive(Debug, Clone, Copy)]
 pub struct Cut {
     pub as_of: Option<NaiveDateTime>,
@@ -37,7 +39,7 @@ fn redated_ids(until: NaiveDateTime, upto: i64) -> _ {
     corrections
         .filter(corrections.field(rfa_events::report_kind).eq(kind))
         .filter(corrections.field(rfa_events::at).le(until))
-        .filter(corrections.field(rfa_events::seq).le(upto))
+        .filter((corrections.field(rfa_events::seq) + 0_i64).le(upto))
         .select(corrections.field(rfa_events::rfa_id))
 }
 
@@ -64,7 +66,7 @@ pub fn receipt_groups(
         .filter(rfa_events::report_kind.eq("received"))
         .filter(rfa_events::report_day.between(from, to))
         .filter(rfa_events::at.le(until))
-        .filter(rfa_events::seq.le(cut.upto))
+        .filter((rfa_events::seq + 0_i64).le(cut.upto))
         .filter(rfa_events::rfa_id.ne_all(redated))
         .group_by((
             rfa_events::jurisdiction_id,
@@ -110,7 +112,7 @@ pub fn redated_receipts_touching(
                 .or(rfa_events::report_day_from.between(from, to)),
         )
         .filter(rfa_events::at.le(until))
-        .filter(rfa_events::seq.le(cut.upto))
+        .filter((rfa_events::seq + 0_i64).le(cut.upto))
         .filter(rfa_events::rfa_id.eq_any(redated))
         .select((
             rfa_events::seq,
@@ -145,7 +147,7 @@ pub fn closing_groups(
         .filter(rfa_events::report_kind.eq("processed"))
         .filter(rfa_events::report_day.between(from, to))
         .filter(rfa_events::at.le(as_of_or_end(cut.as_of)))
-        .filter(rfa_events::seq.le(cut.upto))
+        .filter((rfa_events::seq + 0_i64).le(cut.upto))
         .group_by((
             rfa_events::jurisdiction_id,
             rfa_events::outcome,
@@ -183,7 +185,7 @@ pub fn counts_by_kind(
     if let Some(from) = from {
         q = q.filter(rfa_events::report_day.ge(from));
     }
-    q = q.filter(rfa_events::seq.le(cut.upto));
+    q = q.filter((rfa_events::seq + 0_i64).le(cut.upto));
     if let Some(t) = cut.as_of {
         q = q.filter(rfa_events::at.le(t));
     }
@@ -206,7 +208,7 @@ pub fn moved_away_by_jurisdiction(
     if let Some(from) = from {
         q = q.filter(rfa_events::report_day_from.ge(from));
     }
-    q = q.filter(rfa_events::seq.le(cut.upto));
+    q = q.filter((rfa_events::seq + 0_i64).le(cut.upto));
     if let Some(t) = cut.as_of {
         q = q.filter(rfa_events::at.le(t));
     }

@@ -9,28 +9,9 @@ use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::helpers::Backend;
-use crate::rfas::{World, body_for};
+use crate::rfas::{ACTIONS, World, body_for, state_allows};
 
 both_backends!(random_action_sequences_keep_every_rule);
-
-const ACTIONS: [&str; 16] = [
-    "start_review",
-    "accept",
-    "decline",
-    "request_information",
-    "resume",
-    "record_response",
-    "close",
-    "withdraw",
-    "reopen",
-    "assign",
-    "set_priority",
-    "extend_deadline",
-    "add_note",
-    "evaluate_eligibility",
-    "override_eligibility",
-    "record_assurance",
-];
 
 #[derive(Debug, Clone, Copy)]
 enum Caller {
@@ -55,22 +36,6 @@ const CALLERS: [Caller; 5] = [
 struct Model {
     state: &'static str,
     assigned: bool,
-}
-
-/// The states an action may be taken in.
-fn state_allows(action: &str, state: &str) -> bool {
-    let open = state != "closed";
-    match action {
-        "start_review" => state == "received",
-        "accept" => state == "under_review",
-        "decline" | "override_eligibility" => state == "received" || state == "under_review",
-        "request_information" => state == "in_progress",
-        "resume" => state == "awaiting_requester",
-        "record_response" | "close" => state == "in_progress" || state == "awaiting_requester",
-        "reopen" => state == "closed",
-        "add_note" => true,
-        _ => open,
-    }
 }
 
 /// Actions a liaison officer may take on requests of their own jurisdictions.

@@ -193,6 +193,8 @@ pub fn outcome(
     server: &Server,
 ) -> Outcome {
     let (h, n, errors, elapsed) = run;
+    // Progress on stderr, so that a profiler can be attached when the next scenario starts.
+    eprintln!("done: {scenario} ({n} requests)");
     Outcome {
         scenario: scenario.into(),
         rfas_stored: stored,

@@ -9,7 +9,7 @@ pub mod schema;
 pub mod users;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
@@ -34,6 +34,34 @@ pub enum DbConnection {
 
 pub type Pool = r2d2::Pool<Manager>;
 pub type Conn = PooledConnection<Manager>;
+
+/// A pooled connection and when it was last handed back, so that checking it out again soon
+/// after needs no round trip to prove it is alive (see `Manager::is_valid`).
+pub struct Pooled {
+    conn: DbConnection,
+    returned_at: Instant,
+    /// Work on it failed because the PostgreSQL server could not be reached: the pool drops it.
+    failed: bool,
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
+/// A PostgreSQL connection used again within this time of its last use is taken to be alive
+/// without a `SELECT 1` first (the same rule as HikariCP's bypass window). Checking every
+/// checkout cost a network round trip per request; a connection idle longer than this is
+/// still checked, so one the server or a firewall dropped is replaced before any work.
+const TRUST_RECENTLY_USED: Duration = Duration::from_secs(1);
 
 /// Named advisory locks (values are arbitrary but fixed).
 #[derive(Debug, Clone, Copy)]
@@ -183,24 +211,41 @@ impl Manager {
 }
 
 impl ManageConnection for Manager {
-    type Connection = DbConnection;
+    type Connection = Pooled;
     type Error = DbSetupError;
 
-    fn connect(&self) -> Result<DbConnection, DbSetupError> {
-        self.open()
+    fn connect(&self) -> Result<Pooled, DbSetupError> {
+        Ok(Pooled {
+            conn: self.open()?,
+            returned_at: Instant::now(),
+            failed: false,
+        })
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), DbSetupError> {
-        conn.batch_execute("SELECT 1")
-            .map_err(|e| DbSetupError::Connect {
-                target: self.target.describe(),
-                reason: e.to_string(),
-            })
+    /// Run by the pool at every checkout. A SQLite connection is a handle on a local file and
+    /// cannot go stale; a PostgreSQL connection is pinged only when it has been idle.
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), DbSetupError> {
+        match pooled.conn {
+            DbConnection::Sqlite(_) => Ok(()),
+            DbConnection::Postgresql(_) if pooled.returned_at.elapsed() < TRUST_RECENTLY_USED => {
+                Ok(())
+            }
+            DbConnection::Postgresql(ref mut c) => {
+                c.batch_execute("SELECT 1")
+                    .map_err(|e| DbSetupError::Connect {
+                        target: self.target.describe(),
+                        reason: e.to_string(),
+                    })
+            }
+        }
     }
 
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+    /// Run by the pool when a connection comes back. One whose last work failed because the
+    /// database could not be reached is dropped here, not trusted again for the next second.
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
         use diesel::r2d2::R2D2Connection;
-        std::thread::panicking() || conn.is_broken()
+        pooled.returned_at = Instant::now();
+        pooled.failed || std::thread::panicking() || pooled.conn.is_broken()
     }
 }
 
@@ -286,7 +331,12 @@ impl Database {
                 tracing::warn!(error = %e, "no database connection available");
                 AppError::Unavailable
             })?;
-            f(&mut conn)
+            let result = f(&mut conn);
+            // On SQLite "unavailable" is a lock or a full disk, not a lost connection.
+            if matches!(result, Err(AppError::Unavailable)) && conn.backend() == Backend::Postgres {
+                conn.failed = true;
+            }
+            result
         })
         .await
         .map_err(|e| AppError::internal(format!("database task failed: {e}")))?
@@ -307,7 +357,10 @@ impl Database {
             let mut conn = pool
                 .get_timeout(Duration::from_secs(2))
                 .map_err(|e| e.to_string())?;
-            conn.batch_execute("SELECT 1").map_err(|e| e.to_string())
+            conn.batch_execute("SELECT 1").map_err(|e| {
+                conn.failed = true;
+                e.to_string()
+            })
         })
         .await
         .map_err(|e| e.to_string())?

@@ -8,13 +8,14 @@ use std::pin::Pin;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::http::header;
+use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
-use crate::domain::policy::{Action, Decision, Resource, authorize};
+use crate::auth::tokens::Claims;
+use crate::domain::policy::Action;
 use crate::error::AppError;
-use crate::service::accounts::{self, Authenticated};
+use crate::service::accounts::{self, Authenticated, Caller};
 use crate::state::AppState;
 
 /// An authenticated caller: a valid access token whose user and session are still good.
@@ -23,12 +24,7 @@ pub struct Auth(pub Authenticated);
 impl Auth {
     /// Refuses with 403 unless the caller's roles permit the action.
     pub fn require(&self, action: Action) -> Result<(), AppError> {
-        match authorize(&self.0.principal, action, Resource::Service) {
-            Decision::Allow => Ok(()),
-            Decision::Forbidden | Decision::Hidden => {
-                Err(AppError::Forbidden("Your roles do not permit this.".into()))
-            }
-        }
+        self.0.require(action)
     }
 }
 
@@ -41,12 +37,25 @@ fn bearer(req: &HttpRequest) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-/// The result of checking a request's bearer token, made by `authenticate_first`.
-struct AuthOutcome(Result<Authenticated, AppError>);
+fn no_token() -> AppError {
+    AppError::Unauthorized("Sign in and send the access token as a Bearer token.".into())
+}
+
+/// What `authenticate_first` learned from a request's bearer token.
+enum AuthOutcome {
+    /// The token, its session and its user were checked against the database.
+    Checked(Result<Authenticated, AppError>),
+    /// The token is genuine and unexpired; its handler checks the session itself.
+    Token(Claims),
+}
 
 /// Middleware: checks the bearer token before any handler extractor runs. Extractors run
 /// concurrently, so without this a malformed body (422) could be reported before a missing
 /// permission (403); with it, "who are you" and "may you" always come first.
+///
+/// The busiest reads (`checks_session_itself`) get only the token's signature and expiry
+/// checked here; their handlers take a `Caller` and check the session in the same trip to
+/// the database as the read, before anything else they do.
 pub async fn authenticate_first(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -55,10 +64,30 @@ pub async fn authenticate_first(
         bearer(req.request()),
         req.app_data::<web::Data<AppState>>().cloned(),
     ) {
-        let outcome = accounts::authenticate(&state, &token).await;
-        req.extensions_mut().insert(AuthOutcome(outcome));
+        let outcome = if checks_session_itself(req.method(), req.path()) {
+            match state.keys.verify(&token) {
+                Some(claims) => AuthOutcome::Token(claims),
+                None => AuthOutcome::Checked(Err(accounts::unauthorized())),
+            }
+        } else {
+            AuthOutcome::Checked(accounts::authenticate(&state, &token).await)
+        };
+        req.extensions_mut().insert(outcome);
     }
     next.call(req).await
+}
+
+/// The routes whose handlers take a `Caller` and have no other extractor that can fail:
+/// `GET /api/v1/rfas` and `GET /api/v1/rfas/{id}`. Any other handler still works when this
+/// says yes (`Auth` then checks the session itself), so a mistake here costs only time.
+fn checks_session_itself(method: &Method, path: &str) -> bool {
+    *method == Method::GET
+        && path.strip_prefix("/api/v1/rfas").is_some_and(|rest| {
+            rest.is_empty()
+                || rest
+                    .strip_prefix('/')
+                    .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+        })
 }
 
 impl FromRequest for Auth {
@@ -66,20 +95,38 @@ impl FromRequest for Auth {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        if let Some(AuthOutcome(outcome)) = req.extensions_mut().remove::<AuthOutcome>() {
+        let outcome = req.extensions_mut().remove::<AuthOutcome>();
+        if let Some(AuthOutcome::Checked(outcome)) = outcome {
             return Box::pin(std::future::ready(outcome.map(Auth).map_err(Into::into)));
         }
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
-            let token = token.ok_or_else(|| {
-                AppError::Unauthorized(
-                    "Sign in and send the access token as a Bearer token.".into(),
-                )
-            })?;
+            let token = token.ok_or_else(no_token)?;
             Ok(Auth(accounts::authenticate(&state, &token).await?))
         })
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let caller = match req.extensions_mut().remove::<AuthOutcome>() {
+            Some(AuthOutcome::Checked(outcome)) => outcome.map(Caller::Checked),
+            Some(AuthOutcome::Token(claims)) => Ok(Caller::Token(claims)),
+            None => match (bearer(req), req.app_data::<web::Data<AppState>>()) {
+                (Some(token), Some(state)) => state
+                    .keys
+                    .verify(&token)
+                    .map(Caller::Token)
+                    .ok_or_else(accounts::unauthorized),
+                _ => Err(no_token()),
+            },
+        };
+        std::future::ready(caller.map_err(Into::into))
     }
 }
 

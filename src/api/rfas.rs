@@ -12,6 +12,7 @@ use crate::api::users::PageQuery;
 use crate::domain::lifecycle::RfaAction;
 use crate::domain::policy::Action;
 use crate::error::AppError;
+use crate::service::accounts::Caller;
 use crate::service::chain::Verification;
 use crate::service::rfas::{
     self, BulkRequest, BulkResult, Command, EventPage, IntakePatch, IntakeRequest, RfaPage, RfaView,
@@ -62,44 +63,6 @@ fn action_body(req: &HttpRequest, bytes: &[u8]) -> Result<serde_json::Value, act
         serde_json::Value::Null => Ok(serde_json::json!({})),
         value => Ok(value),
     }
-}
-
-/// Query parameters are text for the database (the search text, tags): refuse what is not
-/// UTF-8 once percent-decoded (400) and control characters such as NUL (422), which
-/// PostgreSQL cannot store or compare in text.
-fn check_query_text(query: &str) -> Result<(), AppError> {
-    let bytes = query.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| char::from(b).to_digit(16);
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    decoded.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
-                    i += 3;
-                    continue;
-                }
-                _ => decoded.push(b'%'),
-            },
-            b => decoded.push(b),
-        }
-        i += 1;
-    }
-    if std::str::from_utf8(&decoded).is_err() {
-        return Err(AppError::BadRequest(
-            "The query string is not valid UTF-8.".into(),
-        ));
-    }
-    for (name, value) in url::form_urlencoded::parse(bytes) {
-        if value.chars().any(char::is_control) {
-            return Err(AppError::field(
-                name.into_owned(),
-                "must not contain control characters",
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// Log a new request for assistance.
@@ -185,12 +148,10 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     req: HttpRequest,
-    auth: Auth,
+    caller: Caller,
 ) -> Result<HttpResponse, AppError> {
-    auth.require(Action::ReadRfa)?;
-    check_query_text(req.query_string())?;
-    let query = rfas::parse_queue(req.query_string())?;
-    Ok(HttpResponse::Ok().json(rfas::queue(&state, &auth.0.principal, query).await?))
+    let page = rfas::queue(&state, caller, req.query_string().to_string()).await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// One request, with its eligibility, due date (and how it was reached) and the actions you
@@ -209,11 +170,10 @@ pub async fn list(
 #[get("/api/v1/rfas/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
-    auth: Auth,
+    caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path_id(&id, "request for assistance")?;
-    let rfa = rfas::get(&state, &auth.0.principal, id).await?;
+    let rfa = rfas::get(&state, caller, path_id(&id, "request for assistance")).await?;
     Ok(with_etag(HttpResponse::Ok(), &rfa))
 }
 

@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::password::check_new_password;
-use crate::auth::tokens::{Keys, random_token, token_hash};
+use crate::auth::tokens::{Claims, Keys, random_token, token_hash};
 use crate::db::users::{self as store, NewUser, UserChanges, UserRecord};
 use crate::db::{AdvisoryLock, DbConnection};
 use crate::domain::email::Email;
-use crate::domain::policy::Principal;
+use crate::domain::policy::{Action, Decision, Principal, Resource, authorize};
 use crate::domain::roles::Role;
 use crate::error::{AppError, FieldError};
 use crate::service::paging::{decode_cursor, encode_cursor, page};
@@ -90,6 +90,43 @@ impl From<UserRecord> for UserView {
 pub struct Authenticated {
     pub principal: Principal,
     pub session_id: String,
+}
+
+impl Authenticated {
+    /// Refuses with 403 unless the caller's roles permit the service-wide action.
+    pub fn require(&self, action: Action) -> Result<(), AppError> {
+        match authorize(&self.principal, action, Resource::Service) {
+            Decision::Allow => Ok(()),
+            Decision::Forbidden | Decision::Hidden => {
+                Err(AppError::Forbidden("Your roles do not permit this.".into()))
+            }
+        }
+    }
+}
+
+/// The caller as a handler receives it: already checked against the database, or only a
+/// valid access token whose session and user the handler checks inside its own database
+/// work (`Caller::check`). The second form lets the busiest reads make one trip to the
+/// blocking pool instead of two; see `api::extract::authenticate_first`.
+#[derive(Debug)]
+pub enum Caller {
+    Checked(Authenticated),
+    Token(Claims),
+}
+
+impl Caller {
+    /// The caller, or 401 when the token's session or user is no longer good.
+    pub fn check(self, c: &mut DbConnection) -> Result<Authenticated, AppError> {
+        match self {
+            Caller::Checked(who) => Ok(who),
+            Caller::Token(claims) => session_holder(c, &claims)?.ok_or_else(unauthorized),
+        }
+    }
+}
+
+/// The answer to a missing, forged, expired or revoked access token.
+pub fn unauthorized() -> AppError {
+    AppError::Unauthorized("The access token is missing, invalid or expired.".into())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -313,33 +350,33 @@ pub async fn logout(state: &AppState, who: &Authenticated) -> Result<(), AppErro
 /// Checks an access token and that its user and session are still good. Deactivation, a
 /// password change elsewhere and sign-out take effect at once, not at token expiry.
 pub async fn authenticate(state: &AppState, bearer: &str) -> Result<Authenticated, AppError> {
-    let unauthorized =
-        || AppError::Unauthorized("The access token is missing, invalid or expired.".into());
     let claims = state.keys.verify(bearer).ok_or_else(unauthorized)?;
-    let found = state
-        .db
-        .run(move |c| {
-            let Some((session, record)) = store::caller(c, &claims.sid)? else {
-                return Ok(None);
-            };
-            if session.user_id != claims.sub
-                || session.revoked_at.is_some()
-                || session.expires_at <= now()
-                || !record.user.active
-            {
-                return Ok(None);
-            }
-            Ok(Some(Authenticated {
-                principal: Principal {
-                    user_id: record.user.id,
-                    roles: record.roles,
-                    jurisdictions: record.jurisdictions,
-                },
-                session_id: session.id,
-            }))
-        })
-        .await?;
-    found.ok_or_else(unauthorized)
+    state.db.run(move |c| Caller::Token(claims).check(c)).await
+}
+
+/// The user and session behind verified token claims, if both are still good.
+fn session_holder(
+    c: &mut DbConnection,
+    claims: &Claims,
+) -> Result<Option<Authenticated>, AppError> {
+    let Some((session, record)) = store::caller(c, &claims.sid)? else {
+        return Ok(None);
+    };
+    if session.user_id != claims.sub
+        || session.revoked_at.is_some()
+        || session.expires_at <= now()
+        || !record.user.active
+    {
+        return Ok(None);
+    }
+    Ok(Some(Authenticated {
+        principal: Principal {
+            user_id: record.user.id,
+            roles: record.roles,
+            jurisdictions: record.jurisdictions,
+        },
+        session_id: session.id,
+    }))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ use crate::domain::policy::{self, Decision as Access, Principal, Resource, autho
 use crate::domain::registry::{AuthorityKind, Crime, ProceedingType, country_code};
 use crate::domain::roles::Role;
 use crate::error::AppError;
-use crate::service::accounts::new_id;
+use crate::service::accounts::{Caller, new_id};
 use crate::service::chain::{self, Appender, NewEvent, micros};
 use crate::service::fields::Fields;
 use crate::service::paging;
@@ -990,13 +990,19 @@ fn load_for(
     }
 }
 
-pub async fn get(state: &AppState, who: &Principal, id: String) -> Result<RfaView, AppError> {
+/// One request for the caller. The session is checked first, in the same database call,
+/// so a revoked session gets 401 even for an id that names nothing.
+pub async fn get(
+    state: &AppState,
+    caller: Caller,
+    id: Result<String, AppError>,
+) -> Result<RfaView, AppError> {
     let ctx = Context::from_settings(&state.settings);
-    let who = who.clone();
     state
         .db
         .run(move |c| {
-            let row = load_for(c, &who, &id, policy::Action::ReadRfa)?;
+            let who = caller.check(c)?.principal;
+            let row = load_for(c, &who, &id?, policy::Action::ReadRfa)?;
             view(&ctx, &who, row)
         })
         .await
@@ -1925,9 +1931,48 @@ pub struct QueueQuery {
     overdue: Option<bool>,
 }
 
+/// Query parameters are text for the database (the search text, tags): refuse what is not
+/// UTF-8 once percent-decoded (400) and control characters such as NUL (422), which
+/// PostgreSQL cannot store or compare in text.
+fn check_query_text(query: &str) -> Result<(), AppError> {
+    let bytes = query.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    decoded.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                    i += 3;
+                    continue;
+                }
+                _ => decoded.push(b'%'),
+            },
+            b => decoded.push(b),
+        }
+        i += 1;
+    }
+    if std::str::from_utf8(&decoded).is_err() {
+        return Err(AppError::BadRequest(
+            "The query string is not valid UTF-8.".into(),
+        ));
+    }
+    for (name, value) in url::form_urlencoded::parse(bytes) {
+        if value.chars().any(char::is_control) {
+            return Err(AppError::field(
+                name.into_owned(),
+                "must not contain control characters",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Reads the query string (repeated `state=` or comma-separated states both work) and names
 /// every wrong parameter at once.
 pub fn parse_queue(query: &str) -> Result<QueueQuery, AppError> {
+    check_query_text(query)?;
     let mut errors = Errors::new();
     let mut q = QueueQuery {
         filter: store::QueueFilter::default(),
@@ -2113,34 +2158,36 @@ fn decode_cursor(
     })
 }
 
-pub async fn queue(
-    state: &AppState,
-    who: &Principal,
-    mut q: QueueQuery,
-) -> Result<RfaPage, AppError> {
-    let scope = policy::rfa_list_scope(who)
-        .ok_or_else(|| AppError::Forbidden("Your roles do not permit reading requests.".into()))?;
+/// The queue page for the caller: the session is checked, then the permission to read
+/// requests, then the query string (`parse_queue`), all in the one database call.
+pub async fn queue(state: &AppState, caller: Caller, query: String) -> Result<RfaPage, AppError> {
     let ctx = Context::from_settings(&state.settings);
-    q.filter.scope = match scope {
-        policy::ListScope::All => None,
-        policy::ListScope::Jurisdictions(j) => Some(j),
-    };
-    // Days are taken in the reporting time zone: received_to is inclusive.
-    q.filter.received_from = q.filter.received_from.map(|t| ctx.start_of(t.date()));
-    q.filter.received_to = q
-        .filter
-        .received_to
-        .map(|t| ctx.start_of(t.date().succ_opt().unwrap_or(NaiveDate::MAX)));
-    q.filter.overdue_on = q.overdue.map(|o| (o, ctx.today()));
-    let after = q
-        .cursor
-        .as_deref()
-        .map(|c| decode_cursor(c, q.sort, q.descending))
-        .transpose()?;
-    let who = who.clone();
     state
         .db
         .run(move |c| {
+            let who = caller.check(c)?;
+            who.require(policy::Action::ReadRfa)?;
+            let mut q = parse_queue(&query)?;
+            let who = who.principal;
+            let scope = policy::rfa_list_scope(&who).ok_or_else(|| {
+                AppError::Forbidden("Your roles do not permit reading requests.".into())
+            })?;
+            q.filter.scope = match scope {
+                policy::ListScope::All => None,
+                policy::ListScope::Jurisdictions(j) => Some(j),
+            };
+            // Days are taken in the reporting time zone: received_to is inclusive.
+            q.filter.received_from = q.filter.received_from.map(|t| ctx.start_of(t.date()));
+            q.filter.received_to = q
+                .filter
+                .received_to
+                .map(|t| ctx.start_of(t.date().succ_opt().unwrap_or(NaiveDate::MAX)));
+            q.filter.overdue_on = q.overdue.map(|o| (o, ctx.today()));
+            let after = q
+                .cursor
+                .as_deref()
+                .map(|c| decode_cursor(c, q.sort, q.descending))
+                .transpose()?;
             let rows = store::queue(
                 c,
                 &q.filter,

@@ -176,6 +176,7 @@ both_backends!(
     the_audit_chain_names_an_edited_event,
     two_instances_keep_references_and_the_chain_single,
     every_action_not_allowed_in_a_state_is_refused,
+    an_ended_session_reads_nothing,
 );
 
 /// A valid body for each action, so that only the state decides.
@@ -1582,4 +1583,59 @@ async fn two_instances_keep_references_and_the_chain_single(backend: Backend) {
         .unwrap();
     assert_eq!(verify["ok"], true, "{verify}");
     assert_eq!(verify["events_checked"], 2 * 25 + 1);
+}
+
+/// The queue and the read by id check the session inside their one database call (not in
+/// the middleware): an ended session still gets 401 before anything else is looked at, and
+/// a role without reading rights gets 403 before its query string is.
+async fn an_ended_session_reads_nothing(backend: Backend) {
+    let w = World::new(backend).await;
+    let rfa = w.intake().await;
+    let id = rfa["id"].as_str().expect("id");
+    let unknown = "00000000-0000-4000-8000-000000000000";
+    let reads = [
+        format!("/api/v1/rfas/{id}"),
+        format!("/api/v1/rfas/{unknown}"),
+        "/api/v1/rfas/not-an-id".to_string(),
+        "/api/v1/rfas".to_string(),
+        "/api/v1/rfas?limit=0".to_string(),
+        "/api/v1/rfas?q=%00".to_string(),
+    ];
+    let before = [200, 404, 404, 200, 422, 422];
+    for (path, status) in reads.iter().zip(before) {
+        let res = w.app.get(path, Some(&w.liaison)).await;
+        assert_eq!(res.status(), status, "{path} before");
+    }
+    // Reporting staff may not read requests: 403 comes before the bad query's 422.
+    assert_problem(
+        w.app.get("/api/v1/rfas?limit=0", Some(&w.reporting)).await,
+        403,
+    )
+    .await;
+    assert_problem(
+        w.app
+            .get(&format!("/api/v1/rfas/{id}"), Some(&w.reporting))
+            .await,
+        403,
+    )
+    .await;
+
+    let res = w
+        .app
+        .patch(
+            &format!("/api/v1/users/{}", w.liaison_id),
+            Some(&w.admin),
+            &json!({"active": false}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    for path in &reads {
+        assert_problem(w.app.get(path, Some(&w.liaison)).await, 401).await;
+    }
+    // A token that is not genuine is refused before any database work.
+    let forged = format!("{}x", w.supervisor);
+    for path in &reads {
+        assert_problem(w.app.get(path, Some(&forged)).await, 401).await;
+        assert_problem(w.app.get(path, None).await, 401).await;
+    }
 }

@@ -66,7 +66,10 @@ impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
         match &e {
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => AppError::Unavailable,
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ) => AppError::Unavailable,
             // A concurrent writer got there first (the same email, name or key).
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => AppError::Conflict(
                 "Another record with the same unique value was written at the same time.".into(),
@@ -80,7 +83,7 @@ impl From<diesel::result::Error> for AppError {
 /// Messages by which SQLite and PostgreSQL say the store cannot take the work now
 /// (as opposed to a bug in the query): these become 503, not 500.
 fn is_outage(message: &str) -> bool {
-    const SIGNS: [&str; 9] = [
+    const SIGNS: [&str; 12] = [
         "database is locked",
         "database or disk is full",
         "attempt to write a readonly database",
@@ -88,6 +91,9 @@ fn is_outage(message: &str) -> bool {
         "disk I/O error",
         "terminating connection",
         "server closed the connection",
+        "no connection to the server",
+        "could not receive data from server",
+        "SSL SYSCALL error",
         "the database system is shutting down",
         "the database system is starting up",
     ];

@@ -35,12 +35,12 @@ pub enum DbConnection {
 pub type Pool = r2d2::Pool<Manager>;
 pub type Conn = PooledConnection<Manager>;
 
-/// A pooled connection and when it was last handed back, so that checking it out again soon
-/// after needs no round trip to prove it is alive (see `Manager::is_valid`).
+/// A pooled connection and when work on it last succeeded, so that checking it out again
+/// soon after needs no round trip to prove it is alive (see `Manager::is_valid`).
 pub struct Pooled {
     conn: DbConnection,
     returned_at: Instant,
-    /// Work on it failed because the PostgreSQL server could not be reached: the pool drops it.
+    /// Work on it failed in a way a lost PostgreSQL connection can: the pool drops it.
     failed: bool,
 }
 
@@ -57,7 +57,8 @@ impl std::ops::DerefMut for Pooled {
     }
 }
 
-/// A PostgreSQL connection used again within this time of its last use is taken to be alive
+/// A PostgreSQL connection used again within this time of its last successful work is taken
+/// to be alive
 /// without a `SELECT 1` first (the same rule as HikariCP's bypass window). Checking every
 /// checkout cost a network round trip per request; a connection idle longer than this is
 /// still checked, so one the server or a firewall dropped is replaced before any work.
@@ -241,10 +242,9 @@ impl ManageConnection for Manager {
     }
 
     /// Run by the pool when a connection comes back. One whose last work failed because the
-    /// database could not be reached is dropped here, not trusted again for the next second.
+    /// database could not be reached is dropped here, never handed out again.
     fn has_broken(&self, pooled: &mut Pooled) -> bool {
         use diesel::r2d2::R2D2Connection;
-        pooled.returned_at = Instant::now();
         pooled.failed || std::thread::panicking() || pooled.conn.is_broken()
     }
 }
@@ -332,9 +332,18 @@ impl Database {
                 AppError::Unavailable
             })?;
             let result = f(&mut conn);
-            // On SQLite "unavailable" is a lock or a full disk, not a lost connection.
-            if matches!(result, Err(AppError::Unavailable)) && conn.backend() == Backend::Postgres {
-                conn.failed = true;
+            match &result {
+                Ok(_) => conn.returned_at = Instant::now(),
+                // A lost PostgreSQL connection shows as an outage, or as an internal error
+                // when libpq words it in a way we do not recognise: drop it either way (a
+                // reconnect is cheap). On SQLite these are a lock, a full disk or a bug, not
+                // a lost connection.
+                Err(AppError::Unavailable | AppError::Internal(_))
+                    if conn.backend() == Backend::Postgres =>
+                {
+                    conn.failed = true;
+                }
+                Err(_) => {}
             }
             result
         })
@@ -357,10 +366,16 @@ impl Database {
             let mut conn = pool
                 .get_timeout(Duration::from_secs(2))
                 .map_err(|e| e.to_string())?;
-            conn.batch_execute("SELECT 1").map_err(|e| {
-                conn.failed = true;
-                e.to_string()
-            })
+            match conn.batch_execute("SELECT 1") {
+                Ok(()) => {
+                    conn.returned_at = Instant::now();
+                    Ok(())
+                }
+                Err(e) => {
+                    conn.failed = true;
+                    Err(e.to_string())
+                }
+            }
         })
         .await
         .map_err(|e| e.to_string())?

@@ -1,8 +1,8 @@
 //! Crashes and outages, seen from outside: the server process killed with SIGKILL in the
-//! middle of intakes, PostgreSQL going away under load and coming back, and SQLite's disk
-//! filling up. An acknowledged write is never lost, nothing is written twice, the event
-//! chain and the outbox stay whole, and the service says 503 (never 500) while it cannot
-//! write.
+//! middle of intakes, PostgreSQL going away under load and coming back or ending the
+//! service's connections, and SQLite's disk filling up. An acknowledged write is never lost,
+//! nothing is written twice, the event chain and the outbox stay whole, and the service says
+//! 503 (never 500) while it cannot write.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -430,6 +430,77 @@ impl Drop for SmallDisk {
             .arg(self.dir.path())
             .status();
     }
+}
+
+/// PostgreSQL ends every connection of the service (a restart, a failover, an administrator)
+/// while requests keep coming. The pool trusts a connection used within the last second
+/// without pinging it, so the next requests may meet dead connections: each such request
+/// fails with 503 and its connection is dropped, so at most one request per pooled connection
+/// fails and the service is whole again without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_ending_the_connections_costs_at_most_one_request_each() {
+    if !backend_available(
+        Backend::Postgres,
+        "postgres_ending_the_connections_costs_at_most_one_request_each",
+    ) {
+        return;
+    }
+    let pool_size = 4;
+    let app = TestApp::spawn_with(
+        Backend::Postgres,
+        &[("database.pool_size", json!(pool_size))],
+    )
+    .await;
+    let token = app.admin_token().await;
+    let me = || app.get("/api/v1/me", Some(&token));
+    // Use the connections: 8 requests at once, then a few one after another.
+    let mut at_once = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (url, token) = (app.url("/api/v1/me"), token.clone());
+        at_once.spawn(async move {
+            let res = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await;
+            res.map(|r| r.status().as_u16()).unwrap_or(0)
+        });
+    }
+    while let Some(status) = at_once.join_next().await {
+        assert_eq!(status.unwrap(), 200);
+    }
+    for _ in 0..5 {
+        assert_eq!(me().await.status(), 200);
+    }
+
+    let database = url::Url::parse(&app.db.url)
+        .unwrap()
+        .path()
+        .trim_start_matches('/')
+        .to_string();
+    let ended = app.db.number(&format!(
+        "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
+         WHERE datname = '{database}' AND pid <> pg_backend_pid()"
+    ));
+    assert!(ended >= 1, "the service's connections were found");
+
+    let mut failed = 0;
+    for _ in 0..(pool_size * 5) {
+        let res = me().await;
+        match res.status().as_u16() {
+            200 => {}
+            503 => failed += 1,
+            other => panic!("a lost connection answered {other}, not 503"),
+        }
+    }
+    assert!(
+        failed <= pool_size,
+        "{failed} requests failed: a dead connection was handed out again"
+    );
+    for _ in 0..10 {
+        assert_eq!(me().await.status(), 200, "the service recovered");
+    }
+    assert_eq!(app.get("/health/ready", None).await.status(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -78,8 +78,9 @@ pub async fn authenticate_first(
 }
 
 /// The routes whose handlers take a `Caller` and have no other extractor that can fail:
-/// `GET /api/v1/rfas` and `GET /api/v1/rfas/{id}`. Any other handler still works when this
-/// says yes (`Auth` then checks the session itself), so a mistake here costs only time.
+/// `GET /api/v1/rfas` and `GET /api/v1/rfas/{id}`. Another handler would still refuse a bad
+/// session if this said yes for it (`Auth` then checks the session itself), but its other
+/// extractors could then answer before the 401 or 403: add a route here only with a `Caller`.
 fn checks_session_itself(method: &Method, path: &str) -> bool {
     *method == Method::GET
         && path.strip_prefix("/api/v1/rfas").is_some_and(|rest| {

@@ -990,8 +990,8 @@ fn load_for(
     }
 }
 
-/// One request for the caller. The session is checked first, in the same database call,
-/// so a revoked session gets 401 even for an id that names nothing.
+/// One request for the caller. The session is checked first, in the same database call, so
+/// a revoked session gets 401 even for an id that names nothing; then the permission (403).
 pub async fn get(
     state: &AppState,
     caller: Caller,
@@ -1001,7 +1001,10 @@ pub async fn get(
     state
         .db
         .run(move |c| {
-            let who = caller.check(c)?.principal;
+            let who = caller.check(c)?;
+            // A role that may read no request at all learns nothing about which ids exist.
+            who.require(policy::Action::ReadRfa)?;
+            let who = who.principal;
             let row = load_for(c, &who, &id?, policy::Action::ReadRfa)?;
             view(&ctx, &who, row)
         })

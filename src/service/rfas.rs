@@ -976,6 +976,11 @@ fn load_for(
     id: &str,
     action: policy::Action,
 ) -> Result<RfaRow, AppError> {
+    // A role that may read no request at all is refused before the lookup, so that it learns
+    // nothing about which ids exist.
+    if authorize(who, policy::Action::ReadRfa, Resource::Service) != Access::Allow {
+        return Err(AppError::Forbidden("Your roles do not permit this.".into()));
+    }
     let row = store::find(c, id)?.ok_or_else(not_found)?;
     match authorize(
         who,
@@ -991,7 +996,7 @@ fn load_for(
 }
 
 /// One request for the caller. The session is checked first, in the same database call, so
-/// a revoked session gets 401 even for an id that names nothing; then the permission (403).
+/// a revoked session gets 401 even for an id that names nothing.
 pub async fn get(
     state: &AppState,
     caller: Caller,
@@ -1002,7 +1007,7 @@ pub async fn get(
         .db
         .run(move |c| {
             let who = caller.check(c)?;
-            // A role that may read no request at all learns nothing about which ids exist.
+            // As in `load_for`, but before the id's own check.
             who.require(policy::Action::ReadRfa)?;
             let who = who.principal;
             let row = load_for(c, &who, &id?, policy::Action::ReadRfa)?;

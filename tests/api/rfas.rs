@@ -1611,6 +1611,10 @@ async fn an_ended_session_reads_nothing(backend: Backend) {
     for path in &reads {
         assert_problem(w.app.get(path, Some(&w.reporting)).await, 403).await;
     }
+    for rfa_id in [id, unknown] {
+        let history = format!("/api/v1/rfas/{rfa_id}/events");
+        assert_problem(w.app.get(&history, Some(&w.reporting)).await, 403).await;
+    }
 
     let res = w
         .app

@@ -142,16 +142,7 @@ async fn texts_in_every_script_are_kept_byte_for_byte(backend: Backend) {
     let note = format!("{RTL_MIXED}\n{ZWJ_JUDGE}{ZWJ_FAMILY}\n{DECOMPOSED}\n{CJK}");
     let noted = w.act(&s, &ar, "add_note", json!({"text": note})).await;
     assert_eq!(noted["version"], ar["version"].as_i64().unwrap() + 1);
-    let events: Value = w
-        .app
-        .get(
-            &format!("/api/v1/rfas/{}/events", ar["id"].as_str().unwrap()),
-            Some(&s),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let events = w.events(&s, &ar).await;
     let last = events["items"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["action"], "add_note");
     assert_eq!(last["details"]["text"].as_str().unwrap(), note);
@@ -272,16 +263,7 @@ async fn record(w: &World, rfa: &Value) -> (Value, Value) {
     let res = w.get(&w.supervisor, rfa).await;
     assert_eq!(res.status(), 200);
     let read: Value = res.json().await.unwrap();
-    let events: Value = w
-        .app
-        .get(
-            &format!("/api/v1/rfas/{}/events", rfa["id"].as_str().unwrap()),
-            Some(&w.supervisor),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let events = w.events(&w.supervisor, rfa).await;
     (read, events)
 }
 

@@ -126,6 +126,19 @@ impl World {
             )
             .await
     }
+
+    /// The first page of an RFA's history, as `token` sees it.
+    pub async fn events(&self, token: &str, rfa: &Value) -> Value {
+        self.app
+            .get(
+                &format!("/api/v1/rfas/{}/events", rfa["id"].as_str().unwrap()),
+                Some(token),
+            )
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
 }
 
 /// A complete, valid intake for the jurisdiction and authority.
@@ -341,16 +354,7 @@ async fn intake_answers_with_reference_eligibility_and_due_date(backend: Backend
     let again = w.intake().await;
     assert_eq!(again["reference"], "RFA-2026-0002");
     // The history starts with the intake and the eligibility evaluation.
-    let events: Value = w
-        .app
-        .get(
-            &format!("/api/v1/rfas/{}/events", rfa["id"].as_str().unwrap()),
-            Some(&w.liaison),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let events = w.events(&w.liaison, &rfa).await;
     let names: Vec<&str> = events["items"]
         .as_array()
         .unwrap()
@@ -783,16 +787,7 @@ async fn changes_need_a_current_if_match(backend: Backend) {
         )
         .await;
     assert_problem(res, 428).await;
-    let events: Value = w
-        .app
-        .get(
-            &format!("/api/v1/rfas/{}/events", rfa["id"].as_str().unwrap()),
-            Some(&w.supervisor),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let events = w.events(&w.supervisor, &rfa).await;
     assert_eq!(
         events["items"].as_array().unwrap().len(),
         4,
@@ -1372,16 +1367,7 @@ async fn registry_changes_re_evaluate_open_requests(backend: Backend) {
     let now: Value = w.get(&w.supervisor, &open).await.json().await.unwrap();
     assert_eq!(now["eligibility"]["outcome"], "ineligible");
     assert!(now["version"].as_i64() > open["version"].as_i64());
-    let events: Value = w
-        .app
-        .get(
-            &format!("/api/v1/rfas/{}/events", open["id"].as_str().unwrap()),
-            Some(&w.supervisor),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let events = w.events(&w.supervisor, &open).await;
     let last = events["items"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["action"], "evaluate_eligibility");
     assert_eq!(last["details"]["trigger"], "assessment recorded");
@@ -1439,16 +1425,7 @@ async fn bulk_triage_reports_each_request(backend: Backend) {
     for rfa in [&a, &b] {
         let now: Value = w.get(&s, rfa).await.json().await.unwrap();
         assert_eq!(now["priority"], "urgent");
-        let events: Value = w
-            .app
-            .get(
-                &format!("/api/v1/rfas/{}/events", rfa["id"].as_str().unwrap()),
-                Some(&s),
-            )
-            .await
-            .json()
-            .await
-            .unwrap();
+        let events = w.events(&s, rfa).await;
         assert_eq!(
             events["items"].as_array().unwrap().last().unwrap()["action"],
             "set_priority"

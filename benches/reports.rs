@@ -28,7 +28,7 @@ fn main() -> anyhow::Result<()> {
     let seeded = rt.block_on(async {
         let state = prepare(settings.clone()).await?;
         let (pairs, supervisor) = support::registry_and_users(&state).await?;
-        let db_handle = state.db.clone();
+        let db_handle = state.db().clone();
         tokio::task::spawn_blocking(move || {
             support::seed::seed(&db_handle, &pairs, &supervisor, n, 2016..=2025)
         })

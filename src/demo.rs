@@ -10,10 +10,10 @@
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::json;
 
+use crate::domain::ids::{AuthorityId, JurisdictionId, UserId};
 use crate::domain::lifecycle::{
-    AssistanceType, Channel, ClosingOutcome, Confidentiality, Priority, ResponseKind, RfaAction,
+    AssistanceType, Channel, ClosingOutcome, Confidentiality, Priority, ResponseKind,
 };
 use crate::domain::policy::Principal;
 use crate::domain::registry::{
@@ -21,10 +21,10 @@ use crate::domain::registry::{
 };
 use crate::domain::roles::Role;
 use crate::error::AppError;
+use crate::service::accounts::Authenticated;
 use crate::service::chain::Appender;
-use crate::service::rfas::{self, Command, Conduct, Context, IntakeRequest, Requester};
-use crate::service::{accounts, registry};
-use crate::state::AppState;
+use crate::service::rfas::{self, Command, Conduct, NewRfa, Requester};
+use crate::service::{Rules, Services, accounts, registry};
 
 /// Requests received per year (the published shape).
 pub const RECEIVED_PER_YEAR: [(i32, usize); 6] = [
@@ -69,8 +69,10 @@ fn at(day: NaiveDate, hour: u32, minute: u32) -> NaiveDateTime {
     day.and_hms_opt(hour, minute, 0).unwrap_or_default()
 }
 
-pub async fn generate(state: &AppState) -> Result<Summary, AppError> {
-    let existing = state
+// A script that reads top to bottom (registry, people, arrivals, stories, reopenings), so
+// it stays one function.
+pub async fn generate(svc: &Services) -> Result<Summary, AppError> {
+    let existing = svc
         .db
         .run(|c| Ok(crate::db::rfas::events_after(c, 0, 1)?.len()))
         .await?;
@@ -79,7 +81,7 @@ pub async fn generate(state: &AppState) -> Result<Summary, AppError> {
             "The database already holds requests; demo data goes only into an empty one.".into(),
         ));
     }
-    let admin = state
+    let admin = svc
         .db
         .run(|c| {
             let admins = crate::db::users::list(c, None, 1)?;
@@ -90,6 +92,12 @@ pub async fn generate(state: &AppState) -> Result<Summary, AppError> {
                 .ok_or_else(|| AppError::internal("no administrator"))
         })
         .await?;
+    // The binary writes as the first administrator (and later the demo supervisor).
+    let admin = Authenticated::trusted(Principal {
+        user_id: admin,
+        roles: vec![Role::Admin],
+        jurisdictions: vec![],
+    });
     let mut rng = StdRng::seed_from_u64(2018);
 
     // The registry.
@@ -103,8 +111,8 @@ pub async fn generate(state: &AppState) -> Result<Summary, AppError> {
             _ => DeathPenaltyStatus::AbolishedAllCrimes,
         };
         let j = registry::create_jurisdiction(
-            state,
-            admin.clone(),
+            svc,
+            admin.clone().into(),
             registry::CreateJurisdiction {
                 name: name.to_string(),
                 country_code: code.to_string(),
@@ -124,9 +132,9 @@ pub async fn generate(state: &AppState) -> Result<Summary, AppError> {
         )
         .await?;
         registry::add_assessment(
-            state,
-            admin.clone(),
-            j.id.clone(),
+            svc,
+            admin.clone().into(),
+            JurisdictionId::from_stored(j.id.clone()),
             registry::NewAssessment {
                 outcome: AssessmentOutcome::Meets,
                 assessed_on: NaiveDate::from_ymd_opt(2017, 6, 1).unwrap_or_default(),
@@ -138,9 +146,9 @@ pub async fn generate(state: &AppState) -> Result<Summary, AppError> {
         .await?;
         if status == DeathPenaltyStatus::AbolishedInPractice {
             registry::add_assurance(
-                state,
-                admin.clone(),
-                j.id.clone(),
+                svc,
+                admin.clone().into(),
+                JurisdictionId::from_stored(j.id.clone()),
                 registry::NewAssurance {
                     reference: "DEMO/NV/2017/1".into(),
                     given_on: NaiveDate::from_ymd_opt(2017, 9, 1).unwrap_or_default(),
@@ -160,9 +168,9 @@ pub async fn generate(state: &AppState) -> Result<Summary, AppError> {
             (AuthorityKind::LawEnforcement, "Police War Crimes Unit"),
         ] {
             let a = registry::create_authority(
-                state,
-                admin.clone(),
-                j.id.clone(),
+                svc,
+                admin.clone().into(),
+                JurisdictionId::from_stored(j.id.clone()),
                 registry::CreateAuthority {
                     name: label.into(),
                     kind,
@@ -184,9 +192,11 @@ pub async fn generate(state: &AppState) -> Result<Summary, AppError> {
     let mut users = Vec::new();
     let make = |email: &str, name: &str, roles: Vec<Role>, jurisdictions: Vec<String>| {
         let (email, name) = (email.to_string(), name.to_string());
+        let admin = admin.clone();
         async move {
             let u = accounts::create_user(
-                state,
+                svc,
+                admin.into(),
                 accounts::CreateUser {
                     email,
                     display_name: name,
@@ -254,7 +264,7 @@ pub async fn generate(state: &AppState) -> Result<Summary, AppError> {
     let end_2023 = NaiveDate::from_ymd_opt(2023, 12, 29).unwrap_or_default();
     let end_april = NaiveDate::from_ymd_opt(2024, 4, 29).unwrap_or_default();
     // Demo requests notify nobody.
-    let mut ctx = Context::from_settings(&state.settings);
+    let mut ctx: Rules = svc.rules;
     ctx.mail = crate::mail::Kinds::NONE;
 
     let mut plans = Vec::new();
@@ -288,7 +298,7 @@ pub async fn generate(state: &AppState) -> Result<Summary, AppError> {
         let (jurisdiction_id, authorities, status) = places[place].clone();
         let seed: u64 = rng.random();
         let sup = sup.clone();
-        let supervisor_id = supervisor.id.clone();
+        let supervisor_id = UserId::from_stored(supervisor.id.clone());
         let request = demo_request(
             &mut StdRng::seed_from_u64(seed),
             &jurisdiction_id,
@@ -296,7 +306,7 @@ pub async fn generate(state: &AppState) -> Result<Summary, AppError> {
             received,
             n,
         );
-        let id = state
+        let id = svc
             .db
             .run(move |c| {
                 c.write(|c| {
@@ -322,21 +332,35 @@ pub async fn generate(state: &AppState) -> Result<Summary, AppError> {
     for (k, id) in closed_2023.iter().rev().take(3).enumerate() {
         let sup = sup.clone();
         let id = id.clone();
-        state
-            .db
+        svc.db
             .run(move |c| {
                 c.write(|c| {
                     let mut chain = Appender::lock(c)?;
-                    let reopened_at = at(NaiveDate::from_ymd_opt(2024, 2, 5 + k as u32).unwrap_or_default(), 10, 0);
-                    let row = crate::db::rfas::find(c, &id)?.ok_or_else(|| AppError::internal("demo RFA gone"))?;
-                    let cmd = Command::parse(RfaAction::Reopen, json!({"reason": "The requester asked for follow-up material."}))?;
+                    let reopened_at = at(
+                        NaiveDate::from_ymd_opt(2024, 2, 5 + k as u32).unwrap_or_default(),
+                        10,
+                        0,
+                    );
+                    let row = crate::db::rfas::find(c, &id)?
+                        .ok_or_else(|| AppError::internal("demo RFA gone"))?;
+                    let cmd = Command::Reopen {
+                        reason: "The requester asked for follow-up material.".into(),
+                    };
                     let row = rfas::apply(c, &ctx, &mut chain, &sup, row, &cmd, reopened_at)?;
                     if k == 0 {
-                        let cmd = Command::parse(
-                            RfaAction::Close,
-                            json!({"outcome": "partially_fulfilled", "reason": "Follow-up answered in part."}),
+                        let cmd = Command::Close {
+                            outcome: ClosingOutcome::PartiallyFulfilled,
+                            reason: Some("Follow-up answered in part.".into()),
+                        };
+                        rfas::apply(
+                            c,
+                            &ctx,
+                            &mut chain,
+                            &sup,
+                            row,
+                            &cmd,
+                            reopened_at + Duration::days(30),
                         )?;
-                        rfas::apply(c, &ctx, &mut chain, &sup, row, &cmd, reopened_at + Duration::days(30))?;
                     }
                     Ok::<_, AppError>(())
                 })
@@ -356,7 +380,7 @@ fn demo_request(
     authorities: &[String],
     received: NaiveDateTime,
     n: usize,
-) -> IntakeRequest {
+) -> NewRfa {
     let topics = [
         "Detention facility records",
         "Chain of command analysis",
@@ -372,9 +396,11 @@ fn demo_request(
         assistance_types.push(AssistanceType::AnalyticalProduct);
     }
     let conduct_year = rng.random_range(2012..=2017);
-    IntakeRequest {
-        jurisdiction_id: jurisdiction_id.to_string(),
-        authority_id: authorities[rng.random_range(0..authorities.len())].clone(),
+    NewRfa {
+        jurisdiction_id: JurisdictionId::from_stored(jurisdiction_id.to_string()),
+        authority_id: AuthorityId::from_stored(
+            authorities[rng.random_range(0..authorities.len())].clone(),
+        ),
         received_at: Utc.from_utc_datetime(&received),
         channel: [Channel::Email, Channel::Diplomatic, Channel::Portal][rng.random_range(0..3)],
         subject: format!(
@@ -420,7 +446,7 @@ struct Story<'a> {
     id: String,
     clock: NaiveDateTime,
     jitter: Vec<i64>,
-    ctx: &'a Context,
+    ctx: &'a Rules,
     sup: &'a Principal,
 }
 
@@ -430,16 +456,22 @@ impl Story<'_> {
         &mut self,
         c: &mut crate::db::DbConnection,
         chain: &mut Appender,
-        action: RfaAction,
-        body: serde_json::Value,
+        cmd: Command,
         days: i64,
     ) -> Result<NaiveDateTime, AppError> {
         let minutes = self.jitter.pop().unwrap_or(30);
         self.clock += Duration::days(days) + Duration::minutes(minutes);
         let row = crate::db::rfas::find(c, &self.id)?
             .ok_or_else(|| AppError::internal("demo RFA gone"))?;
-        let cmd = Command::parse(action, body)?;
-        rfas::apply(c, self.ctx, chain, self.sup, row, &cmd, self.clock)?;
+        rfas::apply(
+            c,
+            self.ctx,
+            chain,
+            self.sup,
+            row,
+            &cmd.checked()?,
+            self.clock,
+        )?;
         Ok(self.clock)
     }
 }
@@ -454,13 +486,14 @@ struct Plan {
     status: DeathPenaltyStatus,
 }
 
-/// Logs one request and takes it as far as its plan says, each step later than the last.
+/// Logs one request and takes it as far as its plan says, each step later than the last
+/// (one story, told in order).
 fn walk(
     c: &mut crate::db::DbConnection,
-    ctx: &Context,
+    ctx: &Rules,
     sup: &Principal,
-    supervisor_id: &str,
-    request: IntakeRequest,
+    supervisor_id: &UserId,
+    request: NewRfa,
     plan: Plan,
     rng: &mut StdRng,
 ) -> Result<Option<(String, NaiveDate)>, AppError> {
@@ -489,24 +522,26 @@ fn walk(
     // Open requests at the end of their story stop at some stage on the way.
     let Some(limit) = close_by else {
         if stage >= 1 {
-            s.step(c, &mut chain, RfaAction::StartReview, json!({}), 2)?;
+            s.step(c, &mut chain, Command::StartReview, 2)?;
         }
         if stage >= 2 {
             s.step(
                 c,
                 &mut chain,
-                RfaAction::Assign,
-                json!({"assignee_id": supervisor_id}),
+                Command::Assign {
+                    assignee: supervisor_id.clone(),
+                },
                 1,
             )?;
-            s.step(c, &mut chain, RfaAction::Accept, json!({}), 2)?;
+            s.step(c, &mut chain, Command::Accept, 2)?;
         }
         if stage >= 3 {
             s.step(
                 c,
                 &mut chain,
-                RfaAction::RequestInformation,
-                json!({"message": "Please confirm the scope."}),
+                Command::RequestInformation {
+                    message: "Please confirm the scope.".into(),
+                },
                 5,
             )?;
         }
@@ -515,38 +550,44 @@ fn walk(
     // How long it takes, kept before the deadline of its plan.
     let budget = ((limit - s.clock.date()).num_days() - 4).max(4);
     let unit = (total.min(budget) / 4).max(1);
-    s.step(c, &mut chain, RfaAction::StartReview, json!({}), 1)?;
+    s.step(c, &mut chain, Command::StartReview, 1)?;
     let closed = if status == DeathPenaltyStatus::Retentionist {
         s.step(
             c,
             &mut chain,
-            RfaAction::Decline,
-            json!({"outcome": ClosingOutcome::DeclinedIneligible, "reason": "The death penalty could be applied."}),
+            Command::Decline {
+                outcome: ClosingOutcome::DeclinedIneligible,
+                reason: "The death penalty could be applied.".into(),
+            },
             unit,
         )?
     } else if roll < 0.06 {
         s.step(
             c,
             &mut chain,
-            RfaAction::Decline,
-            json!({"outcome": ClosingOutcome::DeclinedOther, "reason": "No relevant holdings."}),
+            Command::Decline {
+                outcome: ClosingOutcome::DeclinedOther,
+                reason: "No relevant holdings.".into(),
+            },
             unit,
         )?
     } else {
         s.step(
             c,
             &mut chain,
-            RfaAction::Assign,
-            json!({"assignee_id": supervisor_id}),
+            Command::Assign {
+                assignee: supervisor_id.clone(),
+            },
             0,
         )?;
-        s.step(c, &mut chain, RfaAction::Accept, json!({}), 1)?;
+        s.step(c, &mut chain, Command::Accept, 1)?;
         if roll < 0.12 {
             s.step(
                 c,
                 &mut chain,
-                RfaAction::Withdraw,
-                json!({"reason": "The case was discontinued."}),
+                Command::Withdraw {
+                    reason: "The case was discontinued.".into(),
+                },
                 unit,
             )?
         } else {
@@ -554,18 +595,22 @@ fn walk(
                 s.step(
                     c,
                     &mut chain,
-                    RfaAction::RequestInformation,
-                    json!({"message": "Please send the indictment."}),
+                    Command::RequestInformation {
+                        message: "Please send the indictment.".into(),
+                    },
                     unit / 2,
                 )?;
-                s.step(c, &mut chain, RfaAction::Resume, json!({}), unit / 2)?;
+                s.step(c, &mut chain, Command::Resume, unit / 2)?;
             }
             let shared_on = s.clock.date() + Duration::days(unit);
             s.step(
                 c,
                 &mut chain,
-                RfaAction::RecordResponse,
-                json!({"kind": ResponseKind::InformationPackage, "description": "Demo package", "shared_on": shared_on}),
+                Command::RecordResponse {
+                    kind: ResponseKind::InformationPackage,
+                    description: "Demo package".into(),
+                    shared_on,
+                },
                 unit,
             )?;
             let outcome = if roll < 0.75 {
@@ -576,8 +621,10 @@ fn walk(
             s.step(
                 c,
                 &mut chain,
-                RfaAction::Close,
-                json!({"outcome": outcome}),
+                Command::Close {
+                    outcome,
+                    reason: None,
+                },
                 1,
             )?
         }

@@ -20,18 +20,27 @@ impl FieldError {
     }
 }
 
+/// What went wrong, named for the domain, not for a transport: `api::problem` maps each kind
+/// to an HTTP status and a problem document, and the web screens to a page or an error
+/// summary, each in one place.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    #[error("bad request: {0}")]
-    BadRequest(String),
+    /// The input cannot be read at all (malformed JSON, a cursor this service did not issue).
+    #[error("malformed input: {0}")]
+    Malformed(String),
+    /// The input can be read but some fields are wrong; every wrong field is named.
     #[error("validation failed")]
     Validation(Vec<FieldError>),
+    /// No caller, or a caller whose session, token or account is no longer good.
     #[error("unauthenticated: {0}")]
-    Unauthorized(String),
+    Unauthenticated(String),
+    /// The caller is known but their roles do not permit this.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// No such record, or one outside the caller's reach (its existence is not revealed).
     #[error("not found: {0}")]
     NotFound(String),
+    /// The change collides with the stored state (a taken name, the last administrator).
     #[error("conflict: {0}")]
     Conflict(String),
     /// A lifecycle action the RFA's state (or a rule) does not allow now.
@@ -40,12 +49,15 @@ pub enum AppError {
         detail: String,
         allowed_actions: Vec<String>,
     },
-    #[error("stale If-Match")]
-    PreconditionFailed,
-    #[error("If-Match missing")]
-    PreconditionRequired,
-    #[error("too many requests")]
-    TooManyRequests { retry_after_secs: u64 },
+    /// The change was based on a version that is no longer the current one.
+    #[error("the record changed since it was read")]
+    VersionMismatch,
+    /// A change that must name the version it is based on did not.
+    #[error("the version the change is based on is missing")]
+    VersionRequired,
+    /// Too many attempts from one client; try again after the given time.
+    #[error("too many attempts")]
+    RateLimited { retry_after_secs: u64 },
     #[error("the database is unavailable")]
     Unavailable,
     #[error("internal error: {0}")]

@@ -5,13 +5,14 @@
 
 pub mod api;
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod export;
 pub mod mail;
 pub mod service;
 pub mod startup;
-pub mod state;
 pub mod telemetry;

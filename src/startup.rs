@@ -1,4 +1,8 @@
-//! Builds the application: database, keys, HTTP server with its middleware.
+//! Builds the application: the service context (database, keys, rules), then the HTTP
+//! server. Transport settings shared by every answer sit on the whole app (logging, request
+//! ids, metrics, the headers no answer may lack); the API's own (problem documents, its
+//! closed CSP, the JSON body limit, the token check) sit on its scope in `api::register`,
+//! so a scope for the screens can bring its own without touching the API's.
 
 use std::net::TcpListener;
 use std::panic::AssertUnwindSafe;
@@ -18,39 +22,41 @@ use utoipa_actix_web::AppExt;
 
 use crate::api::problem::ensure_problem;
 use crate::api::{self, OpenApiJson, RouteTable};
-use crate::auth::limiter::LoginLimiter;
 use crate::auth::password::Hasher;
 use crate::auth::tokens::Keys;
 use crate::config::Settings;
 use crate::db::Database;
 use crate::error::AppError;
+use crate::service::Services;
 use crate::service::accounts::{self, Bootstrapped};
-use crate::state::AppState;
 
 pub struct Application {
     addr: std::net::SocketAddr,
     server: Server,
-    state: web::Data<AppState>,
+    services: web::Data<Services>,
 }
 
 impl Application {
     /// Opens (and migrates) the database, prepares keys and binds the listener. The server
     /// runs once `run_until_stopped` is awaited.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let state = prepare(settings).await?;
-        let settings = state.settings.clone();
+        let services = prepare(settings).await?;
+        let settings = services.settings.clone();
         let addr = settings.bind_addr()?;
         let listener =
             TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
         let addr = listener.local_addr()?;
-        let server = http_server(listener, state.clone())?;
+        let server = http_server(listener, services.clone())?;
         warn_about_mail(&settings);
-        crate::mail::worker::spawn(state.clone())
-            .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+        crate::mail::worker::spawn(crate::mail::worker::Worker {
+            db: services.db.clone(),
+            settings: settings.clone(),
+        })
+        .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
         Ok(Self {
             addr,
             server,
-            state,
+            services,
         })
     }
 
@@ -66,8 +72,8 @@ impl Application {
         self.server.handle()
     }
 
-    pub fn state(&self) -> web::Data<AppState> {
-        self.state.clone()
+    pub fn services(&self) -> web::Data<Services> {
+        self.services.clone()
     }
 
     /// Serves until SIGTERM/SIGINT (or `handle().stop()`), then lets requests in flight finish.
@@ -76,9 +82,10 @@ impl Application {
     }
 }
 
-/// Everything but the HTTP server: the database (migrated, with its first administrator),
-/// keys, the password hasher and the limiters. The command line uses it too.
-pub async fn prepare(settings: Settings) -> anyhow::Result<web::Data<AppState>> {
+/// Everything but the HTTP server: the service context with the database (migrated, with
+/// its first administrator), keys, the password hasher and the limits. The command line
+/// uses it too.
+pub async fn prepare(settings: Settings) -> anyhow::Result<web::Data<Services>> {
     let settings = Arc::new(settings);
     let db_settings = settings.database.clone();
     let db = tokio::task::spawn_blocking(move || Database::connect(&db_settings))
@@ -95,23 +102,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<web::Data<AppState>> 
             .context("hasher start-up task failed")?
             .map_err(|e| anyhow::anyhow!("{e}"))?
     };
-    let login_limiter = LoginLimiter::new(
-        settings.auth.login_burst,
-        Duration::from_millis(settings.auth.login_replenish_ms),
-    );
-    // Each session refreshes about every 15 minutes; give them a wider budget.
-    let refresh_limiter = LoginLimiter::new(
-        settings.auth.login_burst.saturating_mul(6),
-        Duration::from_millis((settings.auth.login_replenish_ms / 6).max(1)),
-    );
-    Ok(web::Data::new(AppState {
-        settings,
-        db,
-        keys,
-        hasher,
-        login_limiter,
-        refresh_limiter,
-    }))
+    Ok(web::Data::new(Services::new(db, settings, keys, hasher)))
 }
 
 /// In production, mail that goes nowhere is worth a loud warning at every start.
@@ -165,34 +156,25 @@ async fn bootstrap(db: &Database, settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn http_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
-    let settings = state.settings.clone();
+fn http_server(listener: TcpListener, services: web::Data<Services>) -> anyhow::Result<Server> {
+    let settings = services.settings.clone();
     let metrics = PrometheusMetricsBuilder::new("rfa")
         .endpoint("/metrics")
         .mask_unmatched_patterns("UNMATCHED")
         .build()
         .map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
-    let max_body = settings.server.max_body_bytes;
+    let api_settings = settings.clone();
 
     let mut server = HttpServer::new(move || {
-        let (app, doc) = api::register(App::new().into_utoipa_app()).split_for_parts();
+        let (app, doc) =
+            api::register(App::new().into_utoipa_app(), &api_settings).split_for_parts();
         let routes = RouteTable::from_openapi(&doc);
         let doc_json = doc.to_pretty_json().unwrap_or_else(|_| "{}".into());
-        app.app_data(state.clone())
+        app.app_data(services.clone())
             .app_data(web::Data::new(OpenApiJson(doc_json)))
             .app_data(web::Data::new(routes))
-            .app_data(web::PayloadConfig::new(max_body))
-            .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                AppError::BadRequest(format!("Bad query parameter: {err}")).into()
-            }))
-            .app_data(
-                web::PathConfig::default()
-                    .error_handler(|_, _| AppError::NotFound("No such resource.".into()).into()),
-            )
+            // What no scope takes: 404, or 405 for a known path.
             .default_service(web::to(api::fallback))
-            .wrap(actix_web::middleware::from_fn(
-                api::extract::authenticate_first,
-            ))
             .wrap_fn(|req, srv| {
                 // A panicking handler becomes a logged 500 problem, not a dropped connection.
                 let fut = srv.call(req);
@@ -217,7 +199,8 @@ fn http_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Res
             .wrap(metrics.clone())
             // Every answer may carry case data: no cache or proxy keeps it, no browser sniffs
             // it into something runnable or frames it. Outside the metrics middleware, which
-            // answers /metrics itself.
+            // answers /metrics itself. A header already set is kept, so a scope with other
+            // needs (the screens' stylesheets) sets its own content security policy.
             .wrap(
                 actix_web::middleware::DefaultHeaders::new()
                     .add((header::CACHE_CONTROL, "no-store"))

@@ -280,7 +280,7 @@ pub async fn run(cfg: &Config) -> anyhow::Result<Vec<Outcome>> {
     let (pairs, supervisor) = super::registry_and_users(&state).await?;
     {
         let (db_handle, pairs, supervisor, n) = (
-            state.db.clone(),
+            state.db().clone(),
             pairs.clone(),
             supervisor.clone(),
             cfg.small,
@@ -475,7 +475,7 @@ pub async fn run(cfg: &Config) -> anyhow::Result<Vec<Outcome>> {
     if cfg.large > cfg.small {
         let state = rfa_tracker::startup::prepare(settings.clone()).await?;
         let (db_handle, pairs2, supervisor2, n) = (
-            state.db.clone(),
+            state.db().clone(),
             pairs.clone(),
             supervisor.clone(),
             cfg.large - cfg.small,
@@ -526,7 +526,7 @@ pub async fn run(cfg: &Config) -> anyhow::Result<Vec<Outcome>> {
 
 /// The same intake transaction through the service, with no HTTP: what the database allows.
 async fn storage_intake_limit(
-    state: &rfa_tracker::state::AppState,
+    state: &rfa_tracker::service::Services,
     pairs: &[(String, String)],
     supervisor: &str,
     cfg: &Config,
@@ -534,20 +534,24 @@ async fn storage_intake_limit(
     use rfa_tracker::domain::policy::Principal;
     use rfa_tracker::domain::roles::Role;
     use rfa_tracker::service::rfas;
-    let request = rfas::parse_intake(intake_body(&pairs[0].0, &pairs[0].1))
+    let request = rfa_tracker::api::rfas::wire::parse_intake(intake_body(&pairs[0].0, &pairs[0].1))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let who = Principal {
         user_id: supervisor.to_string(),
         roles: vec![Role::Supervisor],
         jurisdictions: vec![],
     };
-    let ctx = rfas::Context::from_settings(&state.settings);
+    let ctx = *state.rules();
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..cfg.concurrency {
-        let (db, request, who, stop) =
-            (state.db.clone(), request.clone(), who.clone(), stop.clone());
+        let (db, request, who, stop) = (
+            state.db().clone(),
+            request.clone(),
+            who.clone(),
+            stop.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
             let mut errors = 0u64;

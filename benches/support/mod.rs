@@ -8,10 +8,12 @@ pub mod seed;
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use rfa_tracker::config::{DEFAULT_TOML, Settings};
+use rfa_tracker::domain::ids::{JurisdictionId, UserId};
 use rfa_tracker::domain::registry::{AuthorityKind, CompetenceBasis, Crime, DeathPenaltyStatus};
 use rfa_tracker::domain::roles::Role;
+use rfa_tracker::service::Services;
+use rfa_tracker::service::accounts::Caller;
 use rfa_tracker::service::{accounts, registry};
-use rfa_tracker::state::AppState;
 
 pub const ADMIN: (&str, &str) = ("bench-admin@rfa.test", "benchmark password 1");
 pub const PASSWORD: &str = "benchmark password 1";
@@ -102,21 +104,23 @@ impl Drop for BenchDb {
 /// 16 jurisdictions with an authority each, and users for every role; returns
 /// ((jurisdiction, authority) pairs, supervisor id).
 pub async fn registry_and_users(
-    state: &AppState,
+    state: &Services,
 ) -> anyhow::Result<(Vec<(String, String)>, String)> {
     let err = |e: rfa_tracker::error::AppError| anyhow::anyhow!("{e}");
     let admin = state
-        .db
+        .db()
         .run(|c| Ok(rfa_tracker::db::users::list(c, None, 1)?))
         .await
         .map_err(err)?[0]
         .id
         .clone();
+    // The benchmark sets up its data as the operator running it, acting as the administrator.
+    let admin = || Caller::operator(UserId::parse(&admin), vec![Role::Admin]);
     let mut pairs = Vec::new();
     for i in 0..16 {
         let j = registry::create_jurisdiction(
             state,
-            admin.clone(),
+            admin(),
             registry::CreateJurisdiction {
                 name: format!("Bench jurisdiction {i}"),
                 country_code: ["DE", "FR", "SE", "NL"][i % 4].into(),
@@ -136,8 +140,8 @@ pub async fn registry_and_users(
         .map_err(err)?;
         registry::add_assessment(
             state,
-            admin.clone(),
-            j.id.clone(),
+            admin(),
+            JurisdictionId::from_stored(j.id.clone()),
             registry::NewAssessment {
                 outcome: rfa_tracker::domain::registry::AssessmentOutcome::Meets,
                 assessed_on: "2015-01-01".parse()?,
@@ -150,8 +154,8 @@ pub async fn registry_and_users(
         .map_err(err)?;
         let a = registry::create_authority(
             state,
-            admin.clone(),
-            j.id.clone(),
+            admin(),
+            JurisdictionId::from_stored(j.id.clone()),
             registry::CreateAuthority {
                 name: "Prosecutor".into(),
                 kind: AuthorityKind::Prosecution,
@@ -170,6 +174,7 @@ pub async fn registry_and_users(
     ] {
         let u = accounts::create_user(
             state,
+            admin(),
             accounts::CreateUser {
                 email: email.into(),
                 display_name: "Bench".into(),

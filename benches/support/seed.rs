@@ -7,10 +7,11 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rfa_tracker::db::rfas::{EventRow, RfaRow};
+use rfa_tracker::db::rfas::{EventRow, ReportFacts, RfaRow};
 use rfa_tracker::db::schema::{chain_head, reference_counters, rfa_events, rfas};
 use rfa_tracker::db::{Database, DbConnection};
-use rfa_tracker::service::chain::{canonical, hash_of, report_facts};
+use rfa_tracker::domain::canonical::canonical;
+use rfa_tracker::service::chain::hash_of;
 use serde_json::json;
 
 pub struct Seeded {
@@ -241,7 +242,7 @@ impl Chain {
             action: action.into(),
             state_before: before.map(str::to_string),
             state_after: after.into(),
-            report: report_facts(&serde_json::from_str(&details).unwrap_or_default()),
+            report: ReportFacts::from_details(&serde_json::from_str(&details).unwrap_or_default()),
             details,
             prev_hash: self.prev.clone(),
             hash: String::new(),

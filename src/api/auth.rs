@@ -6,10 +6,10 @@ use crate::api::extract::{Auth, client_ip};
 use crate::api::json::{Json, OptionalJson};
 use crate::api::problem::Problem;
 use crate::error::AppError;
+use crate::service::Services;
 use crate::service::accounts::{
     self, ChangePassword, LoginRequest, LogoutRequest, RefreshRequest, TokenPair, UserView,
 };
-use crate::state::AppState;
 
 /// Sign in with email and password.
 ///
@@ -25,14 +25,14 @@ use crate::state::AppState;
         (status = 429, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/api/v1/auth/login")]
+#[post("/auth/login")]
 pub async fn login(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     req: HttpRequest,
     body: Json<LoginRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let ip = client_ip(&req, state.settings.server.trust_forwarded_for);
-    let pair = accounts::login(&state, body.into_inner(), ip).await?;
+    let ip = client_ip(&req, svc.settings().server.trust_forwarded_for);
+    let pair = accounts::login(&svc, body.into_inner(), ip).await?;
     Ok(no_store(HttpResponse::Ok()).json(pair))
 }
 
@@ -49,14 +49,14 @@ pub async fn login(
         (status = 429, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/api/v1/auth/refresh")]
+#[post("/auth/refresh")]
 pub async fn refresh(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     req: HttpRequest,
     body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let ip = client_ip(&req, state.settings.server.trust_forwarded_for);
-    let pair = accounts::refresh(&state, body.into_inner(), ip).await?;
+    let ip = client_ip(&req, svc.settings().server.trust_forwarded_for);
+    let pair = accounts::refresh(&svc, body.into_inner(), ip).await?;
     Ok(no_store(HttpResponse::Ok()).json(pair))
 }
 
@@ -71,13 +71,13 @@ pub async fn refresh(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/api/v1/auth/logout")]
+#[post("/auth/logout")]
 pub async fn logout(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     auth: Auth,
     _body: OptionalJson<LogoutRequest>,
 ) -> Result<HttpResponse, AppError> {
-    accounts::logout(&state, &auth.0).await?;
+    accounts::logout(&svc, auth.into()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -90,9 +90,9 @@ pub async fn logout(
         (status = 401, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/api/v1/me")]
-pub async fn me(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(accounts::me(&state, &auth.0).await?))
+#[get("/me")]
+pub async fn me(svc: web::Data<Services>, auth: Auth) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(accounts::me(&svc, auth.into()).await?))
 }
 
 /// Change your password (needs the current one); every other session is signed out.
@@ -107,15 +107,15 @@ pub async fn me(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, 
         (status = 429, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/api/v1/me/password")]
+#[post("/me/password")]
 pub async fn change_password(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     req: HttpRequest,
     auth: Auth,
     body: Json<ChangePassword>,
 ) -> Result<HttpResponse, AppError> {
-    let ip = client_ip(&req, state.settings.server.trust_forwarded_for);
-    accounts::change_password(&state, &auth.0, body.into_inner(), ip).await?;
+    let ip = client_ip(&req, svc.settings().server.trust_forwarded_for);
+    accounts::change_password(&svc, auth.into(), body.into_inner(), ip).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -15,16 +15,23 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use crate::auth::tokens::Claims;
 use crate::domain::policy::Action;
 use crate::error::AppError;
+use crate::service::Services;
 use crate::service::accounts::{self, Authenticated, Caller};
-use crate::state::AppState;
 
 /// An authenticated caller: a valid access token whose user and session are still good.
 pub struct Auth(pub Authenticated);
 
 impl Auth {
-    /// Refuses with 403 unless the caller's roles permit the action.
+    /// Refuses with 403 unless the caller's roles permit the action: only so that a 403
+    /// comes before a complaint about the body. The service decides, and checks again.
     pub fn require(&self, action: Action) -> Result<(), AppError> {
         self.0.require(action)
+    }
+}
+
+impl From<Auth> for Caller {
+    fn from(auth: Auth) -> Self {
+        Caller::Checked(auth.0)
     }
 }
 
@@ -38,7 +45,7 @@ fn bearer(req: &HttpRequest) -> Option<String> {
 }
 
 fn no_token() -> AppError {
-    AppError::Unauthorized("Sign in and send the access token as a Bearer token.".into())
+    AppError::Unauthenticated("Sign in and send the access token as a Bearer token.".into())
 }
 
 /// What `authenticate_first` learned from a request's bearer token.
@@ -62,10 +69,10 @@ pub async fn authenticate_first(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     if let (Some(token), Some(state)) = (
         bearer(req.request()),
-        req.app_data::<web::Data<AppState>>().cloned(),
+        req.app_data::<web::Data<Services>>().cloned(),
     ) {
         let outcome = if checks_session_itself(req.method(), req.path()) {
-            match state.keys.verify(&token) {
+            match state.verify_token(&token) {
                 Some(claims) => AuthOutcome::Token(claims),
                 None => AuthOutcome::Checked(Err(accounts::unauthorized())),
             }
@@ -100,7 +107,7 @@ impl FromRequest for Auth {
         if let Some(AuthOutcome::Checked(outcome)) = outcome {
             return Box::pin(std::future::ready(outcome.map(Auth).map_err(Into::into)));
         }
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let state = req.app_data::<web::Data<Services>>().cloned();
         let token = bearer(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
@@ -118,10 +125,9 @@ impl FromRequest for Caller {
         let caller = match req.extensions_mut().remove::<AuthOutcome>() {
             Some(AuthOutcome::Checked(outcome)) => outcome.map(Caller::Checked),
             Some(AuthOutcome::Token(claims)) => Ok(Caller::Token(claims)),
-            None => match (bearer(req), req.app_data::<web::Data<AppState>>()) {
+            None => match (bearer(req), req.app_data::<web::Data<Services>>()) {
                 (Some(token), Some(state)) => state
-                    .keys
-                    .verify(&token)
+                    .verify_token(&token)
                     .map(Caller::Token)
                     .ok_or_else(accounts::unauthorized),
                 _ => Err(no_token()),
@@ -158,8 +164,16 @@ permissions!(
     ManageOutbox,
 );
 
-/// The caller, checked for the permission `P`.
+/// The caller, checked for the permission `P` before the body is read, so that a 403
+/// comes before a complaint about the body. The service function the handler calls checks
+/// the permission again: this is the order of answers, not the rule.
 pub struct Permit<P: Permission>(pub Authenticated, PhantomData<P>);
+
+impl<P: Permission> From<Permit<P>> for Caller {
+    fn from(permit: Permit<P>) -> Self {
+        Caller::Checked(permit.0)
+    }
+}
 
 impl<P: Permission + 'static> FromRequest for Permit<P> {
     type Error = actix_web::Error;

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 
 use crate::api::problem::Problem;
-use crate::state::AppState;
+use crate::service::{Services, health};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct HealthStatus {
@@ -34,13 +34,9 @@ pub async fn live() -> HttpResponse {
     )
 )]
 #[get("/health/ready")]
-pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    let database = match state.db.backend() {
-        crate::db::Backend::Sqlite => "sqlite",
-        crate::db::Backend::Postgres => "postgres",
-    };
-    match state.db.ping().await {
-        Ok(()) => HttpResponse::Ok().json(HealthStatus {
+pub async fn ready(svc: web::Data<Services>) -> HttpResponse {
+    match health::ready(&svc).await {
+        Ok(database) => HttpResponse::Ok().json(HealthStatus {
             status: "ok",
             database: Some(database),
         }),

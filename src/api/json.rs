@@ -68,7 +68,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
     }
 }
 
-fn is_json(req: &HttpRequest) -> bool {
+pub(crate) fn is_json(req: &HttpRequest) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -102,8 +102,8 @@ fn read_body(
     payload: &mut Payload,
 ) -> impl Future<Output = Result<web::Bytes, actix_web::Error>> + 'static {
     let limit = req
-        .app_data::<web::Data<crate::state::AppState>>()
-        .map(|s| s.settings.server.client_request_timeout_ms)
+        .app_data::<web::Data<crate::service::Services>>()
+        .map(|s| s.settings().server.client_request_timeout_ms)
         .unwrap_or(5_000);
     let body = web::Bytes::from_request(req, payload);
     async move {
@@ -147,7 +147,7 @@ fn map_payload_error(e: &actix_web::Error) -> actix_web::Error {
         return actix_web::error::InternalError::from_response("too large", problem.response())
             .into();
     }
-    AppError::BadRequest("The request body could not be read.".into()).into()
+    AppError::Malformed("The request body could not be read.".into()).into()
 }
 
 /// Parses a body; public so other extractors (and tests) share the exact rules.
@@ -156,14 +156,14 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     // wrong shape, which would answer a truncated, unclosed or too deeply nested body (or
     // one with invalid UTF-8 further on) with 422 instead of 400.
     serde_json::from_slice::<serde_json::Value>(bytes)
-        .map_err(|e| AppError::BadRequest(format!("Malformed JSON: {e}")))?;
+        .map_err(|e| AppError::Malformed(format!("Malformed JSON: {e}")))?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = match serde_path_to_error::deserialize(&mut de) {
         Ok(v) => v,
         Err(e) => return Err(classify(e)),
     };
     de.end()
-        .map_err(|e| AppError::BadRequest(format!("Malformed JSON: {e}")))?;
+        .map_err(|e| AppError::Malformed(format!("Malformed JSON: {e}")))?;
     Ok(value)
 }
 
@@ -173,7 +173,7 @@ fn classify(e: serde_path_to_error::Error<serde_json::Error>) -> AppError {
     let inner = e.into_inner();
     match inner.classify() {
         Category::Syntax | Category::Eof | Category::Io => {
-            AppError::BadRequest(format!("Malformed JSON: {inner}"))
+            AppError::Malformed(format!("Malformed JSON: {inner}"))
         }
         Category::Data => {
             let message = strip_position(&inner.to_string());
@@ -222,11 +222,11 @@ mod tests {
     fn syntax_errors_are_bad_requests() {
         assert!(matches!(
             parse::<Body>(b"{\"name\": "),
-            Err(AppError::BadRequest(_))
+            Err(AppError::Malformed(_))
         ));
         assert!(matches!(
             parse::<Body>(br#"{"name":"a","roles":[]} trailing"#),
-            Err(AppError::BadRequest(_))
+            Err(AppError::Malformed(_))
         ));
     }
 

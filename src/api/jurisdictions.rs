@@ -9,19 +9,24 @@ use crate::api::extract::{Permit, ReadRegistry, WriteRegistry};
 use crate::api::json::Json;
 use crate::api::problem::Problem;
 use crate::api::users::PageQuery;
+use crate::domain::ids::{AuthorityId, JurisdictionId};
 use crate::error::AppError;
+use crate::service::Services;
 use crate::service::registry::{
     self, AssessmentView, AssuranceView, AuthorityPage, AuthorityView, ChangePage, CreateAuthority,
     CreateJurisdiction, FrameworkView, JurisdictionPage, JurisdictionView, NewAssessment,
     NewAssurance, NewFramework, UpdateAuthority, UpdateJurisdiction,
 };
-use crate::state::AppState;
 
 /// Ids in paths are UUIDs; anything else cannot name a record.
 pub fn path_id(raw: &str, what: &str) -> Result<String, AppError> {
     uuid::Uuid::parse_str(raw)
         .map(|u| u.to_string())
         .map_err(|_| AppError::NotFound(format!("No such {what}.")))
+}
+
+fn jurisdiction_id(raw: &str) -> Result<JurisdictionId, AppError> {
+    path_id(raw, "jurisdiction").map(JurisdictionId::from_stored)
 }
 
 fn created(location: String, body: &impl Serialize) -> HttpResponse {
@@ -43,14 +48,13 @@ fn created(location: String, body: &impl Serialize) -> HttpResponse {
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/api/v1/jurisdictions")]
+#[post("/jurisdictions")]
 pub async fn create(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     permit: Permit<WriteRegistry>,
     body: Json<CreateJurisdiction>,
 ) -> Result<HttpResponse, AppError> {
-    let actor = permit.0.principal.user_id;
-    let j = registry::create_jurisdiction(&state, actor, body.into_inner()).await?;
+    let j = registry::create_jurisdiction(&svc, permit.into(), body.into_inner()).await?;
     Ok(created(format!("/api/v1/jurisdictions/{}", j.id), &j))
 }
 
@@ -66,15 +70,16 @@ pub async fn create(
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/api/v1/jurisdictions")]
+#[get("/jurisdictions")]
 pub async fn list(
-    state: web::Data<AppState>,
-    _: Permit<ReadRegistry>,
+    svc: web::Data<Services>,
+    permit: Permit<ReadRegistry>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
     let limit = q.limit()?;
-    Ok(HttpResponse::Ok().json(registry::list_jurisdictions(&state, q.cursor, limit).await?))
+    let page = registry::list_jurisdictions(&svc, permit.into(), q.cursor, limit).await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// One jurisdiction with its assessments (history), assurances and frameworks.
@@ -89,14 +94,14 @@ pub async fn list(
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/api/v1/jurisdictions/{id}")]
+#[get("/jurisdictions/{id}")]
 pub async fn get(
-    state: web::Data<AppState>,
-    _: Permit<ReadRegistry>,
+    svc: web::Data<Services>,
+    permit: Permit<ReadRegistry>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path_id(&id, "jurisdiction")?;
-    Ok(HttpResponse::Ok().json(registry::get_jurisdiction(&state, id).await?))
+    let id = jurisdiction_id(&id)?;
+    Ok(HttpResponse::Ok().json(registry::get_jurisdiction(&svc, permit.into(), id).await?))
 }
 
 /// Change a jurisdiction's name, country, death-penalty status, competence bases or active flag.
@@ -114,17 +119,16 @@ pub async fn get(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[patch("/api/v1/jurisdictions/{id}")]
+#[patch("/jurisdictions/{id}")]
 pub async fn update(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     permit: Permit<WriteRegistry>,
     id: web::Path<String>,
     body: Json<UpdateJurisdiction>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path_id(&id, "jurisdiction")?;
-    let actor = permit.0.principal.user_id;
-    Ok(HttpResponse::Ok()
-        .json(registry::update_jurisdiction(&state, actor, id, body.into_inner()).await?))
+    let id = jurisdiction_id(&id)?;
+    let j = registry::update_jurisdiction(&svc, permit.into(), id, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(j))
 }
 
 /// Record a human-rights assessment (kept as history; the latest by date counts).
@@ -141,21 +145,15 @@ pub async fn update(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/api/v1/jurisdictions/{id}/assessments")]
+#[post("/jurisdictions/{id}/assessments")]
 pub async fn add_assessment(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     permit: Permit<WriteRegistry>,
     id: web::Path<String>,
     body: Json<NewAssessment>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path_id(&id, "jurisdiction")?;
-    let a = registry::add_assessment(
-        &state,
-        permit.0.principal.user_id,
-        id.clone(),
-        body.into_inner(),
-    )
-    .await?;
+    let id = jurisdiction_id(&id)?;
+    let a = registry::add_assessment(&svc, permit.into(), id.clone(), body.into_inner()).await?;
     Ok(created(format!("/api/v1/jurisdictions/{id}"), &a))
 }
 
@@ -173,21 +171,15 @@ pub async fn add_assessment(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/api/v1/jurisdictions/{id}/assurances")]
+#[post("/jurisdictions/{id}/assurances")]
 pub async fn add_assurance(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     permit: Permit<WriteRegistry>,
     id: web::Path<String>,
     body: Json<NewAssurance>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path_id(&id, "jurisdiction")?;
-    let a = registry::add_assurance(
-        &state,
-        permit.0.principal.user_id,
-        id.clone(),
-        body.into_inner(),
-    )
-    .await?;
+    let id = jurisdiction_id(&id)?;
+    let a = registry::add_assurance(&svc, permit.into(), id.clone(), body.into_inner()).await?;
     Ok(created(format!("/api/v1/jurisdictions/{id}"), &a))
 }
 
@@ -205,21 +197,15 @@ pub async fn add_assurance(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/api/v1/jurisdictions/{id}/frameworks")]
+#[post("/jurisdictions/{id}/frameworks")]
 pub async fn add_framework(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     permit: Permit<WriteRegistry>,
     id: web::Path<String>,
     body: Json<NewFramework>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path_id(&id, "jurisdiction")?;
-    let f = registry::add_framework(
-        &state,
-        permit.0.principal.user_id,
-        id.clone(),
-        body.into_inner(),
-    )
-    .await?;
+    let id = jurisdiction_id(&id)?;
+    let f = registry::add_framework(&svc, permit.into(), id.clone(), body.into_inner()).await?;
     Ok(created(format!("/api/v1/jurisdictions/{id}"), &f))
 }
 
@@ -235,17 +221,18 @@ pub async fn add_framework(
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/api/v1/jurisdictions/{id}/history")]
+#[get("/jurisdictions/{id}/history")]
 pub async fn history(
-    state: web::Data<AppState>,
-    _: Permit<ReadRegistry>,
+    svc: web::Data<Services>,
+    permit: Permit<ReadRegistry>,
     id: web::Path<String>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path_id(&id, "jurisdiction")?;
+    let id = jurisdiction_id(&id)?;
     let q = query.into_inner();
     let limit = q.limit()?;
-    Ok(HttpResponse::Ok().json(registry::history(&state, id, q.cursor, limit).await?))
+    let page = registry::history(&svc, permit.into(), id, q.cursor, limit).await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// Add a requesting authority under the jurisdiction.
@@ -263,21 +250,15 @@ pub async fn history(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/api/v1/jurisdictions/{id}/authorities")]
+#[post("/jurisdictions/{id}/authorities")]
 pub async fn create_authority(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     permit: Permit<WriteRegistry>,
     id: web::Path<String>,
     body: Json<CreateAuthority>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path_id(&id, "jurisdiction")?;
-    let a = registry::create_authority(
-        &state,
-        permit.0.principal.user_id,
-        id.clone(),
-        body.into_inner(),
-    )
-    .await?;
+    let id = jurisdiction_id(&id)?;
+    let a = registry::create_authority(&svc, permit.into(), id.clone(), body.into_inner()).await?;
     Ok(created(
         format!("/api/v1/jurisdictions/{id}/authorities/{}", a.id),
         &a,
@@ -296,17 +277,18 @@ pub async fn create_authority(
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/api/v1/jurisdictions/{id}/authorities")]
+#[get("/jurisdictions/{id}/authorities")]
 pub async fn list_authorities(
-    state: web::Data<AppState>,
-    _: Permit<ReadRegistry>,
+    svc: web::Data<Services>,
+    permit: Permit<ReadRegistry>,
     id: web::Path<String>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path_id(&id, "jurisdiction")?;
+    let id = jurisdiction_id(&id)?;
     let q = query.into_inner();
     let limit = q.limit()?;
-    Ok(HttpResponse::Ok().json(registry::list_authorities(&state, id, q.cursor, limit).await?))
+    let page = registry::list_authorities(&svc, permit.into(), id, q.cursor, limit).await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// Change an authority's name, kind, contact address or active flag.
@@ -327,22 +309,16 @@ pub async fn list_authorities(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[patch("/api/v1/jurisdictions/{id}/authorities/{aid}")]
+#[patch("/jurisdictions/{id}/authorities/{aid}")]
 pub async fn update_authority(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     permit: Permit<WriteRegistry>,
     path: web::Path<(String, String)>,
     body: Json<UpdateAuthority>,
 ) -> Result<HttpResponse, AppError> {
     let (id, aid) = path.into_inner();
-    let (id, aid) = (path_id(&id, "jurisdiction")?, path_id(&aid, "authority")?);
-    let a = registry::update_authority(
-        &state,
-        permit.0.principal.user_id,
-        id,
-        aid,
-        body.into_inner(),
-    )
-    .await?;
+    let id = jurisdiction_id(&id)?;
+    let aid = AuthorityId::from_stored(path_id(&aid, "authority")?);
+    let a = registry::update_authority(&svc, permit.into(), id, aid, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(a))
 }

@@ -1,9 +1,11 @@
-//! HTTP only: routes, extractors and the error mapping. Handlers parse, authorize, call one
-//! service function and map its result.
+//! JSON over HTTP: routes, extractors, wire types and the error mapping. Handlers read the
+//! request into typed values, call one service function with the caller (the service checks
+//! the access policy) and map its result. Nothing here reaches the database.
 
 pub mod admin;
 pub mod auth;
 pub mod extract;
+pub mod fields;
 pub mod health;
 pub mod json;
 pub mod jurisdictions;
@@ -118,9 +120,12 @@ impl utoipa::Modify for SharedErrors {
     }
 }
 
-/// Registers every route. Going through `UtoipaApp::service` means a handler without an
-/// `#[utoipa::path]` description does not compile, so the document cannot fall behind.
-pub fn register<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
+/// Registers every route: `/health` at the top, everything else in the `/api/v1` scope with
+/// the API's own transport settings (the JSON body limit, the query and path error answers,
+/// the bearer-token check before any extractor). Going through `UtoipaApp::service` means a
+/// handler without an `#[utoipa::path]` description does not compile, so the document
+/// cannot fall behind.
+pub fn register<T>(app: UtoipaApp<T>, settings: &crate::config::Settings) -> UtoipaApp<T>
 where
     T: actix_web::dev::ServiceFactory<
             actix_web::dev::ServiceRequest,
@@ -129,10 +134,15 @@ where
             InitError = (),
         >,
 {
-    let app = app
-        .openapi(ApiDoc::openapi())
-        .service(health::live)
-        .service(health::ready)
+    let api = utoipa_actix_web::scope::scope("/api/v1")
+        .app_data(web::PayloadConfig::new(settings.server.max_body_bytes))
+        .app_data(web::QueryConfig::default().error_handler(|err, _| {
+            crate::error::AppError::Malformed(format!("Bad query parameter: {err}")).into()
+        }))
+        .app_data(web::PathConfig::default().error_handler(|_, _| {
+            crate::error::AppError::NotFound("No such resource.".into()).into()
+        }))
+        .wrap(actix_web::middleware::from_fn(extract::authenticate_first))
         .service(openapi_json)
         // Routes are tried in this order, a pattern with parameters by a regular expression
         // (twice: the log's route label matches once more before routing). The busiest, the
@@ -175,6 +185,11 @@ where
         .service(reports::diff_snapshot)
         .service(admin::list)
         .service(admin::retry);
+    let app = app
+        .openapi(ApiDoc::openapi())
+        .service(health::live)
+        .service(health::ready)
+        .service(api);
     // The shared answers can only be added once every handler's path is in the document.
     let (app, mut doc) = app.split_for_parts();
     utoipa::Modify::modify(&SharedErrors, &mut doc);
@@ -186,7 +201,7 @@ pub struct OpenApiJson(pub String);
 
 /// This document (OpenAPI 3.1).
 #[utoipa::path(tag = "meta", responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
-#[get("/api/v1/openapi.json")]
+#[get("/openapi.json")]
 pub async fn openapi_json(doc: web::Data<OpenApiJson>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")

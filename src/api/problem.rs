@@ -80,18 +80,23 @@ fn describe(status: StatusCode) -> (&'static str, &'static str) {
     }
 }
 
+/// The HTTP status of each kind of error, in one place (bulk triage reports it per item).
+pub fn status_of(e: &AppError) -> StatusCode {
+    e.status()
+}
+
 impl AppError {
     fn status(&self) -> StatusCode {
         match self {
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Malformed(_) => StatusCode::BAD_REQUEST,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) | AppError::NotAllowedNow { .. } => StatusCode::CONFLICT,
-            AppError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
-            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::VersionMismatch => StatusCode::PRECONDITION_FAILED,
+            AppError::VersionRequired => StatusCode::PRECONDITION_REQUIRED,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -100,8 +105,8 @@ impl AppError {
     fn problem(&self) -> Problem {
         let status = self.status();
         match self {
-            AppError::BadRequest(d)
-            | AppError::Unauthorized(d)
+            AppError::Malformed(d)
+            | AppError::Unauthenticated(d)
             | AppError::Forbidden(d)
             | AppError::NotFound(d)
             | AppError::Conflict(d) => Problem::new(status, d.clone()),
@@ -113,11 +118,11 @@ impl AppError {
                 p.allowed_actions = Some(allowed_actions.clone());
                 p
             }
-            AppError::PreconditionFailed => Problem::new(
+            AppError::VersionMismatch => Problem::new(
                 status,
                 "The request changed since you read it (If-Match is stale): read it again and retry.",
             ),
-            AppError::PreconditionRequired => Problem::new(
+            AppError::VersionRequired => Problem::new(
                 status,
                 "Send If-Match with the ETag of the version you read.",
             ),
@@ -126,7 +131,7 @@ impl AppError {
                 p.errors = errors.clone();
                 p
             }
-            AppError::TooManyRequests { retry_after_secs } => Problem::new(
+            AppError::RateLimited { retry_after_secs } => Problem::new(
                 status,
                 format!("Too many attempts; try again in {retry_after_secs} s."),
             ),
@@ -161,7 +166,7 @@ impl ResponseError for AppError {
             _ => {}
         }
         let mut response = self.problem().response();
-        if let AppError::TooManyRequests { retry_after_secs } = self
+        if let AppError::RateLimited { retry_after_secs } = self
             && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, v);
@@ -172,15 +177,16 @@ impl ResponseError for AppError {
 
 /// Last line of defence for answers not built from an `AppError` (actix's own 404, 405,
 /// 413, timeouts…): any 4xx/5xx without a problem body is given one, and its original
-/// body (which may carry internal detail) is dropped.
+/// body (which may carry internal detail) is dropped. An HTML error page is left alone:
+/// that is a scope for people (the screens) answering in its own way.
 pub fn ensure_problem<B: MessageBody + 'static>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if is_problem {
+    let is_own = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        let v = v.as_bytes();
+        v.starts_with(PROBLEM_JSON.as_bytes()) || v.starts_with(b"text/html")
+    });
+    if is_own {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

@@ -12,11 +12,13 @@ use crate::api::json::Json;
 use crate::api::jurisdictions::path_id;
 use crate::api::problem::Problem;
 use crate::api::users::PageQuery;
+use crate::domain::ids::SnapshotId;
 use crate::error::AppError;
+use crate::export;
+use crate::service::Services;
 use crate::service::reports::{
     self, NewSnapshot, Report, ReportSpec, Snapshot, SnapshotDiff, SnapshotPage,
 };
-use crate::state::AppState;
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -106,8 +108,8 @@ fn answer(report: &Report, format: Format) -> Result<HttpResponse, AppError> {
     let stem = report.report.file_stem();
     let (body, content_type, ext) = match format {
         Format::Json => return Ok(HttpResponse::Ok().json(report)),
-        Format::Csv => (reports::to_csv(report)?, "text/csv; charset=utf-8", "csv"),
-        Format::Xlsx => (reports::to_xlsx(report)?, XLSX, "xlsx"),
+        Format::Csv => (export::to_csv(report)?, "text/csv; charset=utf-8", "csv"),
+        Format::Xlsx => (export::to_xlsx(report)?, XLSX, "xlsx"),
     };
     Ok(HttpResponse::Ok()
         .content_type(content_type)
@@ -135,16 +137,17 @@ fn answer(report: &Report, format: Format) -> Result<HttpResponse, AppError> {
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/api/v1/reports/annual")]
+#[get("/reports/annual")]
 pub async fn annual(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     req: HttpRequest,
-    _: Permit<ReadReports>,
+    permit: Permit<ReadReports>,
     query: web::Query<AnnualQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
     let f = format(&req, q.format.as_deref())?;
-    let report = reports::report(&state, ReportSpec::Annual { year: q.year }, q.as_of).await?;
+    let spec = ReportSpec::Annual { year: q.year };
+    let report = reports::report(&svc, permit.into(), spec, q.as_of).await?;
     answer(&report, f)
 }
 
@@ -165,24 +168,20 @@ pub async fn annual(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/api/v1/reports/range")]
+#[get("/reports/range")]
 pub async fn range(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     req: HttpRequest,
-    _: Permit<ReadReports>,
+    permit: Permit<ReadReports>,
     query: web::Query<RangeQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
     let f = format(&req, q.format.as_deref())?;
-    let report = reports::report(
-        &state,
-        ReportSpec::Range {
-            from: q.from,
-            to: q.to,
-        },
-        q.as_of,
-    )
-    .await?;
+    let spec = ReportSpec::Range {
+        from: q.from,
+        to: q.to,
+    };
+    let report = reports::report(&svc, permit.into(), spec, q.as_of).await?;
     answer(&report, f)
 }
 
@@ -203,21 +202,17 @@ pub async fn range(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/api/v1/reports/cumulative")]
+#[get("/reports/cumulative")]
 pub async fn cumulative(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     req: HttpRequest,
-    _: Permit<ReadReports>,
+    permit: Permit<ReadReports>,
     query: web::Query<CumulativeQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
     let f = format(&req, q.format.as_deref())?;
-    let report = reports::report(
-        &state,
-        ReportSpec::Cumulative { through: q.through },
-        q.as_of,
-    )
-    .await?;
+    let spec = ReportSpec::Cumulative { through: q.through };
+    let report = reports::report(&svc, permit.into(), spec, q.as_of).await?;
     answer(&report, f)
 }
 
@@ -234,16 +229,16 @@ pub async fn cumulative(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/api/v1/reports/charts/annual.svg")]
+#[get("/reports/charts/annual.svg")]
 pub async fn chart(
-    state: web::Data<AppState>,
-    _: Permit<ReadReports>,
+    svc: web::Data<Services>,
+    permit: Permit<ReadReports>,
     query: web::Query<ChartQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let years = reports::yearly(&state, query.from, query.to).await?;
+    let years = reports::yearly(&svc, permit.into(), query.from, query.to).await?;
     Ok(HttpResponse::Ok()
         .content_type("image/svg+xml")
-        .body(reports::chart(&years)?))
+        .body(export::chart(&years)?))
 }
 
 /// Freeze a report: its parameters, figures, the events it covered and a SHA-256 digest.
@@ -258,13 +253,13 @@ pub async fn chart(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/api/v1/reports/snapshots")]
+#[post("/reports/snapshots")]
 pub async fn create_snapshot(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     permit: Permit<ReadReports>,
     body: Json<NewSnapshot>,
 ) -> Result<HttpResponse, AppError> {
-    let s = reports::create_snapshot(&state, permit.0.principal.user_id, body.into_inner()).await?;
+    let s = reports::create_snapshot(&svc, permit.into(), body.into_inner()).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
@@ -284,15 +279,16 @@ pub async fn create_snapshot(
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/api/v1/reports/snapshots")]
+#[get("/reports/snapshots")]
 pub async fn list_snapshots(
-    state: web::Data<AppState>,
-    _: Permit<ReadReports>,
+    svc: web::Data<Services>,
+    permit: Permit<ReadReports>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
     let limit = q.limit()?;
-    Ok(HttpResponse::Ok().json(reports::list_snapshots(&state, q.cursor, limit).await?))
+    let page = reports::list_snapshots(&svc, permit.into(), q.cursor, limit).await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// One snapshot.
@@ -307,14 +303,14 @@ pub async fn list_snapshots(
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/api/v1/reports/snapshots/{id}")]
+#[get("/reports/snapshots/{id}")]
 pub async fn get_snapshot(
-    state: web::Data<AppState>,
-    _: Permit<ReadReports>,
+    svc: web::Data<Services>,
+    permit: Permit<ReadReports>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path_id(&id, "snapshot")?;
-    Ok(HttpResponse::Ok().json(reports::get_snapshot(&state, id).await?))
+    let id = SnapshotId::from_stored(path_id(&id, "snapshot")?);
+    Ok(HttpResponse::Ok().json(reports::get_snapshot(&svc, permit.into(), id).await?))
 }
 
 /// Compare a snapshot with the same report computed now: every figure that changed since.
@@ -329,12 +325,12 @@ pub async fn get_snapshot(
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/api/v1/reports/snapshots/{id}/diff")]
+#[get("/reports/snapshots/{id}/diff")]
 pub async fn diff_snapshot(
-    state: web::Data<AppState>,
-    _: Permit<ReadReports>,
+    svc: web::Data<Services>,
+    permit: Permit<ReadReports>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path_id(&id, "snapshot")?;
-    Ok(HttpResponse::Ok().json(reports::diff_snapshot(&state, id).await?))
+    let id = SnapshotId::from_stored(path_id(&id, "snapshot")?);
+    Ok(HttpResponse::Ok().json(reports::diff_snapshot(&svc, permit.into(), id).await?))
 }

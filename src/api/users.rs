@@ -8,9 +8,10 @@ use utoipa::IntoParams;
 use crate::api::extract::{ManageUsers, Permit};
 use crate::api::json::Json;
 use crate::api::problem::Problem;
+use crate::domain::ids::UserId;
 use crate::error::AppError;
+use crate::service::Services;
 use crate::service::accounts::{self, CreateUser, UpdateUser, UserPage, UserView};
-use crate::state::AppState;
 
 /// Pagination of a list.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -29,10 +30,8 @@ impl PageQuery {
     }
 }
 
-fn user_id(raw: &str) -> Result<String, AppError> {
-    uuid::Uuid::parse_str(raw)
-        .map(|u| u.to_string())
-        .map_err(|_| AppError::NotFound("No such user.".into()))
+fn user_id(raw: &str) -> Result<UserId, AppError> {
+    UserId::parse(raw).ok_or_else(|| AppError::NotFound("No such user.".into()))
 }
 
 /// Create a user. Without `password`, one is generated and returned once as `initial_password`.
@@ -48,13 +47,13 @@ fn user_id(raw: &str) -> Result<String, AppError> {
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/api/v1/users")]
+#[post("/users")]
 pub async fn create(
-    state: web::Data<AppState>,
-    _: Permit<ManageUsers>,
+    svc: web::Data<Services>,
+    permit: Permit<ManageUsers>,
     body: Json<CreateUser>,
 ) -> Result<HttpResponse, AppError> {
-    let user = accounts::create_user(&state, body.into_inner()).await?;
+    let user = accounts::create_user(&svc, permit.into(), body.into_inner()).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/users/{}", user.id)))
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -73,15 +72,16 @@ pub async fn create(
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/api/v1/users")]
+#[get("/users")]
 pub async fn list(
-    state: web::Data<AppState>,
-    _: Permit<ManageUsers>,
+    svc: web::Data<Services>,
+    permit: Permit<ManageUsers>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let limit = query.limit()?;
-    Ok(HttpResponse::Ok().json(accounts::list_users(&state, query.cursor, limit).await?))
+    let page = accounts::list_users(&svc, permit.into(), query.cursor, limit).await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// One user.
@@ -96,14 +96,14 @@ pub async fn list(
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/api/v1/users/{id}")]
+#[get("/users/{id}")]
 pub async fn get(
-    state: web::Data<AppState>,
-    _: Permit<ManageUsers>,
+    svc: web::Data<Services>,
+    permit: Permit<ManageUsers>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = user_id(&id)?;
-    Ok(HttpResponse::Ok().json(accounts::get_user(&state, id).await?))
+    Ok(HttpResponse::Ok().json(accounts::get_user(&svc, permit.into(), id).await?))
 }
 
 /// Change a user's name, roles, jurisdictions or active flag. Deactivating signs the user
@@ -122,14 +122,14 @@ pub async fn get(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[patch("/api/v1/users/{id}")]
+#[patch("/users/{id}")]
 pub async fn update(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     permit: Permit<ManageUsers>,
     id: web::Path<String>,
     body: Json<UpdateUser>,
 ) -> Result<HttpResponse, AppError> {
     let id = user_id(&id)?;
-    let who = permit.0;
-    Ok(HttpResponse::Ok().json(accounts::update_user(&state, &who, id, body.into_inner()).await?))
+    let user = accounts::update_user(&svc, permit.into(), id, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(user))
 }

@@ -388,3 +388,43 @@ pub fn queue(
     };
     q.limit(limit).load(conn)
 }
+
+/// Requests still to be worked (received, under review, in progress) due on or before a
+/// day, soonest first, as (reference, subject, due date): the daily digest's lines.
+pub fn open_due_by(
+    conn: &mut DbConnection,
+    horizon: NaiveDate,
+    limit: i64,
+) -> QueryResult<Vec<(String, String, NaiveDate)>> {
+    rfas::table
+        .filter(rfas::state.eq_any(["received", "under_review", "in_progress"]))
+        .filter(rfas::due_on.le(horizon))
+        .order(rfas::due_on)
+        .limit(limit)
+        .select((rfas::reference, rfas::subject, rfas::due_on))
+        .load(conn)
+}
+
+impl ReportFacts {
+    /// The indexed copy of an event's `details.report`, which is what the figures count.
+    pub fn from_details(details: &serde_json::Value) -> Self {
+        let r = &details["report"];
+        let text = |k: &str| r[k].as_str().map(str::to_string);
+        let day = |k: &str| r[k].as_str().and_then(|d| d.parse().ok());
+        let int = |k: &str| r[k].as_i64().and_then(|n| i32::try_from(n).ok());
+        Self {
+            report_kind: text("kind"),
+            report_day: day("day"),
+            report_day_from: day("day_from"),
+            jurisdiction_id: text("jurisdiction_id"),
+            outcome: text("outcome"),
+            priority: text("priority"),
+            assistance_types: r
+                .get("assistance_types")
+                .filter(|v| !v.is_null())
+                .map(crate::domain::canonical::canonical),
+            processing_days: int("processing_days"),
+            paused_days: int("paused_days"),
+        }
+    }
+}

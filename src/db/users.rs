@@ -401,3 +401,13 @@ pub fn use_refresh_token(
     .set(refresh_tokens::used_at.eq(now))
     .execute(conn)
 }
+
+/// Active supervisors as (id, email, display name): the daily digest's recipients.
+pub fn active_supervisors(conn: &mut DbConnection) -> QueryResult<Vec<(String, String, String)>> {
+    users::table
+        .inner_join(user_roles::table)
+        .filter(user_roles::role.eq(Role::Supervisor.as_str()))
+        .filter(users::active.eq(true))
+        .select((users::id, users::email, users::display_name))
+        .load(conn)
+}

@@ -38,8 +38,10 @@ macro_rules! vocabulary {
     };
 }
 
+pub mod canonical;
 pub mod eligibility;
 pub mod email;
+pub mod ids;
 pub mod lifecycle;
 pub mod policy;
 pub mod registry;

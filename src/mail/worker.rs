@@ -6,19 +6,19 @@
 
 use std::time::Duration;
 
-use actix_web::web;
-use chrono::{NaiveDateTime, Timelike};
+use std::sync::Arc;
+
+use chrono::{NaiveDateTime, TimeZone, Timelike};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{FileTransport, Message, SmtpTransport, Transport as _};
 
-use crate::config::{MailSettings, MailTransport, SmtpSecurity};
+use crate::clock::now;
+use crate::config::{MailSettings, MailTransport, Settings, SmtpSecurity};
+use crate::db::Database;
 use crate::db::outbox::{self, OutboxRow};
 use crate::error::AppError;
 use crate::mail::{Kind, Kinds, Outgoing, enqueue};
-use crate::service::chain;
-use crate::service::rfas::Context;
-use crate::state::AppState;
 
 pub enum Transport {
     Smtp(Box<SmtpTransport>),
@@ -89,12 +89,20 @@ fn build(from: &Mailbox, row: &OutboxRow) -> Result<Message, String> {
         .map_err(|e| e.to_string())
 }
 
+/// What the worker works with: the database and the configuration, nothing of the RFA
+/// services.
+#[derive(Clone)]
+pub struct Worker {
+    pub db: Database,
+    pub settings: Arc<Settings>,
+}
+
 /// Starts the worker on the current runtime; it runs until the runtime stops.
-pub fn spawn(state: web::Data<AppState>) -> Result<tokio::task::JoinHandle<()>, String> {
-    let settings = state.settings.mail.clone();
-    let transport = std::sync::Arc::new(Transport::from_settings(
+pub fn spawn(worker: Worker) -> Result<tokio::task::JoinHandle<()>, String> {
+    let settings = worker.settings.mail.clone();
+    let transport = Arc::new(Transport::from_settings(
         &settings,
-        &state.settings.data_dir,
+        &worker.settings.data_dir,
     )?);
     let from: Mailbox = settings
         .from
@@ -106,10 +114,10 @@ pub fn spawn(state: web::Data<AppState>) -> Result<tokio::task::JoinHandle<()>, 
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
-            if let Err(e) = queue_digest(&state).await {
+            if let Err(e) = queue_digest(&worker).await {
                 tracing::warn!(error = %e, "queueing the daily digest failed");
             }
-            match tick(&state, &transport, &from, &owner).await {
+            match tick(&worker, &transport, &from, &owner).await {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(sent = n, "outbox messages handled"),
                 Err(e) => tracing::warn!(error = %e, "outbox round failed"),
@@ -120,18 +128,18 @@ pub fn spawn(state: web::Data<AppState>) -> Result<tokio::task::JoinHandle<()>, 
 
 /// One round: claim what is due, send it, record each result. Returns how many were handled.
 pub async fn tick(
-    state: &AppState,
-    transport: &std::sync::Arc<Transport>,
+    worker: &Worker,
+    transport: &Arc<Transport>,
     from: &Mailbox,
     owner: &str,
 ) -> Result<usize, AppError> {
-    let m = state.settings.mail.clone();
+    let m = worker.settings.mail.clone();
     let owner_claim = owner.to_string();
     let lease = chrono::Duration::seconds(i64::try_from(m.lease_secs).unwrap_or(60));
-    let claimed: Vec<OutboxRow> = state
+    let claimed: Vec<OutboxRow> = worker
         .db
         .run(move |c| {
-            let now = chain::now();
+            let now = now();
             let mut rows = Vec::new();
             for id in outbox::due(c, now, 20)? {
                 let got = c.write(|c| outbox::claim(c, &id, &owner_claim, now, now + lease))?;
@@ -157,10 +165,10 @@ pub async fn tick(
             i64::from(m.max_attempts),
             i64::try_from(m.retry_base_secs).unwrap_or(30),
         );
-        state
+        worker
             .db
             .run(move |c| {
-                let now = chain::now();
+                let now = now();
                 c.write(|c| {
                     match result {
                         Ok(true) => outbox::mark_sent(c, &row.id, &owner, now)?,
@@ -202,42 +210,29 @@ fn skip(
 /// From `mail.digest_hour` in the reporting time zone, each active supervisor gets one digest
 /// a day of requests due within `mail.digest_days` and overdue ones. The outbox's unique
 /// dedupe key makes that one across every instance.
-pub async fn queue_digest(state: &AppState) -> Result<(), AppError> {
-    let ctx = Context::from_settings(&state.settings);
-    if !Kinds::from_settings(&state.settings.mail).has(Kind::Digest) {
+pub async fn queue_digest(worker: &Worker) -> Result<(), AppError> {
+    let settings = &worker.settings;
+    if !Kinds::from_settings(&settings.mail).has(Kind::Digest) {
         return Ok(());
     }
-    let now = chain::now();
-    let local = ctx.tz.from_utc_datetime(&now);
-    if local.hour() < state.settings.mail.digest_hour {
+    let tz = settings.time_zone().unwrap_or(chrono_tz::UTC);
+    let now = now();
+    let local = tz.from_utc_datetime(&now);
+    if local.hour() < settings.mail.digest_hour {
         return Ok(());
     }
     let today = local.date_naive();
-    let days = state.settings.mail.digest_days;
-    state
+    let days = settings.mail.digest_days;
+    worker
         .db
         .run(move |c| {
-            use crate::db::schema::{rfas, user_roles, users};
-            use diesel::prelude::*;
-            let supervisors: Vec<(String, String, String)> = users::table
-                .inner_join(user_roles::table)
-                .filter(user_roles::role.eq("supervisor"))
-                .filter(users::active.eq(true))
-                .select((users::id, users::email, users::display_name))
-                .load(c)?;
-            for (id, email, name) in supervisors {
+            for (id, email, name) in crate::db::users::active_supervisors(c)? {
                 let key = format!("digest:{today}:{id}");
                 if outbox::dedupe_exists(c, &key)? {
                     continue;
                 }
                 let horizon = today + chrono::Duration::days(i64::from(days));
-                let due: Vec<(String, String, chrono::NaiveDate)> = rfas::table
-                    .filter(rfas::state.eq_any(["received", "under_review", "in_progress"]))
-                    .filter(rfas::due_on.le(horizon))
-                    .order(rfas::due_on)
-                    .limit(200)
-                    .select((rfas::reference, rfas::subject, rfas::due_on))
-                    .load(c)?;
+                let due = crate::db::rfas::open_due_by(c, horizon, 200)?;
                 let lines: Vec<String> = due
                     .iter()
                     .map(|(r, s, d)| {
@@ -294,5 +289,3 @@ pub async fn queue_digest(state: &AppState) -> Result<(), AppError> {
         })
         .await
 }
-
-use chrono::TimeZone;

@@ -1,5 +1,6 @@
 //! Accounts: sign-in, sessions, the user's own profile and the administrators' user
-//! management. Handlers call these; each function is one unit of work.
+//! management. Front ends call these; each function is one unit of work and checks the
+//! caller against the access policy itself.
 
 use chrono::{Duration, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -10,11 +11,12 @@ use crate::auth::tokens::{Claims, Keys, random_token, token_hash};
 use crate::db::users::{self as store, NewUser, UserChanges, UserRecord};
 use crate::db::{AdvisoryLock, DbConnection};
 use crate::domain::email::Email;
+use crate::domain::ids::UserId;
 use crate::domain::policy::{Action, Decision, Principal, Resource, authorize};
 use crate::domain::roles::Role;
 use crate::error::{AppError, FieldError};
+use crate::service::Services;
 use crate::service::paging::{decode_cursor, encode_cursor, page};
-use crate::state::AppState;
 
 /// One answer for every failed sign-in, whatever the cause, so that it reveals nothing
 /// about which accounts exist or are locked.
@@ -85,14 +87,27 @@ impl From<UserRecord> for UserView {
     }
 }
 
-/// The caller of an authenticated request.
+/// The caller of an authenticated request: made only here, from a session checked against
+/// the database (or, for the command line and the demo data, by `operator`).
 #[derive(Debug, Clone)]
 pub struct Authenticated {
-    pub principal: Principal,
-    pub session_id: String,
+    principal: Principal,
+    session_id: String,
 }
 
 impl Authenticated {
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    pub fn user_id(&self) -> &str {
+        &self.principal.user_id
+    }
+
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
     /// Refuses with 403 unless the caller's roles permit the service-wide action.
     pub fn require(&self, action: Action) -> Result<(), AppError> {
         match authorize(&self.principal, action, Resource::Service) {
@@ -100,6 +115,15 @@ impl Authenticated {
             Decision::Forbidden | Decision::Hidden => {
                 Err(AppError::Forbidden("Your roles do not permit this.".into()))
             }
+        }
+    }
+
+    /// A caller that no session stands behind: the demo data's users, whose work is
+    /// written by the binary itself.
+    pub(crate) fn trusted(principal: Principal) -> Self {
+        Self {
+            principal,
+            session_id: String::new(),
         }
     }
 }
@@ -122,11 +146,58 @@ impl Caller {
             Caller::Token(claims) => session_holder(c, &claims)?.ok_or_else(unauthorized),
         }
     }
+
+    /// The caller, checked, and permitted the service-wide action (403 otherwise).
+    pub fn permitted(
+        self,
+        c: &mut DbConnection,
+        action: Action,
+    ) -> Result<Authenticated, AppError> {
+        let who = self.check(c)?;
+        who.require(action)?;
+        Ok(who)
+    }
+
+    /// The caller checked (and permitted `action`, when given) for work that is not one
+    /// database call: a caller already checked costs no trip to the database.
+    pub async fn resolve(
+        self,
+        svc: &Services,
+        action: Option<Action>,
+    ) -> Result<Authenticated, AppError> {
+        let who = match self {
+            Caller::Checked(who) => who,
+            token => svc.db.run(move |c| token.check(c)).await?,
+        };
+        if let Some(action) = action {
+            who.require(action)?;
+        }
+        Ok(who)
+    }
+
+    /// The command line's caller, with the roles of the work it does: whoever can run the
+    /// binary against the database already holds the data. Its changes are recorded as
+    /// `acting_as`'s (a user who exists); with none, it may only read. Never built from a
+    /// request (the architecture test keeps it out of `api` and `web`).
+    pub fn operator(acting_as: Option<UserId>, roles: Vec<Role>) -> Self {
+        let user_id = acting_as.map_or_else(|| uuid::Uuid::nil().to_string(), UserId::into_string);
+        Caller::Checked(Authenticated::trusted(Principal {
+            user_id,
+            roles,
+            jurisdictions: Vec::new(),
+        }))
+    }
+}
+
+impl From<Authenticated> for Caller {
+    fn from(who: Authenticated) -> Self {
+        Caller::Checked(who)
+    }
 }
 
 /// The answer to a missing, forged, expired or revoked access token.
 pub fn unauthorized() -> AppError {
-    AppError::Unauthorized("The access token is missing, invalid or expired.".into())
+    AppError::Unauthenticated("The access token is missing, invalid or expired.".into())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -145,30 +216,30 @@ enum LoginOutcome {
 }
 
 pub async fn login(
-    state: &AppState,
+    svc: &Services,
     req: LoginRequest,
     client: std::net::IpAddr,
 ) -> Result<TokenPair, AppError> {
     let started = tokio::time::Instant::now();
-    let result = attempt_login(state, req, client).await;
-    if matches!(result, Err(AppError::Unauthorized(_))) {
+    let result = attempt_login(svc, req, client).await;
+    if matches!(result, Err(AppError::Unauthenticated(_))) {
         // Every refusal takes at least the same time, whether the account exists (and had
         // its failure counted, a write) or not.
-        let floor = std::time::Duration::from_millis(state.settings.auth.failed_login_floor_ms);
+        let floor = std::time::Duration::from_millis(svc.settings.auth.failed_login_floor_ms);
         tokio::time::sleep_until(started + floor).await;
     }
     result
 }
 
 async fn attempt_login(
-    state: &AppState,
+    svc: &Services,
     req: LoginRequest,
     client: std::net::IpAddr,
 ) -> Result<TokenPair, AppError> {
-    state
-        .login_limiter
+    svc.limits
+        .login
         .check(client)
-        .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
+        .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
     if req.password.chars().count() > crate::auth::password::MAX_PASSWORD_LEN {
         return Err(AppError::field("password", "is too long"));
     }
@@ -176,23 +247,22 @@ async fn attempt_login(
     let email = Email::parse(&req.email).ok();
     let user = match email {
         Some(e) => {
-            state
-                .db
+            svc.db
                 .run(move |c| Ok(store::find_by_email(c, e.as_str())?))
                 .await?
         }
         None => None,
     };
-    let matches = state
+    let matches = svc
         .hasher
         .verify(req.password, user.as_ref().map(|u| u.password_hash.clone()))
         .await?;
     let Some(user) = user else {
-        return Err(AppError::Unauthorized(SIGN_IN_FAILED.into()));
+        return Err(AppError::Unauthenticated(SIGN_IN_FAILED.into()));
     };
-    let auth = state.settings.auth.clone();
-    let keys = state.keys.clone();
-    let issued = state
+    let auth = svc.settings.auth.clone();
+    let keys = svc.keys.clone();
+    let issued = svc
         .db
         .run(move |c| {
             c.write(|c| {
@@ -231,7 +301,7 @@ async fn attempt_login(
         LoginOutcome::Success(pair) => Ok(pair),
         LoginOutcome::Failed => {
             tracing::info!("sign-in refused");
-            Err(AppError::Unauthorized(SIGN_IN_FAILED.into()))
+            Err(AppError::Unauthenticated(SIGN_IN_FAILED.into()))
         }
     }
 }
@@ -269,20 +339,20 @@ enum RefreshOutcome {
 /// Trades a refresh token for a new pair. A token that was already used means it leaked:
 /// the whole session is revoked, and both holders must sign in again.
 pub async fn refresh(
-    state: &AppState,
+    svc: &Services,
     req: RefreshRequest,
     client: std::net::IpAddr,
 ) -> Result<TokenPair, AppError> {
-    state
-        .refresh_limiter
+    svc.limits
+        .refresh
         .check(client)
-        .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
+        .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
     if req.refresh_token.len() > 128 {
-        return Err(AppError::Unauthorized(SESSION_ENDED.into()));
+        return Err(AppError::Unauthenticated(SESSION_ENDED.into()));
     }
     let hash = token_hash(&req.refresh_token);
-    let keys = state.keys.clone();
-    let outcome = state
+    let keys = svc.keys.clone();
+    let outcome = svc
         .db
         .run(move |c| {
             c.write(|c| {
@@ -324,7 +394,7 @@ pub async fn refresh(
         .await?;
     match outcome {
         RefreshOutcome::Rotated(pair) => Ok(pair),
-        RefreshOutcome::Refused => Err(AppError::Unauthorized(SESSION_ENDED.into())),
+        RefreshOutcome::Refused => Err(AppError::Unauthenticated(SESSION_ENDED.into())),
     }
 }
 
@@ -336,12 +406,11 @@ pub struct LogoutRequest {
 }
 
 /// Ends the caller's session: its refresh tokens and its access tokens stop working.
-pub async fn logout(state: &AppState, who: &Authenticated) -> Result<(), AppError> {
-    let session = who.session_id.clone();
-    state
-        .db
+pub async fn logout(svc: &Services, caller: Caller) -> Result<(), AppError> {
+    svc.db
         .run(move |c| {
-            c.write(|c| store::revoke_session(c, &session, "signed out", now()))?;
+            let who = caller.check(c)?;
+            c.write(|c| store::revoke_session(c, &who.session_id, "signed out", now()))?;
             Ok(())
         })
         .await
@@ -349,9 +418,9 @@ pub async fn logout(state: &AppState, who: &Authenticated) -> Result<(), AppErro
 
 /// Checks an access token and that its user and session are still good. Deactivation, a
 /// password change elsewhere and sign-out take effect at once, not at token expiry.
-pub async fn authenticate(state: &AppState, bearer: &str) -> Result<Authenticated, AppError> {
-    let claims = state.keys.verify(bearer).ok_or_else(unauthorized)?;
-    state.db.run(move |c| Caller::Token(claims).check(c)).await
+pub async fn authenticate(svc: &Services, bearer: &str) -> Result<Authenticated, AppError> {
+    let claims = svc.keys.verify(bearer).ok_or_else(unauthorized)?;
+    svc.db.run(move |c| Caller::Token(claims).check(c)).await
 }
 
 /// The user and session behind verified token claims, if both are still good.
@@ -382,8 +451,18 @@ fn session_holder(
 // ---------------------------------------------------------------------------------------
 // The user's own account
 
-pub async fn me(state: &AppState, who: &Authenticated) -> Result<UserView, AppError> {
-    get_user(state, who.principal.user_id.clone()).await
+pub async fn me(svc: &Services, caller: Caller) -> Result<UserView, AppError> {
+    svc.db
+        .run(move |c| {
+            let who = caller.check(c)?;
+            user_view(c, who.user_id())
+        })
+        .await
+}
+
+fn user_view(c: &mut DbConnection, id: &str) -> Result<UserView, AppError> {
+    let user = store::find(c, id)?.ok_or_else(|| AppError::NotFound("No such user.".into()))?;
+    Ok(store::record(c, user)?.into())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -395,16 +474,17 @@ pub struct ChangePassword {
 
 /// Changes the caller's password and signs out every other session.
 pub async fn change_password(
-    state: &AppState,
-    who: &Authenticated,
+    svc: &Services,
+    caller: Caller,
     req: ChangePassword,
     client: std::net::IpAddr,
 ) -> Result<(), AppError> {
+    let who = caller.resolve(svc, None).await?;
     // Guessing the current password with a stolen token meets the same limits as sign-in.
-    state
-        .login_limiter
+    svc.limits
+        .login
         .check(client)
-        .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
+        .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
     if let Err(m) = check_new_password(&req.new_password) {
         return Err(AppError::field("new_password", m));
     }
@@ -417,10 +497,10 @@ pub async fn change_password(
     let user_id = who.principal.user_id.clone();
     let stored = {
         let id = user_id.clone();
-        state.db.run(move |c| Ok(store::find(c, &id)?)).await?
+        svc.db.run(move |c| Ok(store::find(c, &id)?)).await?
     }
-    .ok_or_else(|| AppError::Unauthorized(SESSION_ENDED.into()))?;
-    let ok = state
+    .ok_or_else(|| AppError::Unauthenticated(SESSION_ENDED.into()))?;
+    let ok = svc
         .hasher
         .verify(req.current_password, Some(stored.password_hash))
         .await?;
@@ -430,10 +510,9 @@ pub async fn change_password(
             "is not the current password",
         ));
     }
-    let hash = state.hasher.hash(req.new_password).await?;
+    let hash = svc.hasher.hash(req.new_password).await?;
     let keep = who.session_id.clone();
-    state
-        .db
+    svc.db
         .run(move |c| {
             c.write(|c| {
                 let now = now();
@@ -548,7 +627,12 @@ fn check_jurisdictions_exist(c: &mut DbConnection, ids: &[String]) -> Result<(),
     }
 }
 
-pub async fn create_user(state: &AppState, req: CreateUser) -> Result<UserView, AppError> {
+pub async fn create_user(
+    svc: &Services,
+    caller: Caller,
+    req: CreateUser,
+) -> Result<UserView, AppError> {
+    caller.resolve(svc, Some(Action::ManageUsers)).await?;
     let mut errors = Vec::new();
     let email = match Email::parse(&req.email) {
         Ok(e) => Some(e),
@@ -573,9 +657,9 @@ pub async fn create_user(state: &AppState, req: CreateUser) -> Result<UserView, 
         .password
         .or_else(|| generated.clone())
         .unwrap_or_default();
-    let hash = state.hasher.hash(password).await?;
+    let hash = svc.hasher.hash(password).await?;
     let active = req.active.unwrap_or(true);
-    let record = state
+    let record = svc
         .db
         .run(move |c| {
             c.write(|c| {
@@ -639,13 +723,11 @@ fn insert_user(
     Ok(())
 }
 
-pub async fn get_user(state: &AppState, id: String) -> Result<UserView, AppError> {
-    state
-        .db
+pub async fn get_user(svc: &Services, caller: Caller, id: UserId) -> Result<UserView, AppError> {
+    svc.db
         .run(move |c| {
-            let user =
-                store::find(c, &id)?.ok_or_else(|| AppError::NotFound("No such user.".into()))?;
-            Ok(store::record(c, user)?.into())
+            caller.permitted(c, Action::ManageUsers)?;
+            user_view(c, id.as_str())
         })
         .await
 }
@@ -658,14 +740,15 @@ pub struct UserPage {
 }
 
 pub async fn list_users(
-    state: &AppState,
+    svc: &Services,
+    caller: Caller,
     cursor: Option<String>,
     limit: i64,
 ) -> Result<UserPage, AppError> {
-    let after = cursor.map(|c| decode_cursor(&c)).transpose()?;
-    state
-        .db
+    svc.db
         .run(move |c| {
+            caller.permitted(c, Action::ManageUsers)?;
+            let after = cursor.map(|c| decode_cursor(&c)).transpose()?;
             let rows = store::list(c, after.as_deref(), limit + 1)?;
             let (rows, next_cursor) = page(rows, limit, |u| encode_cursor(&u.id));
             let mut items = Vec::with_capacity(rows.len());
@@ -678,11 +761,13 @@ pub async fn list_users(
 }
 
 pub async fn update_user(
-    state: &AppState,
-    who: &Authenticated,
-    id: String,
+    svc: &Services,
+    caller: Caller,
+    id: UserId,
     req: UpdateUser,
 ) -> Result<UserView, AppError> {
+    let who = caller.resolve(svc, Some(Action::ManageUsers)).await?;
+    let id = id.into_string();
     let mut errors = Vec::new();
     let display_name = req
         .display_name
@@ -696,9 +781,8 @@ pub async fn update_user(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let actor = who.principal.user_id.clone();
-    state
-        .db
+    let actor = who.user_id().to_string();
+    svc.db
         .run(move |c| {
             c.write(|c| {
                 c.exclusive(AdvisoryLock::Accounts)?;

@@ -2,7 +2,7 @@
 //! event's own canonical content, so changing, removing or inserting any row breaks every
 //! hash after it. `verify` walks the chain and names the first broken link.
 
-use chrono::{NaiveDateTime, Timelike};
+use chrono::NaiveDateTime;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -10,42 +10,11 @@ use utoipa::ToSchema;
 
 use crate::db::DbConnection;
 use crate::db::rfas::{self as store, EventRow, ReportFacts};
+use crate::domain::canonical::canonical;
 use crate::error::AppError;
 
 /// The hash before the first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// Now, truncated to microseconds: both backends store that precision, so what is hashed is
-/// exactly what is read back.
-pub fn now() -> NaiveDateTime {
-    micros(chrono::Utc::now().naive_utc())
-}
-
-/// A time truncated to microseconds, the precision both backends keep.
-pub fn micros(t: NaiveDateTime) -> NaiveDateTime {
-    t.with_nanosecond(t.nanosecond() / 1_000 * 1_000)
-        .unwrap_or(t)
-}
-
-/// JSON with object keys sorted at every level, no spaces: one byte string per value.
-pub fn canonical(value: &Value) -> String {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            let inner: Vec<String> = keys
-                .iter()
-                .map(|k| format!("{}:{}", Value::String((*k).clone()), canonical(&map[*k])))
-                .collect();
-            format!("{{{}}}", inner.join(","))
-        }
-        Value::Array(items) => format!(
-            "[{}]",
-            items.iter().map(canonical).collect::<Vec<_>>().join(",")
-        ),
-        other => other.to_string(),
-    }
-}
 
 fn content(e: &EventRow) -> Value {
     json!({
@@ -66,28 +35,6 @@ pub fn hash_of(prev_hash: &str, e: &EventRow) -> String {
     h.update(b"\n");
     h.update(canonical(&content(e)).as_bytes());
     hex::encode(h.finalize())
-}
-
-/// The indexed copy of `details.report`, which is what the figures count.
-pub fn report_facts(details: &Value) -> ReportFacts {
-    let r = &details["report"];
-    let text = |k: &str| r[k].as_str().map(str::to_string);
-    let day = |k: &str| r[k].as_str().and_then(|d| d.parse().ok());
-    let int = |k: &str| r[k].as_i64().and_then(|n| i32::try_from(n).ok());
-    ReportFacts {
-        report_kind: text("kind"),
-        report_day: day("day"),
-        report_day_from: day("day_from"),
-        jurisdiction_id: text("jurisdiction_id"),
-        outcome: text("outcome"),
-        priority: text("priority"),
-        assistance_types: r
-            .get("assistance_types")
-            .filter(|v| !v.is_null())
-            .map(canonical),
-        processing_days: int("processing_days"),
-        paused_days: int("paused_days"),
-    }
 }
 
 /// What an event records, before the chain gives it a place.
@@ -126,7 +73,7 @@ impl Appender {
             details: canonical(&e.details),
             prev_hash: self.hash.clone(),
             hash: String::new(),
-            report: report_facts(&e.details),
+            report: ReportFacts::from_details(&e.details),
         };
         row.hash = hash_of(&row.prev_hash, &row);
         store::append_event(c, &row)?;
@@ -172,7 +119,7 @@ pub fn verify(c: &mut DbConnection) -> Result<Verification, AppError> {
             if e.seq != expected_seq
                 || e.prev_hash != prev_hash
                 || hash_of(&prev_hash, e) != e.hash
-                || report_facts(&details) != e.report
+                || ReportFacts::from_details(&details) != e.report
             {
                 return Ok(broken(checked, expected_seq.min(e.seq)));
             }
@@ -210,7 +157,7 @@ mod tests {
             seq: 1,
             rfa_id: "r".into(),
             actor_id: "u".into(),
-            at: now(),
+            at: crate::clock::now(),
             action: "intake".into(),
             state_before: None,
             state_after: "received".into(),

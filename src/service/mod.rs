@@ -1,12 +1,19 @@
-//! Units of work that handlers and the command line call: validation, authorization
-//! already done by the caller, one transaction each.
+//! The service layer: the only thing the front ends (`api`, and the screens to come) call.
+//! Typed commands in, views out; each entry point takes the caller and checks it against
+//! the access policy (`domain::policy`) itself, then does its work in one transaction. No
+//! HTTP here: no `actix_web`, no raw headers or query strings, no JSON values in.
 
 pub mod accounts;
 pub mod chain;
+pub mod context;
 pub mod day;
-pub mod fields;
+pub mod eligibility;
+pub mod health;
+pub mod outbox;
 pub mod paging;
 pub mod registry;
 pub mod reports;
 pub mod rfas;
 pub mod validate;
+
+pub use context::{Rules, Services};

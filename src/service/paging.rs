@@ -26,7 +26,7 @@ pub fn encode_cursor(id: &str) -> String {
 }
 
 pub fn decode_cursor(cursor: &str) -> Result<String, AppError> {
-    let bad = || AppError::BadRequest("The cursor is not one this service issued.".into());
+    let bad = || AppError::Malformed("The cursor is not one this service issued.".into());
     let bytes = URL_SAFE_NO_PAD
         .decode(cursor.as_bytes())
         .map_err(|_| bad())?;

@@ -1,6 +1,7 @@
 //! The registry: jurisdictions with the facts the eligibility rules read, and the
-//! authorities that send requests. Administrators write; every change is recorded with who
-//! made it and when.
+//! authorities that send requests. Administrators write; liaison officers and supervisors
+//! read; every entry point checks the caller itself. Every change is recorded with who made
+//! it and when, and open requests of the jurisdiction are evaluated again.
 
 use chrono::{NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,18 +12,20 @@ use crate::db::registry::{
     self as store, AssessmentRow, AssuranceRow, AuthorityChanges, AuthorityRow, ChangeRow,
     FrameworkRow, JurisdictionChanges, JurisdictionRow,
 };
-use crate::domain::eligibility::{Assessment, Assurance, JurisdictionFacts};
 use crate::domain::email::Email;
+use crate::domain::ids::{AuthorityId, JurisdictionId};
+use crate::domain::policy::Action;
+pub use crate::domain::registry::CompetenceBasisEntry;
 use crate::domain::registry::{
     AssessmentOutcome, AuthorityKind, CompetenceBasis, Crime, DeathPenaltyStatus, FrameworkKind,
     country_code,
 };
 use crate::error::AppError;
-use crate::service::accounts::new_id;
+use crate::service::Services;
+use crate::service::accounts::{Caller, new_id};
+use crate::service::eligibility::facts_changed;
 use crate::service::paging::{decode_cursor, encode_cursor, page};
-use crate::service::rfas;
 use crate::service::validate::Errors;
-use crate::state::AppState;
 
 const MAX_NAME: usize = 200;
 const MAX_SUMMARY: usize = 10_000;
@@ -38,14 +41,6 @@ fn not_found() -> AppError {
 
 // ---------------------------------------------------------------------------------------
 // Wire types
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CompetenceBasisEntry {
-    pub basis: CompetenceBasis,
-    /// The crimes this basis lets the jurisdiction pursue.
-    pub crimes: Vec<Crime>,
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -323,48 +318,6 @@ fn jurisdiction_view(
     })
 }
 
-/// What the eligibility rules need to know about a jurisdiction.
-pub fn jurisdiction_facts(
-    c: &mut DbConnection,
-    id: &str,
-) -> Result<Option<JurisdictionFacts>, AppError> {
-    let Some(row) = store::find_jurisdiction(c, id)? else {
-        return Ok(None);
-    };
-    let view = jurisdiction_view(c, row)?;
-    Ok(Some(JurisdictionFacts {
-        country_code: view.country_code,
-        active: view.active,
-        bases: view
-            .competence_bases
-            .into_iter()
-            .map(|b| (b.basis, b.crimes))
-            .collect(),
-        // The view lists newest first; the engine takes them in recording order.
-        assessments: view
-            .assessments
-            .iter()
-            .rev()
-            .map(|a| Assessment {
-                outcome: a.outcome,
-                assessed_on: a.assessed_on,
-                review_due: a.review_due,
-            })
-            .collect(),
-        death_penalty: view.death_penalty_status,
-        standing_assurances: view
-            .assurances
-            .into_iter()
-            .map(|a| Assurance {
-                reference: a.reference,
-                given_on: a.given_on,
-                expires_on: a.expires_on,
-                scope: a.scope,
-            })
-            .collect(),
-    }))
-}
-
 // ---------------------------------------------------------------------------------------
 // Validation
 
@@ -439,18 +392,24 @@ fn record(
 // ---------------------------------------------------------------------------------------
 // Jurisdictions
 
+/// The caller, if they may write the registry: the actor its records name.
+async fn writer(svc: &Services, caller: Caller) -> Result<String, AppError> {
+    let who = caller.resolve(svc, Some(Action::WriteRegistry)).await?;
+    Ok(who.user_id().to_string())
+}
+
 pub async fn create_jurisdiction(
-    state: &AppState,
-    actor: String,
+    svc: &Services,
+    caller: Caller,
     req: CreateJurisdiction,
 ) -> Result<JurisdictionView, AppError> {
+    let actor = writer(svc, caller).await?;
     let mut errors = Errors::new();
     let name = errors.text("name", &req.name, MAX_NAME, false);
     let country = check_country(&mut errors, &req.country_code);
     let bases = check_bases(&mut errors, &req.competence_bases);
     errors.finish()?;
-    state
-        .db
+    svc.db
         .run(move |c| {
             c.write(|c| {
                 let id = new_id();
@@ -482,10 +441,15 @@ pub async fn create_jurisdiction(
         .await
 }
 
-pub async fn get_jurisdiction(state: &AppState, id: String) -> Result<JurisdictionView, AppError> {
-    state
-        .db
+pub async fn get_jurisdiction(
+    svc: &Services,
+    caller: Caller,
+    id: JurisdictionId,
+) -> Result<JurisdictionView, AppError> {
+    svc.db
         .run(move |c| {
+            caller.permitted(c, Action::ReadRegistry)?;
+            let id = id.into_string();
             let row = store::find_jurisdiction(c, &id)?.ok_or_else(not_found)?;
             jurisdiction_view(c, row)
         })
@@ -493,14 +457,15 @@ pub async fn get_jurisdiction(state: &AppState, id: String) -> Result<Jurisdicti
 }
 
 pub async fn list_jurisdictions(
-    state: &AppState,
+    svc: &Services,
+    caller: Caller,
     cursor: Option<String>,
     limit: i64,
 ) -> Result<JurisdictionPage, AppError> {
-    let after = cursor.map(|c| decode_cursor(&c)).transpose()?;
-    state
-        .db
+    svc.db
         .run(move |c| {
+            caller.permitted(c, Action::ReadRegistry)?;
+            let after = cursor.map(|c| decode_cursor(&c)).transpose()?;
             let rows = store::list_jurisdictions(c, after.as_deref(), limit + 1)?;
             let (rows, next_cursor) = page(rows, limit, |r| encode_cursor(&r.id));
             let items = rows
@@ -513,11 +478,13 @@ pub async fn list_jurisdictions(
 }
 
 pub async fn update_jurisdiction(
-    state: &AppState,
-    actor: String,
-    id: String,
+    svc: &Services,
+    caller: Caller,
+    id: JurisdictionId,
     req: UpdateJurisdiction,
 ) -> Result<JurisdictionView, AppError> {
+    let actor = writer(svc, caller).await?;
+    let id = id.into_string();
     let mut errors = Errors::new();
     let name = req
         .name
@@ -532,9 +499,8 @@ pub async fn update_jurisdiction(
         .as_deref()
         .map(|b| check_bases(&mut errors, b));
     errors.finish()?;
-    let ctx = rfas::Context::from_settings(&state.settings);
-    state
-        .db
+    let rules = svc.rules;
+    svc.db
         .run(move |c| {
             c.write(|c| {
                 store::find_jurisdiction(c, &id)?.ok_or_else(not_found)?;
@@ -560,7 +526,7 @@ pub async fn update_jurisdiction(
                 let row = store::find_jurisdiction(c, &id)?.ok_or_else(not_found)?;
                 let view = jurisdiction_view(c, row)?;
                 record(c, &id, "jurisdiction", &id, "updated", &actor, &view)?;
-                rfas::facts_changed(c, &ctx, &id, &actor, "jurisdiction updated")?;
+                facts_changed(c, &rules, &id, &actor, "jurisdiction updated")?;
                 Ok(view)
             })
         })
@@ -568,11 +534,13 @@ pub async fn update_jurisdiction(
 }
 
 pub async fn add_assessment(
-    state: &AppState,
-    actor: String,
-    jurisdiction_id: String,
+    svc: &Services,
+    caller: Caller,
+    jurisdiction_id: JurisdictionId,
     req: NewAssessment,
 ) -> Result<AssessmentView, AppError> {
+    let actor = writer(svc, caller).await?;
+    let jurisdiction_id = jurisdiction_id.into_string();
     let mut errors = Errors::new();
     let assessor = errors.text("assessor", &req.assessor, MAX_NAME, false);
     let summary = errors.text("summary", &req.summary, MAX_SUMMARY, true);
@@ -581,9 +549,8 @@ pub async fn add_assessment(
         errors.add("review_due", "must not be before assessed_on");
     }
     errors.finish()?;
-    let ctx = rfas::Context::from_settings(&state.settings);
-    state
-        .db
+    let rules = svc.rules;
+    svc.db
         .run(move |c| {
             c.write(|c| {
                 store::find_jurisdiction(c, &jurisdiction_id)?.ok_or_else(not_found)?;
@@ -609,7 +576,7 @@ pub async fn add_assessment(
                     &actor,
                     &view,
                 )?;
-                rfas::facts_changed(c, &ctx, &jurisdiction_id, &actor, "assessment recorded")?;
+                facts_changed(c, &rules, &jurisdiction_id, &actor, "assessment recorded")?;
                 Ok(view)
             })
         })
@@ -617,11 +584,13 @@ pub async fn add_assessment(
 }
 
 pub async fn add_assurance(
-    state: &AppState,
-    actor: String,
-    jurisdiction_id: String,
+    svc: &Services,
+    caller: Caller,
+    jurisdiction_id: JurisdictionId,
     req: NewAssurance,
 ) -> Result<AssuranceView, AppError> {
+    let actor = writer(svc, caller).await?;
+    let jurisdiction_id = jurisdiction_id.into_string();
     let mut errors = Errors::new();
     let reference = errors.text("reference", &req.reference, MAX_NAME, false);
     errors.not_future("given_on", req.given_on);
@@ -630,9 +599,8 @@ pub async fn add_assurance(
     }
     errors.distinct("scope", &req.scope, Crime::ALL.len());
     errors.finish()?;
-    let ctx = rfas::Context::from_settings(&state.settings);
-    state
-        .db
+    let rules = svc.rules;
+    svc.db
         .run(move |c| {
             c.write(|c| {
                 store::find_jurisdiction(c, &jurisdiction_id)?.ok_or_else(not_found)?;
@@ -657,7 +625,7 @@ pub async fn add_assurance(
                     &actor,
                     &view,
                 )?;
-                rfas::facts_changed(c, &ctx, &jurisdiction_id, &actor, "assurance recorded")?;
+                facts_changed(c, &rules, &jurisdiction_id, &actor, "assurance recorded")?;
                 Ok(view)
             })
         })
@@ -665,17 +633,18 @@ pub async fn add_assurance(
 }
 
 pub async fn add_framework(
-    state: &AppState,
-    actor: String,
-    jurisdiction_id: String,
+    svc: &Services,
+    caller: Caller,
+    jurisdiction_id: JurisdictionId,
     req: NewFramework,
 ) -> Result<FrameworkView, AppError> {
+    let actor = writer(svc, caller).await?;
+    let jurisdiction_id = jurisdiction_id.into_string();
     let mut errors = Errors::new();
     let reference = errors.text("reference", &req.reference, MAX_NAME, false);
     errors.not_future("signed_on", req.signed_on);
     errors.finish()?;
-    state
-        .db
+    svc.db
         .run(move |c| {
             c.write(|c| {
                 store::find_jurisdiction(c, &jurisdiction_id)?.ok_or_else(not_found)?;
@@ -706,15 +675,17 @@ pub async fn add_framework(
 }
 
 pub async fn history(
-    state: &AppState,
-    jurisdiction_id: String,
+    svc: &Services,
+    caller: Caller,
+    jurisdiction_id: JurisdictionId,
     cursor: Option<String>,
     limit: i64,
 ) -> Result<ChangePage, AppError> {
-    let after = cursor.map(|c| decode_cursor(&c)).transpose()?;
-    state
-        .db
+    svc.db
         .run(move |c| {
+            caller.permitted(c, Action::ReadRegistry)?;
+            let after = cursor.map(|c| decode_cursor(&c)).transpose()?;
+            let jurisdiction_id = jurisdiction_id.into_string();
             store::find_jurisdiction(c, &jurisdiction_id)?.ok_or_else(not_found)?;
             let rows = store::changes_of(c, &jurisdiction_id, after.as_deref(), limit + 1)?;
             let (rows, next_cursor) = page(rows, limit, |r| encode_cursor(&r.id));
@@ -743,11 +714,13 @@ fn authority_not_found() -> AppError {
 }
 
 pub async fn create_authority(
-    state: &AppState,
-    actor: String,
-    jurisdiction_id: String,
+    svc: &Services,
+    caller: Caller,
+    jurisdiction_id: JurisdictionId,
     req: CreateAuthority,
 ) -> Result<AuthorityView, AppError> {
+    let actor = writer(svc, caller).await?;
+    let jurisdiction_id = jurisdiction_id.into_string();
     let mut errors = Errors::new();
     let name = errors.text("name", &req.name, MAX_NAME, false);
     let contact = req
@@ -755,8 +728,7 @@ pub async fn create_authority(
         .as_deref()
         .and_then(|e| check_contact(&mut errors, e));
     errors.finish()?;
-    state
-        .db
+    svc.db
         .run(move |c| {
             c.write(|c| {
                 store::find_jurisdiction(c, &jurisdiction_id)?.ok_or_else(not_found)?;
@@ -795,15 +767,17 @@ pub async fn create_authority(
 }
 
 pub async fn list_authorities(
-    state: &AppState,
-    jurisdiction_id: String,
+    svc: &Services,
+    caller: Caller,
+    jurisdiction_id: JurisdictionId,
     cursor: Option<String>,
     limit: i64,
 ) -> Result<AuthorityPage, AppError> {
-    let after = cursor.map(|c| decode_cursor(&c)).transpose()?;
-    state
-        .db
+    svc.db
         .run(move |c| {
+            caller.permitted(c, Action::ReadRegistry)?;
+            let after = cursor.map(|c| decode_cursor(&c)).transpose()?;
+            let jurisdiction_id = jurisdiction_id.into_string();
             store::find_jurisdiction(c, &jurisdiction_id)?.ok_or_else(not_found)?;
             let rows = store::authorities_of(c, &jurisdiction_id, after.as_deref(), limit + 1)?;
             let (rows, next_cursor) = page(rows, limit, |r| encode_cursor(&r.id));
@@ -817,12 +791,14 @@ pub async fn list_authorities(
 }
 
 pub async fn update_authority(
-    state: &AppState,
-    actor: String,
-    jurisdiction_id: String,
-    id: String,
+    svc: &Services,
+    caller: Caller,
+    jurisdiction_id: JurisdictionId,
+    id: AuthorityId,
     req: UpdateAuthority,
 ) -> Result<AuthorityView, AppError> {
+    let actor = writer(svc, caller).await?;
+    let (jurisdiction_id, id) = (jurisdiction_id.into_string(), id.into_string());
     let mut errors = Errors::new();
     let name = req
         .name
@@ -833,9 +809,8 @@ pub async fn update_authority(
         .as_deref()
         .map(|e| check_contact(&mut errors, e));
     errors.finish()?;
-    let ctx = rfas::Context::from_settings(&state.settings);
-    state
-        .db
+    let rules = svc.rules;
+    svc.db
         .run(move |c| {
             c.write(|c| {
                 store::find_authority(c, &jurisdiction_id, &id)?.ok_or_else(authority_not_found)?;
@@ -869,7 +844,7 @@ pub async fn update_authority(
                     &actor,
                     &view,
                 )?;
-                rfas::facts_changed(c, &ctx, &jurisdiction_id, &actor, "authority updated")?;
+                facts_changed(c, &rules, &jurisdiction_id, &actor, "authority updated")?;
                 Ok(view)
             })
         })

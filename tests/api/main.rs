@@ -15,4 +15,5 @@ mod registry;
 mod reports;
 mod rfas;
 mod sequences;
+mod service_access;
 mod smtp;

@@ -1,5 +1,8 @@
 //! Requests for assistance: intake, the queue, reading, corrections, lifecycle actions, bulk
-//! triage, history, and the audit-chain check.
+//! triage, history, and the audit-chain check. Each handler reads the request into a typed
+//! command (`wire`), calls one service function with the caller, and maps the answer.
+
+pub mod wire;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
@@ -9,15 +12,15 @@ use crate::api::json::Json;
 use crate::api::jurisdictions::path_id;
 use crate::api::problem::Problem;
 use crate::api::users::PageQuery;
+use crate::domain::ids::RfaId;
 use crate::domain::lifecycle::RfaAction;
 use crate::domain::policy::Action;
 use crate::error::AppError;
+use crate::service::Services;
 use crate::service::accounts::Caller;
 use crate::service::chain::Verification;
-use crate::service::rfas::{
-    self, BulkRequest, BulkResult, Command, EventPage, IntakePatch, IntakeRequest, RfaPage, RfaView,
-};
-use crate::state::AppState;
+use crate::service::rfas::{self, EventPage, Expected, IdempotencyKey, RfaPage, RfaView};
+use wire::{BulkRequest, BulkResult};
 
 fn etag(version: i64) -> String {
     format!("\"{version}\"")
@@ -30,10 +33,26 @@ fn with_etag(mut builder: actix_web::HttpResponseBuilder, rfa: &RfaView) -> Http
         .json(rfa)
 }
 
-fn if_match(req: &HttpRequest) -> Option<String> {
-    req.headers()
-        .get(header::IF_MATCH)
-        .map(|v| v.to_str().unwrap_or("invalid").to_string())
+/// `If-Match` as sent: the version it names (`"3"`, `W/"3"` or `3`).
+fn if_match(req: &HttpRequest) -> Expected {
+    match req.headers().get(header::IF_MATCH) {
+        None => Expected::Missing,
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                v.trim()
+                    .trim_start_matches("W/")
+                    .trim_matches('"')
+                    .parse()
+                    .ok()
+            })
+            .map_or(Expected::Unreadable, Expected::Version),
+    }
+}
+
+fn rfa_id(raw: &str) -> Result<RfaId, AppError> {
+    path_id(raw, "request for assistance").map(RfaId::from_stored)
 }
 
 /// An action's body: empty means `{}`; otherwise JSON, with the usual checks (415 for
@@ -42,20 +61,7 @@ fn action_body(req: &HttpRequest, bytes: &[u8]) -> Result<serde_json::Value, act
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(serde_json::json!({}));
     }
-    let json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            let m = v
-                .split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase();
-            m == "application/json" || m.ends_with("+json")
-        });
-    if !json {
+    if !crate::api::json::is_json(req) {
         return Err(crate::api::json::unsupported_media_type());
     }
     // JSON `null` is no fields, as no body is (the document marks the body optional).
@@ -71,7 +77,7 @@ fn action_body(req: &HttpRequest, bytes: &[u8]) -> Result<serde_json::Value, act
 /// instead of logging a duplicate; the same key with another body is refused (422).
 #[utoipa::path(
     tag = "rfas",
-    request_body = IntakeRequest,
+    request_body = rfas::NewRfa,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried intake safe")),
     security(("bearer" = [])),
     responses(
@@ -83,23 +89,24 @@ fn action_body(req: &HttpRequest, bytes: &[u8]) -> Result<serde_json::Value, act
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/api/v1/rfas")]
+#[post("/rfas")]
 pub async fn create(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     req: HttpRequest,
     auth: Auth,
     body: Json<serde_json::Value>,
 ) -> Result<HttpResponse, AppError> {
+    // Refused early so that a 403 comes before any complaint about the body; the service
+    // checks again.
     auth.require(Action::LogRfa)?;
     let key = match req.headers().get("idempotency-key") {
-        Some(v) => Some(
-            v.to_str()
-                .map_err(|_| AppError::BadRequest("Idempotency-Key must be visible ASCII.".into()))?
-                .to_string(),
-        ),
+        Some(v) => Some(IdempotencyKey::parse(v.to_str().map_err(|_| {
+            AppError::Malformed("Idempotency-Key must be visible ASCII.".into())
+        })?)?),
         None => None,
     };
-    let created = rfas::intake(&state, &auth.0.principal, body.into_inner(), key).await?;
+    let request = wire::parse_intake(body.into_inner())?;
+    let created = rfas::intake(&svc, auth.into(), request, key).await?;
     let mut builder = if created.replayed {
         HttpResponse::Ok()
     } else {
@@ -144,14 +151,28 @@ pub async fn create(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/api/v1/rfas")]
+#[get("/rfas")]
 pub async fn list(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     req: HttpRequest,
     caller: Caller,
 ) -> Result<HttpResponse, AppError> {
-    let page = rfas::queue(&state, caller, req.query_string().to_string()).await?;
+    let query = match wire::parse_queue(req.query_string()) {
+        Ok(q) => q,
+        // Who is asking, and may they, comes before what is wrong with the question.
+        Err(e) => return Err(refused_first(&svc, caller, e).await),
+    };
+    let page = rfas::queue(&svc, caller, query).await?;
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// The caller's own refusal (401, 403) if there is one, else `e`: for the reads that check
+/// the session in their service call, when the request fails before it.
+async fn refused_first(svc: &Services, caller: Caller, e: AppError) -> AppError {
+    match caller.resolve(svc, Some(Action::ReadRfa)).await {
+        Ok(_) => e,
+        Err(refusal) => refusal,
+    }
 }
 
 /// One request, with its eligibility, due date (and how it was reached) and the actions you
@@ -167,13 +188,17 @@ pub async fn list(
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/api/v1/rfas/{id}")]
+#[get("/rfas/{id}")]
 pub async fn get(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let rfa = rfas::get(&state, caller, path_id(&id, "request for assistance")).await?;
+    let id = match rfa_id(&id) {
+        Ok(id) => id,
+        Err(e) => return Err(refused_first(&svc, caller, e).await),
+    };
+    let rfa = rfas::get(&svc, caller, id).await?;
     Ok(with_etag(HttpResponse::Ok(), &rfa))
 }
 
@@ -181,7 +206,7 @@ pub async fn get(
 #[utoipa::path(
     tag = "rfas",
     params(("id" = String, Path, description = "RFA id"), ("If-Match" = String, Header)),
-    request_body = IntakePatch,
+    request_body = rfas::IntakeCorrection,
     security(("bearer" = [])),
     responses(
         (status = 200, body = RfaView, headers(("ETag" = String))),
@@ -194,17 +219,17 @@ pub async fn get(
         (status = 428, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[patch("/api/v1/rfas/{id}")]
+#[patch("/rfas/{id}")]
 pub async fn update(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     req: HttpRequest,
     auth: Auth,
     id: web::Path<String>,
-    body: Json<IntakePatch>,
+    body: Json<rfas::IntakeCorrection>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path_id(&id, "request for assistance")?;
-    let version = if_match(&req);
-    let rfa = rfas::edit_intake(&state, &auth.0.principal, id, body.into_inner(), version).await?;
+    let id = rfa_id(&id)?;
+    let rfa =
+        rfas::correct_intake(&svc, auth.into(), id, body.into_inner(), if_match(&req)).await?;
     Ok(with_etag(HttpResponse::Ok(), &rfa))
 }
 
@@ -237,21 +262,20 @@ pub async fn update(
         (status = 428, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/api/v1/rfas/{id}/actions/{action}")]
+#[post("/rfas/{id}/actions/{action}")]
 pub async fn act(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     req: HttpRequest,
     auth: Auth,
     path: web::Path<(String, String)>,
     body: crate::api::json::Body,
 ) -> actix_web::Result<HttpResponse> {
     let (id, action) = path.into_inner();
-    let id = path_id(&id, "request for assistance")?;
+    let id = rfa_id(&id)?;
     let action = RfaAction::parse(&action)
         .ok_or_else(|| AppError::NotFound(format!("There is no action `{action}`.")))?;
-    let version = if_match(&req);
-    let command = Command::parse(action, action_body(&req, &body.0)?)?;
-    let rfa = rfas::act(&state, &auth.0.principal, id, command, version).await?;
+    let command = wire::parse_command(action, &action_body(&req, &body.0)?)?;
+    let rfa = rfas::act(&svc, auth.into(), id, command, if_match(&req)).await?;
     Ok(with_etag(HttpResponse::Ok(), &rfa))
 }
 
@@ -267,20 +291,17 @@ pub async fn act(
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/api/v1/rfas/{id}/events")]
+#[get("/rfas/{id}/events")]
 pub async fn events(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     auth: Auth,
     id: web::Path<String>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path_id(&id, "request for assistance")?;
+    let id = rfa_id(&id)?;
     let q = query.into_inner();
     let limit = q.limit()?;
-    Ok(
-        HttpResponse::Ok()
-            .json(rfas::events(&state, &auth.0.principal, id, q.cursor, limit).await?),
-    )
+    Ok(HttpResponse::Ok().json(rfas::events(&svc, auth.into(), id, q.cursor, limit).await?))
 }
 
 /// Assign or set the priority of many requests at once (each its own change and event),
@@ -296,13 +317,16 @@ pub async fn events(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/api/v1/rfas/bulk")]
+#[post("/rfas/bulk")]
 pub async fn bulk(
-    state: web::Data<AppState>,
+    svc: web::Data<Services>,
     permit: Permit<BulkTriage>,
     body: Json<BulkRequest>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(rfas::bulk(&state, &permit.0.principal, body.into_inner()).await?))
+    let body = body.into_inner();
+    let ids = body.ids.clone();
+    let outcome = rfas::bulk(&svc, permit.into(), body.into_triage()?).await?;
+    Ok(HttpResponse::Ok().json(BulkResult::new(ids, outcome)))
 }
 
 /// Walk the whole event log and check every hash link.
@@ -315,10 +339,10 @@ pub async fn bulk(
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/api/v1/audit/verify")]
+#[get("/audit/verify")]
 pub async fn verify(
-    state: web::Data<AppState>,
-    _: Permit<VerifyAudit>,
+    svc: web::Data<Services>,
+    permit: Permit<VerifyAudit>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(rfas::verify_chain(&state).await?))
+    Ok(HttpResponse::Ok().json(rfas::verify_chain(&svc, permit.into()).await?))
 }

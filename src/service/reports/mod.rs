@@ -1,24 +1,30 @@
 //! The annual figures, derived from the event log (docs/reporting.md defines each one):
-//! reports for a year, any period or cumulatively, as of any past moment; snapshots that
-//! freeze a report with a digest; and the rows that the CSV and XLSX exports carry.
+//! reports for a year, any period or cumulatively, as of any past moment, and the flat rows
+//! that the exports (`crate::export`) and snapshot comparisons read. Snapshots that freeze a
+//! report with a digest are in `snapshots`. Supervisors and reporting staff only: every
+//! entry point checks the caller.
+
+mod snapshots;
+
+pub use snapshots::{
+    Change, NewSnapshot, Snapshot, SnapshotDiff, SnapshotPage, create_snapshot, diff_snapshot,
+    get_snapshot, list_snapshots,
+};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::db::DbConnection;
-use crate::db::reports::{self as store, SnapshotRow};
+use crate::db::reports as store;
+use crate::domain::policy::Action;
 use crate::error::AppError;
-use crate::service::accounts::new_id;
-use crate::service::chain::canonical;
-use crate::service::paging::{decode_cursor, encode_cursor, page};
-use crate::service::rfas::Context;
+use crate::service::accounts::Caller;
 use crate::service::validate::Errors;
-use crate::state::AppState;
+use crate::service::{Rules, Services};
 
 /// Which report: a calendar year, any period (inclusive days), or everything through a year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -255,12 +261,12 @@ fn net_open(
 /// answer still says up to which sequence number).
 pub fn compute(
     c: &mut DbConnection,
-    ctx: &Context,
+    rules: &Rules,
     spec: ReportSpec,
     as_of: Option<NaiveDateTime>,
 ) -> Result<Report, AppError> {
     let (from, to) = spec.period();
-    let now = chrono::Utc::now().naive_utc();
+    let now = rules.now();
     let covered_seq = store::covered_seq(c, as_of.unwrap_or(now))?;
     let cut = store::Cut {
         as_of,
@@ -299,13 +305,15 @@ pub fn compute(
         report: spec,
         from,
         to,
-        time_zone: ctx.tz.name().to_string(),
+        time_zone: rules.tz.name().to_string(),
         as_of: as_of.unwrap_or(now).and_utc(),
         covered_seq,
         figures,
     })
 }
 
+// Long, and left whole on purpose: it is one reading of the log at one cut, each block a
+// figure of docs/reporting.md in the order that document defines them.
 fn period_figures(
     c: &mut DbConnection,
     from: NaiveDate,
@@ -449,10 +457,12 @@ fn period_figures(
 
 /// A report now or as of a past moment (never the future: that would not be reproducible).
 pub async fn report(
-    state: &AppState,
+    svc: &Services,
+    caller: Caller,
     spec: ReportSpec,
     as_of: Option<DateTime<Utc>>,
 ) -> Result<Report, AppError> {
+    caller.resolve(svc, Some(Action::ReadReports)).await?;
     spec.check()?;
     let now = Utc::now();
     if as_of.is_some_and(|t| t > now) {
@@ -465,16 +475,18 @@ pub async fn report(
         ));
     }
     let as_of = as_of.map(|t| t.naive_utc());
-    let ctx = Context::from_settings(&state.settings);
-    state.db.run(move |c| compute(c, &ctx, spec, as_of)).await
+    let rules = svc.rules;
+    svc.db.run(move |c| compute(c, &rules, spec, as_of)).await
 }
 
 /// Received and processed per year, for the chart.
 pub async fn yearly(
-    state: &AppState,
+    svc: &Services,
+    caller: Caller,
     from: i32,
     to: i32,
 ) -> Result<Vec<(i32, i64, i64)>, AppError> {
+    caller.resolve(svc, Some(Action::ReadReports)).await?;
     let mut errors = Errors::new();
     if !(2000..=2100).contains(&from) || !(2000..=2100).contains(&to) || to < from || to - from > 30
     {
@@ -484,13 +496,12 @@ pub async fn yearly(
         );
     }
     errors.finish()?;
-    let ctx = Context::from_settings(&state.settings);
-    state
-        .db
+    let rules = svc.rules;
+    svc.db
         .run(move |c| {
             let mut out = Vec::new();
             for year in from..=to {
-                let r = compute(c, &ctx, ReportSpec::Annual { year }, None)?;
+                let r = compute(c, &rules, ReportSpec::Annual { year }, None)?;
                 if let AnyFigures::Period(f) = r.figures {
                     out.push((year, f.received, f.processed));
                 }
@@ -568,369 +579,9 @@ pub fn rows(figures: &AnyFigures) -> Vec<[String; 4]> {
     out
 }
 
-pub fn to_csv(report: &Report) -> Result<Vec<u8>, AppError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| AppError::internal(format!("csv: {e}"));
-    w.write_record(["section", "key", "figure", "value"])
-        .map_err(fail)?;
-    for r in rows(&report.figures) {
-        w.write_record(&r).map_err(fail)?;
-    }
-    w.into_inner()
-        .map_err(|e| AppError::internal(format!("csv: {e}")))
-}
-
-pub fn to_xlsx(report: &Report) -> Result<Vec<u8>, AppError> {
-    use rust_xlsxwriter::{Format, Workbook};
-    let fail = |e: rust_xlsxwriter::XlsxError| AppError::internal(format!("xlsx: {e}"));
-    let mut book = Workbook::new();
-    let bold = Format::new().set_bold();
-    let sheet = book.add_worksheet();
-    sheet.set_name("Figures").map_err(fail)?;
-    for (col, h) in ["section", "key", "figure", "value"].iter().enumerate() {
-        sheet
-            .write_string_with_format(0, col as u16, *h, &bold)
-            .map_err(fail)?;
-    }
-    for (i, r) in rows(&report.figures).iter().enumerate() {
-        let row = (i + 1) as u32;
-        for (col, cell) in r.iter().enumerate().take(3) {
-            sheet.write_string(row, col as u16, cell).map_err(fail)?;
-        }
-        match r[3].parse::<f64>() {
-            Ok(n) => sheet.write_number(row, 3, n).map_err(fail)?,
-            Err(_) => sheet.write_string(row, 3, &r[3]).map_err(fail)?,
-        };
-    }
-    sheet.set_column_width(0, 20).map_err(fail)?;
-    sheet.set_column_width(1, 36).map_err(fail)?;
-    sheet.set_column_width(2, 18).map_err(fail)?;
-    let about = book.add_worksheet();
-    about.set_name("About").map_err(fail)?;
-    let facts = [
-        ("report", report.report.kind().to_string()),
-        ("from", report.from.to_string()),
-        ("to", report.to.to_string()),
-        ("time_zone", report.time_zone.clone()),
-        ("as_of", report.as_of.to_rfc3339()),
-        ("covered_seq", report.covered_seq.to_string()),
-    ];
-    for (i, (k, v)) in facts.iter().enumerate() {
-        about
-            .write_string_with_format(i as u32, 0, *k, &bold)
-            .map_err(fail)?;
-        about.write_string(i as u32, 1, v).map_err(fail)?;
-    }
-    book.save_to_buffer().map_err(fail)
-}
-
-/// An SVG bar chart of received against processed per year.
-pub fn chart(years: &[(i32, i64, i64)]) -> Result<String, AppError> {
-    use plotters::prelude::*;
-    let fail = |e: String| AppError::internal(format!("chart: {e}"));
-    let mut svg = String::new();
-    {
-        let width = 120 + 70 * years.len() as u32;
-        let root = SVGBackend::with_string(&mut svg, (width.max(480), 400)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
-        let top = years
-            .iter()
-            .map(|(_, r, p)| (*r).max(*p))
-            .max()
-            .unwrap_or(0)
-            .max(1);
-        let first = years.first().map(|y| y.0).unwrap_or(2000);
-        let last = years.last().map(|y| y.0).unwrap_or(first);
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "Requests for assistance received and processed per year",
-                ("sans-serif", 18),
-            )
-            .margin(16)
-            .x_label_area_size(36)
-            .y_label_area_size(48)
-            .build_cartesian_2d((first * 2 - 1)..(last * 2 + 2), 0i64..(top + top / 10 + 1))
-            .map_err(|e| fail(e.to_string()))?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(years.len().max(1) * 2 + 2)
-            .x_label_formatter(&|x| {
-                if x % 2 == 0 {
-                    "".into()
-                } else {
-                    ((x + 1) / 2).to_string()
-                }
-            })
-            .y_desc("requests")
-            .draw()
-            .map_err(|e| fail(e.to_string()))?;
-        let received = RGBColor(31, 94, 164);
-        let processed = RGBColor(230, 140, 30);
-        chart
-            .draw_series(
-                years.iter().map(|(y, r, _)| {
-                    Rectangle::new([(y * 2 - 1, 0), (y * 2, *r)], received.filled())
-                }),
-            )
-            .map_err(|e| fail(e.to_string()))?
-            .label("received")
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], received.filled()));
-        chart
-            .draw_series(
-                years.iter().map(|(y, _, p)| {
-                    Rectangle::new([(y * 2, 0), (y * 2 + 1, *p)], processed.filled())
-                }),
-            )
-            .map_err(|e| fail(e.to_string()))?
-            .label("processed")
-            .legend(move |(x, y)| {
-                Rectangle::new([(x, y - 5), (x + 10, y + 5)], processed.filled())
-            });
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(|e| fail(e.to_string()))?;
-        root.present().map_err(|e| fail(e.to_string()))?;
-    }
-    Ok(svg)
-}
-
-// ---------------------------------------------------------------------------------------
-// Snapshots
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewSnapshot {
-    /// `annual` (with `year`), `range` (with `from` and `to`) or `cumulative` (with `through`).
-    pub kind: String,
-    pub year: Option<i32>,
-    #[serde(default, deserialize_with = "crate::service::day::optional")]
-    pub from: Option<NaiveDate>,
-    #[serde(default, deserialize_with = "crate::service::day::optional")]
-    pub to: Option<NaiveDate>,
-    pub through: Option<i32>,
-    pub as_of: Option<DateTime<Utc>>,
-    /// For example "Annual report 2023, as published".
-    pub label: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Snapshot {
-    pub id: String,
-    pub report: ReportSpec,
-    pub label: Option<String>,
-    pub as_of: DateTime<Utc>,
-    pub covered_seq: i64,
-    /// SHA-256 over the report's parameters, as_of, covered_seq and figures (canonical JSON).
-    pub digest: String,
-    #[schema(value_type = Object)]
-    pub figures: Value,
-    pub created_by: String,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SnapshotPage {
-    pub items: Vec<Snapshot>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Change {
-    /// Section, key and figure, as in the CSV export: `by_jurisdiction/Germany/received`.
-    pub figure: String,
-    pub snapshot: Option<String>,
-    pub now: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SnapshotDiff {
-    pub snapshot_id: String,
-    pub snapshot_as_of: DateTime<Utc>,
-    pub compared_as_of: DateTime<Utc>,
-    pub unchanged: bool,
-    pub changes: Vec<Change>,
-}
-
-fn digest_of(
-    spec: &ReportSpec,
-    as_of: &DateTime<Utc>,
-    covered_seq: i64,
-    figures: &Value,
-) -> String {
-    let content = json!({
-        "report": spec,
-        "as_of": as_of.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-        "covered_seq": covered_seq,
-        "figures": figures,
-    });
-    hex::encode(Sha256::digest(canonical(&content).as_bytes()))
-}
-
-fn snapshot_view(row: SnapshotRow) -> Result<Snapshot, AppError> {
-    let bad = |e: serde_json::Error| AppError::internal(format!("stored snapshot: {e}"));
-    Ok(Snapshot {
-        report: serde_json::from_str(&row.parameters).map_err(bad)?,
-        figures: serde_json::from_str(&row.figures).map_err(bad)?,
-        id: row.id,
-        label: row.label,
-        as_of: row.as_of.and_utc(),
-        covered_seq: row.covered_seq,
-        digest: row.digest,
-        created_by: row.created_by,
-        created_at: row.created_at.and_utc(),
-    })
-}
-
-impl NewSnapshot {
-    fn spec(&self, errors: &mut Errors) -> Option<ReportSpec> {
-        let mut need = |name: &str, present: bool| {
-            if !present {
-                errors.add(name, format!("is required for a {} report", self.kind));
-            }
-            present
-        };
-        match self.kind.as_str() {
-            "annual" => need("year", self.year.is_some()).then(|| ReportSpec::Annual {
-                year: self.year.unwrap_or_default(),
-            }),
-            "range" => {
-                let (f, t) = (
-                    need("from", self.from.is_some()),
-                    need("to", self.to.is_some()),
-                );
-                (f && t).then(|| ReportSpec::Range {
-                    from: self.from.unwrap_or_default(),
-                    to: self.to.unwrap_or_default(),
-                })
-            }
-            "cumulative" => {
-                need("through", self.through.is_some()).then(|| ReportSpec::Cumulative {
-                    through: self.through.unwrap_or_default(),
-                })
-            }
-            _ => {
-                errors.add("kind", "must be annual, range or cumulative");
-                None
-            }
-        }
-    }
-}
-
-pub async fn create_snapshot(
-    state: &AppState,
-    actor: String,
-    req: NewSnapshot,
-) -> Result<Snapshot, AppError> {
-    let mut errors = Errors::new();
-    let label = req
-        .label
-        .as_deref()
-        .map(|l| errors.text("label", l, 200, false));
-    let spec = req.spec(&mut errors);
-    errors.finish()?;
-    let spec = spec.ok_or_else(|| AppError::internal("snapshot parameters"))?;
-    let report = report(state, spec, req.as_of).await?;
-    let figures =
-        serde_json::to_value(&report.figures).map_err(|e| AppError::internal(e.to_string()))?;
-    // Truncated like every stored time, so the digest can be recomputed from what is stored.
-    let as_of = crate::service::chain::micros(report.as_of.naive_utc()).and_utc();
-    let digest = digest_of(&report.report, &as_of, report.covered_seq, &figures);
-    let row = SnapshotRow {
-        id: new_id(),
-        kind: report.report.kind().into(),
-        parameters: canonical(&serde_json::to_value(report.report).unwrap_or_default()),
-        as_of: as_of.naive_utc(),
-        covered_seq: report.covered_seq,
-        figures: canonical(&figures),
-        digest,
-        label,
-        created_by: actor,
-        created_at: crate::service::chain::now(),
-    };
-    state
-        .db
-        .run(move |c| {
-            c.write(|c| {
-                store::insert_snapshot(c, &row)?;
-                Ok::<_, AppError>(())
-            })?;
-            snapshot_view(row)
-        })
-        .await
-}
-
-pub async fn get_snapshot(state: &AppState, id: String) -> Result<Snapshot, AppError> {
-    state
-        .db
-        .run(move |c| {
-            let row = store::find_snapshot(c, &id)?
-                .ok_or_else(|| AppError::NotFound("No such snapshot.".into()))?;
-            snapshot_view(row)
-        })
-        .await
-}
-
-pub async fn list_snapshots(
-    state: &AppState,
-    cursor: Option<String>,
-    limit: i64,
-) -> Result<SnapshotPage, AppError> {
-    let after = cursor.map(|c| decode_cursor(&c)).transpose()?;
-    state
-        .db
-        .run(move |c| {
-            let rows = store::list_snapshots(c, after.as_deref(), limit + 1)?;
-            let (rows, next_cursor) = page(rows, limit, |r| encode_cursor(&r.id));
-            let items = rows
-                .into_iter()
-                .map(snapshot_view)
-                .collect::<Result<_, _>>()?;
-            Ok(SnapshotPage { items, next_cursor })
-        })
-        .await
-}
-
-/// The snapshot against the same report computed now: every figure that differs.
-pub async fn diff_snapshot(state: &AppState, id: String) -> Result<SnapshotDiff, AppError> {
-    let snapshot = get_snapshot(state, id).await?;
-    let now = report(state, snapshot.report, None).await?;
-    let then: AnyFigures = serde_json::from_value(snapshot.figures.clone())
-        .map_err(|e| AppError::internal(format!("stored snapshot figures: {e}")))?;
-    let key = |r: &[String; 4]| format!("{}/{}/{}", r[0], r[1], r[2]).replace("//", "/");
-    let old: BTreeMap<String, String> =
-        rows(&then).iter().map(|r| (key(r), r[3].clone())).collect();
-    let new: BTreeMap<String, String> = rows(&now.figures)
-        .iter()
-        .map(|r| (key(r), r[3].clone()))
-        .collect();
-    let mut names: BTreeSet<&String> = old.keys().collect();
-    names.extend(new.keys());
-    let changes: Vec<Change> = names
-        .into_iter()
-        .filter(|k| old.get(*k) != new.get(*k))
-        .map(|k| Change {
-            figure: k.clone(),
-            snapshot: old.get(k).cloned(),
-            now: new.get(k).cloned(),
-        })
-        .collect();
-    Ok(SnapshotDiff {
-        snapshot_id: snapshot.id,
-        snapshot_as_of: snapshot.as_of,
-        compared_as_of: now.as_of,
-        unchanged: changes.is_empty(),
-        changes,
-    })
-}
-
 /// Years are calendar years of days in the reporting time zone.
-pub fn current_year(ctx: &Context) -> i32 {
-    ctx.today().year()
+pub fn current_year(rules: &Rules) -> i32 {
+    rules.today().year()
 }
 
 #[cfg(test)]

@@ -1,0 +1,136 @@
+//! Requests for assistance: intake, reading, the queue, lifecycle commands, corrections and
+//! bulk triage. Every change and its events are written in one transaction that holds the
+//! chain lock, so references and the hash chain stay single lines across instances. Every
+//! entry point takes the caller and checks it against the access policy itself.
+
+mod bulk;
+mod commands;
+mod correct;
+mod intake;
+mod notify;
+mod queue;
+mod view;
+
+pub use bulk::{BulkChange, BulkItem, BulkOutcome, BulkTriage, bulk};
+pub use commands::{Command, act, apply};
+pub use correct::{IntakeCorrection, correct_intake};
+pub use intake::{Created, IdempotencyKey, NewRfa, intake, intake_in};
+pub use queue::{Assignee, QueueQuery, QueueSort, queue};
+pub use view::{
+    Conduct, DueExplanation, EligibilityView, EventPage, EventView, Extension, Override, Requester,
+    RfaPage, RfaView, allowed_actions,
+};
+
+use crate::db::DbConnection;
+use crate::db::rfas::{self as store, RfaRow};
+use crate::domain::ids::RfaId;
+use crate::domain::policy::{self, Decision as Access, Principal, Resource, authorize};
+use crate::error::AppError;
+use crate::service::accounts::Caller;
+use crate::service::{Services, chain, paging};
+
+/// The version a change is based on, as the caller stated it. It is compared only after the
+/// caller's access to the request is checked, so that a request they may not see answers
+/// 404 (or 403) whatever they send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    /// The version the caller read.
+    Version(i64),
+    /// The caller named no version.
+    Missing,
+    /// The caller named something that is no version at all.
+    Unreadable,
+}
+
+impl Expected {
+    fn check(self, current: i64) -> Result<(), AppError> {
+        match self {
+            Expected::Version(v) if v == current => Ok(()),
+            Expected::Version(_) | Expected::Unreadable => Err(AppError::VersionMismatch),
+            Expected::Missing => Err(AppError::VersionRequired),
+        }
+    }
+}
+
+fn not_found() -> AppError {
+    AppError::NotFound("No such request for assistance.".into())
+}
+
+/// Loads an RFA the caller may see for `action`: 404 when it is outside their reach, 403
+/// when they can see it but not do this.
+fn load_for(
+    c: &mut DbConnection,
+    who: &Principal,
+    id: &RfaId,
+    action: policy::Action,
+) -> Result<RfaRow, AppError> {
+    // A role that may read no request at all is refused before the lookup, so that it learns
+    // nothing about which ids exist.
+    if authorize(who, policy::Action::ReadRfa, Resource::Service) != Access::Allow {
+        return Err(AppError::Forbidden("Your roles do not permit this.".into()));
+    }
+    let row = store::find(c, id.as_str())?.ok_or_else(not_found)?;
+    match authorize(
+        who,
+        action,
+        Resource::Rfa {
+            jurisdiction_id: &row.jurisdiction_id,
+        },
+    ) {
+        Access::Allow => Ok(row),
+        Access::Hidden => Err(not_found()),
+        Access::Forbidden => Err(AppError::Forbidden("Your roles do not permit this.".into())),
+    }
+}
+
+/// One request for the caller. The session is checked first, in the same database call, so
+/// a revoked session gets 401 even for an id that names nothing.
+pub async fn get(svc: &Services, caller: Caller, id: RfaId) -> Result<RfaView, AppError> {
+    let rules = svc.rules;
+    svc.db
+        .run(move |c| {
+            let who = caller.permitted(c, policy::Action::ReadRfa)?;
+            let row = load_for(c, who.principal(), &id, policy::Action::ReadRfa)?;
+            view::view(&rules, who.principal(), row)
+        })
+        .await
+}
+
+/// The request's history, oldest first, a page at a time (`cursor` is the last sequence
+/// number seen).
+pub async fn events(
+    svc: &Services,
+    caller: Caller,
+    id: RfaId,
+    cursor: Option<String>,
+    limit: i64,
+) -> Result<EventPage, AppError> {
+    svc.db
+        .run(move |c| {
+            let who = caller.check(c)?;
+            let after = match cursor {
+                Some(c) => c.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                    AppError::Malformed("The cursor is not one this service issued.".into())
+                })?,
+                None => 0,
+            };
+            load_for(c, who.principal(), &id, policy::Action::ReadRfa)?;
+            let rows = store::events_of(c, id.as_str(), after, limit + 1)?;
+            let (rows, next_cursor) = paging::page(rows, limit, |e| e.seq.to_string());
+            Ok(EventPage {
+                items: rows.into_iter().map(view::event_view).collect(),
+                next_cursor,
+            })
+        })
+        .await
+}
+
+/// Walks the whole event log and checks every hash link (administrators).
+pub async fn verify_chain(svc: &Services, caller: Caller) -> Result<chain::Verification, AppError> {
+    svc.db
+        .run(move |c| {
+            caller.permitted(c, policy::Action::VerifyAudit)?;
+            chain::verify(c)
+        })
+        .await
+}

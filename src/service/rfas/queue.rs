@@ -1,0 +1,239 @@
+//! The queue: the requests the caller may see, filtered, sorted and paged by keyset.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+
+use super::view::{self, RfaPage, to_json};
+use crate::db::rfas::{self as store, RfaRow};
+use crate::domain::eligibility::Outcome;
+use crate::domain::ids::{JurisdictionId, UserId};
+use crate::domain::lifecycle::{Priority, State};
+use crate::domain::policy;
+use crate::error::AppError;
+use crate::service::Services;
+use crate::service::accounts::Caller;
+use crate::service::paging;
+use crate::service::validate::Errors;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueueSort {
+    #[default]
+    DueOn,
+    ReceivedAt,
+    Priority,
+    UpdatedAt,
+}
+
+impl QueueSort {
+    /// The name the queue's `sort` takes (and its cursors carry).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueSort::DueOn => "due_at",
+            QueueSort::ReceivedAt => "received_at",
+            QueueSort::Priority => "priority",
+            QueueSort::UpdatedAt => "updated_at",
+        }
+    }
+
+    fn key(self) -> store::SortKey {
+        match self {
+            QueueSort::DueOn => store::SortKey::DueOn,
+            QueueSort::ReceivedAt => store::SortKey::ReceivedAt,
+            QueueSort::Priority => store::SortKey::Priority,
+            QueueSort::UpdatedAt => store::SortKey::UpdatedAt,
+        }
+    }
+}
+
+/// Whose requests: nobody's yet, or one person's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assignee {
+    Unassigned,
+    User(UserId),
+}
+
+/// A queue page to read: every filter is optional; days are inclusive days in the reporting
+/// time zone.
+#[derive(Debug, Clone)]
+pub struct QueueQuery {
+    /// Any of these states (none: every state).
+    pub states: Vec<State>,
+    pub jurisdiction: Option<JurisdictionId>,
+    pub assignee: Option<Assignee>,
+    pub priority: Option<Priority>,
+    pub overdue: Option<bool>,
+    pub due_before: Option<NaiveDate>,
+    pub received_from: Option<NaiveDate>,
+    pub received_to: Option<NaiveDate>,
+    pub tag: Option<String>,
+    pub eligibility: Option<Outcome>,
+    /// Text in the reference, subject and description (`%` and `_` are literal).
+    pub text: Option<String>,
+    pub sort: QueueSort,
+    pub descending: bool,
+    /// 1 to 200.
+    pub limit: i64,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl Default for QueueQuery {
+    fn default() -> Self {
+        Self {
+            states: Vec::new(),
+            jurisdiction: None,
+            assignee: None,
+            priority: None,
+            overdue: None,
+            due_before: None,
+            received_from: None,
+            received_to: None,
+            tag: None,
+            eligibility: None,
+            text: None,
+            sort: QueueSort::default(),
+            descending: false,
+            limit: 50,
+            cursor: None,
+        }
+    }
+}
+
+const MAX_TEXT: usize = 200;
+
+impl QueueQuery {
+    /// The search text as a LIKE pattern (folded by the database on both sides, see
+    /// `db::rfas::queue`), or the reason it cannot be searched for.
+    fn text_pattern(&self, errors: &mut Errors) -> Option<String> {
+        let text = self.text.as_deref()?.trim();
+        if text.chars().count() > MAX_TEXT {
+            errors.add("q", "must be at most 200 characters");
+            return None;
+        }
+        if text.is_empty() {
+            return None;
+        }
+        // `%` and `_` are searched for as themselves.
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        Some(format!("%{escaped}%"))
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Cursor {
+    s: String,
+    d: bool,
+    v: String,
+    id: String,
+}
+
+fn encode_cursor(sort: QueueSort, descending: bool, row: &RfaRow) -> String {
+    use base64::Engine;
+    let v = match sort {
+        QueueSort::DueOn => row.due_on.to_string(),
+        QueueSort::ReceivedAt => row.received_at.format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
+        QueueSort::UpdatedAt => row.updated_at.format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
+        QueueSort::Priority => row.priority_rank.to_string(),
+    };
+    let c = Cursor {
+        s: sort.as_str().into(),
+        d: descending,
+        v,
+        id: row.id.clone(),
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(to_json(&c))
+}
+
+fn decode_cursor(raw: &str, sort: QueueSort, descending: bool) -> Result<store::After, AppError> {
+    use base64::Engine;
+    let bad = || {
+        AppError::Malformed("The cursor is not one this service issued for this sort order.".into())
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw.as_bytes())
+        .map_err(|_| bad())?;
+    let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    if c.s != sort.as_str() || c.d != descending || uuid::Uuid::parse_str(&c.id).is_err() {
+        return Err(bad());
+    }
+    let time = |v: &str| {
+        NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S%.f")
+            .ok()
+            .filter(crate::service::day::in_range)
+            .ok_or_else(bad)
+    };
+    Ok(match sort {
+        QueueSort::DueOn => {
+            store::After::Date(crate::service::day::parse(&c.v).ok_or_else(bad)?, c.id)
+        }
+        QueueSort::ReceivedAt | QueueSort::UpdatedAt => store::After::Time(time(&c.v)?, c.id),
+        QueueSort::Priority => store::After::Rank(c.v.parse().map_err(|_| bad())?, c.id),
+    })
+}
+
+/// The queue page for the caller: the session is checked, then the permission to read
+/// requests, then the query, all in the one database call.
+pub async fn queue(svc: &Services, caller: Caller, q: QueueQuery) -> Result<RfaPage, AppError> {
+    let rules = svc.rules;
+    svc.db
+        .run(move |c| {
+            let who = caller.permitted(c, policy::Action::ReadRfa)?;
+            let who = who.principal();
+            let mut errors = Errors::new();
+            if !(1..=200).contains(&q.limit) {
+                errors.add("limit", "must be between 1 and 200");
+            }
+            let text = q.text_pattern(&mut errors);
+            errors.finish()?;
+            let scope = policy::rfa_list_scope(who).ok_or_else(|| {
+                AppError::Forbidden("Your roles do not permit reading requests.".into())
+            })?;
+            let filter = store::QueueFilter {
+                scope: match scope {
+                    policy::ListScope::All => None,
+                    policy::ListScope::Jurisdictions(j) => Some(j),
+                },
+                states: q.states.iter().map(|s| s.as_str().to_string()).collect(),
+                jurisdiction_id: q.jurisdiction.as_ref().map(|j| j.to_string()),
+                assignee: q.assignee.as_ref().map(|a| match a {
+                    Assignee::Unassigned => None,
+                    Assignee::User(u) => Some(u.to_string()),
+                }),
+                priority: q.priority.map(|p| p.as_str().to_string()),
+                overdue_on: q.overdue.map(|o| (o, rules.today())),
+                due_before: q.due_before,
+                // Days are taken in the reporting time zone: received_to is inclusive.
+                received_from: q.received_from.map(|d| rules.start_of(d)),
+                received_to: q
+                    .received_to
+                    .map(|d| rules.start_of(d.succ_opt().unwrap_or(NaiveDate::MAX))),
+                tag: q.tag.clone(),
+                eligibility: q.eligibility.map(|o| o.as_str().to_string()),
+                text,
+            };
+            let after = q
+                .cursor
+                .as_deref()
+                .map(|c| decode_cursor(c, q.sort, q.descending))
+                .transpose()?;
+            let rows = store::queue(
+                c,
+                &filter,
+                q.sort.key(),
+                q.descending,
+                after.as_ref(),
+                q.limit + 1,
+            )?;
+            let (rows, next_cursor) =
+                paging::page(rows, q.limit, |r| encode_cursor(q.sort, q.descending, r));
+            let items = rows
+                .into_iter()
+                .map(|r| view::view(&rules, who, r))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(RfaPage { items, next_cursor })
+        })
+        .await
+}

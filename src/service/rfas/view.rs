@@ -1,0 +1,277 @@
+//! What the RFA services answer with: the case view (with its eligibility, due date and the
+//! actions the caller may take now) and the events of its history, built from stored rows.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::db::rfas::{EventRow, RfaRow};
+use crate::domain::eligibility::{Decision, Outcome};
+use crate::domain::lifecycle::{
+    self, AssistanceType, Channel, ClosingOutcome, Confidentiality, DueParts, Priority, RfaAction,
+    State,
+};
+use crate::domain::policy::{Decision as Access, Principal, Resource, authorize};
+use crate::domain::registry::{Crime, ProceedingType};
+use crate::error::AppError;
+use crate::service::Rules;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Requester {
+    #[schema(min_length = 1)]
+    pub name: String,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Conduct {
+    /// ISO 3166-1 alpha-2 code of where the alleged conduct took place.
+    pub country_code: String,
+    #[serde(deserialize_with = "crate::service::day::deserialize")]
+    pub from: NaiveDate,
+    #[serde(default, deserialize_with = "crate::service::day::optional")]
+    pub to: Option<NaiveDate>,
+}
+
+/// The intake as stored beside the queried columns.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct IntakeDetails {
+    pub channel: Channel,
+    pub requester: Requester,
+    pub assistance_types: Vec<AssistanceType>,
+    pub proceeding_type: ProceedingType,
+    pub crimes: Vec<Crime>,
+    pub conduct: Conduct,
+    pub national_case_reference: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Extension {
+    pub due_on: NaiveDate,
+    pub reason: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Override {
+    pub justification: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+    /// The outcome that was overridden.
+    pub overridden: Outcome,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EligibilityView {
+    #[serde(flatten)]
+    pub decision: Decision,
+    /// A supervisor's written override of a non-eligible outcome.
+    pub override_: Option<Override>,
+}
+
+/// How the due date was reached.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DueExplanation {
+    pub due_on: NaiveDate,
+    #[serde(flatten)]
+    pub parts: DueParts,
+    /// Set while the clock is paused (awaiting the requester).
+    pub paused_since: Option<DateTime<Utc>>,
+    pub extensions: Vec<Extension>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RfaView {
+    pub id: String,
+    pub reference: String,
+    pub state: State,
+    pub outcome: Option<ClosingOutcome>,
+    pub priority: Priority,
+    pub assignee_id: Option<String>,
+    pub jurisdiction_id: String,
+    pub authority_id: String,
+    pub received_at: DateTime<Utc>,
+    pub channel: Channel,
+    pub subject: String,
+    pub description: String,
+    pub requester: Requester,
+    pub assistance_types: Vec<AssistanceType>,
+    pub proceeding_type: ProceedingType,
+    pub crimes: Vec<Crime>,
+    pub conduct: Conduct,
+    pub national_case_reference: Option<String>,
+    pub confidentiality: Confidentiality,
+    pub tags: Vec<String>,
+    pub due_on: NaiveDate,
+    pub overdue: bool,
+    pub due: DueExplanation,
+    pub eligibility: EligibilityView,
+    /// What the caller may do now, given the state and their roles.
+    pub allowed_actions: Vec<RfaAction>,
+    /// Send as `If-Match` (it is also the `ETag`).
+    pub version: i64,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RfaPage {
+    pub items: Vec<RfaView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventView {
+    pub seq: i64,
+    pub rfa_id: String,
+    pub actor_id: String,
+    pub at: DateTime<Utc>,
+    pub action: String,
+    pub state_before: Option<String>,
+    pub state_after: String,
+    #[schema(value_type = Object)]
+    pub details: Value,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventPage {
+    pub items: Vec<EventView>,
+    pub next_cursor: Option<String>,
+}
+
+pub(super) fn from_json<T: serde::de::DeserializeOwned>(
+    what: &str,
+    json: &str,
+) -> Result<T, AppError> {
+    serde_json::from_str(json).map_err(|e| AppError::internal(format!("stored {what}: {e}")))
+}
+
+pub(super) fn to_json(v: &impl Serialize) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}
+
+pub(super) fn state_of(row: &RfaRow) -> Result<State, AppError> {
+    State::parse(&row.state).ok_or_else(|| AppError::internal("stored state unknown"))
+}
+
+pub(super) fn priority_of(row: &RfaRow) -> Result<Priority, AppError> {
+    Priority::parse(&row.priority).ok_or_else(|| AppError::internal("stored priority unknown"))
+}
+
+pub(super) fn confidentiality_of(row: &RfaRow) -> Result<Confidentiality, AppError> {
+    Confidentiality::parse(&row.confidentiality)
+        .ok_or_else(|| AppError::internal("stored confidentiality unknown"))
+}
+
+/// The parts of the due date; with a running pause counted up to today, or without it (as
+/// stored).
+pub(super) fn due_parts(
+    rules: &Rules,
+    row: &RfaRow,
+    with_running_pause: bool,
+) -> Result<DueParts, AppError> {
+    let priority = priority_of(row)?;
+    let running = match (with_running_pause, row.paused_since) {
+        (true, Some(since)) => lifecycle::pause_days(rules.day_of(since), rules.today()),
+        _ => 0,
+    };
+    Ok(DueParts {
+        received_on: row.received_on,
+        priority,
+        target_days: rules.targets.days(priority),
+        paused_days: u32::try_from(row.paused_days).unwrap_or(0) + running,
+        extended_to: row.extended_to,
+    })
+}
+
+/// Recomputes the stored due date (without a running pause) from its parts.
+pub(super) fn refresh_due(rules: &Rules, row: &mut RfaRow) -> Result<(), AppError> {
+    row.due_on = due_parts(rules, row, false)?.due_on();
+    Ok(())
+}
+
+/// Actions the state allows and the user's roles permit on this RFA.
+pub fn allowed_actions(p: &Principal, state: State, jurisdiction_id: &str) -> Vec<RfaAction> {
+    lifecycle::allowed_in(state)
+        .into_iter()
+        .filter(|a| {
+            authorize(
+                p,
+                lifecycle::permission(*a),
+                Resource::Rfa { jurisdiction_id },
+            ) == Access::Allow
+        })
+        .collect()
+}
+
+pub(super) fn view(rules: &Rules, p: &Principal, row: RfaRow) -> Result<RfaView, AppError> {
+    let state = state_of(&row)?;
+    let details: IntakeDetails = from_json("intake", &row.intake)?;
+    let parts = due_parts(rules, &row, true)?;
+    let due_on = parts.due_on();
+    Ok(RfaView {
+        allowed_actions: allowed_actions(p, state, &row.jurisdiction_id),
+        overdue: lifecycle::overdue(state, due_on, rules.today()),
+        due: DueExplanation {
+            due_on,
+            parts,
+            paused_since: row.paused_since.map(|t| t.and_utc()),
+            extensions: from_json("extensions", &row.extensions)?,
+        },
+        due_on,
+        eligibility: EligibilityView {
+            decision: from_json("eligibility", &row.eligibility)?,
+            override_: row
+                .eligibility_override
+                .as_deref()
+                .map(|o| from_json("override", o))
+                .transpose()?,
+        },
+        outcome: row.outcome.as_deref().and_then(ClosingOutcome::parse),
+        priority: priority_of(&row)?,
+        confidentiality: confidentiality_of(&row)?,
+        state,
+        id: row.id,
+        reference: row.reference,
+        assignee_id: row.assignee_id,
+        jurisdiction_id: row.jurisdiction_id,
+        authority_id: row.authority_id,
+        received_at: row.received_at.and_utc(),
+        channel: details.channel,
+        subject: row.subject,
+        description: row.description,
+        requester: details.requester,
+        assistance_types: details.assistance_types,
+        proceeding_type: details.proceeding_type,
+        crimes: details.crimes,
+        conduct: details.conduct,
+        national_case_reference: details.national_case_reference,
+        tags: from_json("tags", &row.tags)?,
+        version: row.version,
+        created_by: row.created_by,
+        created_at: row.created_at.and_utc(),
+        updated_at: row.updated_at.and_utc(),
+    })
+}
+
+pub(super) fn event_view(e: EventRow) -> EventView {
+    EventView {
+        details: serde_json::from_str(&e.details).unwrap_or(Value::Null),
+        seq: e.seq,
+        rfa_id: e.rfa_id,
+        actor_id: e.actor_id,
+        at: e.at.and_utc(),
+        action: e.action,
+        state_before: e.state_before,
+        state_after: e.state_after,
+        prev_hash: e.prev_hash,
+        hash: e.hash,
+    }
+}

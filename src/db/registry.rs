@@ -330,3 +330,17 @@ pub fn changes_of(
     }
     q.load(conn)
 }
+
+/// Names of the given jurisdictions, as (id, name): the places a list page names.
+pub fn jurisdiction_names_of(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> QueryResult<Vec<(String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    jurisdictions::table
+        .filter(jurisdictions::id.eq_any(ids))
+        .select((jurisdictions::id, jurisdictions::name))
+        .load(conn)
+}

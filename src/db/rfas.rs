@@ -43,6 +43,64 @@ pub struct RfaRow {
     pub request_digest: Option<String>,
 }
 
+/// What a list row shows of a request: no description, no intake details, no eligibility
+/// criteria, nothing stored as JSON (`db::rfas::queue_summaries`).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = rfas)]
+pub struct RfaSummaryRow {
+    pub id: String,
+    pub reference: String,
+    pub jurisdiction_id: String,
+    pub received_at: NaiveDateTime,
+    pub subject: String,
+    pub priority: String,
+    pub priority_rank: i32,
+    pub state: String,
+    pub outcome: Option<String>,
+    pub assignee_id: Option<String>,
+    pub eligibility_outcome: String,
+    pub received_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub paused_days: i32,
+    pub paused_since: Option<NaiveDateTime>,
+    pub extended_to: Option<NaiveDate>,
+    pub version: i64,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The columns a queue page is ordered and paged by, whichever row shape it loads.
+pub trait QueueKeys {
+    fn id(&self) -> &str;
+    fn due_on(&self) -> NaiveDate;
+    fn received_at(&self) -> NaiveDateTime;
+    fn updated_at(&self) -> NaiveDateTime;
+    fn priority_rank(&self) -> i32;
+}
+
+macro_rules! queue_keys {
+    ($($row:ty),*) => {$(
+        impl QueueKeys for $row {
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn due_on(&self) -> NaiveDate {
+                self.due_on
+            }
+            fn received_at(&self) -> NaiveDateTime {
+                self.received_at
+            }
+            fn updated_at(&self) -> NaiveDateTime {
+                self.updated_at
+            }
+            fn priority_rank(&self) -> i32 {
+                self.priority_rank
+            }
+        }
+    )*};
+}
+
+queue_keys!(RfaRow, RfaSummaryRow);
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = rfa_events)]
 pub struct EventRow {
@@ -281,8 +339,10 @@ pub enum After {
     Rank(i32, String),
 }
 
-/// One queue page: filters, a stable order (the sort key, then id) and keyset pagination,
-/// so rows arriving meanwhile never shift a page.
+type Backend = <DbConnection as diesel::Connection>::Backend;
+
+/// One queue page of full rows: filters, a stable order (the sort key, then id) and keyset
+/// pagination, so rows arriving meanwhile never shift a page.
 pub fn queue(
     conn: &mut DbConnection,
     f: &QueueFilter,
@@ -291,7 +351,35 @@ pub fn queue(
     after: Option<&After>,
     limit: i64,
 ) -> QueryResult<Vec<RfaRow>> {
-    let mut q = rfas::table.select(RfaRow::as_select()).into_boxed();
+    let q = rfas::table.select(RfaRow::as_select()).into_boxed();
+    narrowed(q, f, sort, descending, after)
+        .limit(limit)
+        .load(conn)
+}
+
+/// The same page as `queue`, reading only the columns a list row shows.
+pub fn queue_summaries(
+    conn: &mut DbConnection,
+    f: &QueueFilter,
+    sort: SortKey,
+    descending: bool,
+    after: Option<&After>,
+    limit: i64,
+) -> QueryResult<Vec<RfaSummaryRow>> {
+    let q = rfas::table.select(RfaSummaryRow::as_select()).into_boxed();
+    narrowed(q, f, sort, descending, after)
+        .limit(limit)
+        .load(conn)
+}
+
+/// A queue query's filters, keyset and order, whatever it selects.
+fn narrowed<'a, ST: 'static>(
+    mut q: rfas::BoxedQuery<'a, Backend, ST>,
+    f: &QueueFilter,
+    sort: SortKey,
+    descending: bool,
+    after: Option<&After>,
+) -> rfas::BoxedQuery<'a, Backend, ST> {
     if let Some(scope) = &f.scope {
         q = q.filter(rfas::jurisdiction_id.eq_any(scope.clone()));
     }
@@ -386,7 +474,7 @@ pub fn queue(
         (SortKey::UpdatedAt, false) => q.order((rfas::updated_at.asc(), rfas::id.asc())),
         (SortKey::UpdatedAt, true) => q.order((rfas::updated_at.desc(), rfas::id.desc())),
     };
-    q.limit(limit).load(conn)
+    q
 }
 
 /// Requests still to be worked (received, under review, in progress) due on or before a

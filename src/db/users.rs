@@ -411,3 +411,17 @@ pub fn active_supervisors(conn: &mut DbConnection) -> QueryResult<Vec<(String, S
         .select((users::id, users::email, users::display_name))
         .load(conn)
 }
+
+/// Display names of the given users, as (id, name): the people a list page names.
+pub fn display_names(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> QueryResult<Vec<(String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::display_name))
+        .load(conn)
+}

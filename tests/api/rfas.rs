@@ -190,6 +190,7 @@ both_backends!(
     two_instances_keep_references_and_the_chain_single,
     every_action_not_allowed_in_a_state_is_refused,
     an_ended_session_reads_nothing,
+    queue_rows_are_summaries_with_names,
 );
 
 /// A valid body for each action, so that only the state decides.
@@ -1611,4 +1612,123 @@ async fn an_ended_session_reads_nothing(backend: Backend) {
         assert_problem(w.app.get(path, Some(&forged)).await, 401).await;
         assert_problem(w.app.get(path, None).await, 401).await;
     }
+}
+
+/// The queue answers list rows: what a list shows, with the names a person reads, and the
+/// same state, due date, eligibility outcome, actions and version as the full request;
+/// `view=full` gives full requests. Bulk results carry the same rows, a dry run the row as it
+/// would be.
+async fn queue_rows_are_summaries_with_names(backend: Backend) {
+    let w = World::new(backend).await;
+    let s = w.supervisor.clone();
+    let rfa = w.intake().await;
+    let rfa = w
+        .act(&s, &rfa, "assign", json!({"assignee_id": w.supervisor_id}))
+        .await;
+    let page = |query: &'static str, token: String| {
+        let app = &w.app;
+        async move {
+            let res = app
+                .get(&format!("/api/v1/rfas?{query}"), Some(&token))
+                .await;
+            assert_eq!(res.status(), 200, "{query}");
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let supervisor: Value = w
+        .app
+        .get(
+            &format!("/api/v1/users/{}", w.supervisor_id),
+            Some(&w.admin),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let jurisdiction: Value = w
+        .app
+        .get(
+            &format!("/api/v1/jurisdictions/{}", w.jurisdiction),
+            Some(&s),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let full: Value = w.get(&s, &rfa).await.json().await.unwrap();
+
+    let listed = page("", s.clone()).await;
+    let row = &listed["items"][0];
+    assert_eq!(row["id"], full["id"]);
+    assert_eq!(
+        row["jurisdiction"],
+        json!({"id": w.jurisdiction, "name": jurisdiction["name"]})
+    );
+    assert_eq!(
+        row["assignee"],
+        json!({"id": w.supervisor_id, "display_name": supervisor["display_name"]})
+    );
+    for same in [
+        "reference",
+        "subject",
+        "state",
+        "outcome",
+        "priority",
+        "assignee_id",
+        "received_at",
+        "due_on",
+        "overdue",
+        "allowed_actions",
+        "version",
+    ] {
+        assert_eq!(row[same], full[same], "{same}");
+    }
+    assert_eq!(
+        row["eligibility"],
+        json!({"outcome": full["eligibility"]["outcome"]})
+    );
+    // What only the request itself shows is not in the list.
+    for absent in ["description", "requester", "conduct", "due", "created_by"] {
+        assert!(row.get(absent).is_none(), "{absent} in a list row: {row}");
+    }
+    // A liaison officer's row: their own actions, the same names.
+    let theirs = page("", w.liaison.clone()).await;
+    assert_eq!(theirs["items"][0]["jurisdiction"], row["jurisdiction"]);
+    assert_ne!(
+        theirs["items"][0]["allowed_actions"],
+        row["allowed_actions"]
+    );
+    // The full view on request, the same as reading the request.
+    let full_page = page("view=full", s.clone()).await;
+    assert_eq!(full_page["items"][0], full);
+    let res = w.app.get("/api/v1/rfas?view=everything", Some(&s)).await;
+    let p = assert_problem(res, 422).await;
+    assert_eq!(p["errors"][0]["field"], "view", "{p}");
+
+    // An unassigned request names nobody; a dry run shows the assignee it would have.
+    let other = w.intake().await;
+    let unassigned = page("assignee_id=unassigned", s.clone()).await;
+    assert_eq!(unassigned["items"][0]["id"], other["id"]);
+    assert!(unassigned["items"][0]["assignee"].is_null());
+    let dry: Value = w
+        .app
+        .post(
+            "/api/v1/rfas/bulk",
+            Some(&s),
+            &json!({"ids": [other["id"]], "action": "assign",
+                    "fields": {"assignee_id": w.supervisor_id}, "dry_run": true}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let item = &dry["items"][0];
+    assert_eq!(item["status"], 200, "{dry}");
+    assert_eq!(
+        item["rfa"]["assignee"]["display_name"],
+        supervisor["display_name"]
+    );
+    assert_eq!(item["rfa"]["version"], item["version"]);
+    let still: Value = w.get(&s, &other).await.json().await.unwrap();
+    assert!(still["assignee_id"].is_null(), "a dry run changes nothing");
 }

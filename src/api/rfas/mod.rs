@@ -19,8 +19,18 @@ use crate::error::AppError;
 use crate::service::Services;
 use crate::service::accounts::Caller;
 use crate::service::chain::Verification;
-use crate::service::rfas::{self, EventPage, Expected, IdempotencyKey, RfaPage, RfaView};
+use crate::service::rfas::{self, EventPage, Expected, IdempotencyKey, RfaView};
 use wire::{BulkRequest, BulkResult};
+
+/// The queue's `view` parameter, as the document names it (read by hand in `wire`, so that a
+/// wrong value is a 422 naming the field).
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum QueueViewName {
+    Summary,
+    Full,
+}
 
 fn etag(version: i64) -> String {
     format!("\"{version}\"")
@@ -130,6 +140,11 @@ pub async fn create(
 /// reference, subject and description; `%` and `_` are literal). `sort` = `due_at`
 /// (default), `received_at`, `priority` or `updated_at`; `order` = `asc` or `desc`;
 /// `limit` (1–200, default 50) and `cursor` from the previous page.
+///
+/// Each item is a list row (`RfaSummary`: reference, subject, state, priority, the
+/// jurisdiction and assignee with their names, due date, eligibility outcome, allowed
+/// actions, version); `view=full` gives every field of each request instead, as
+/// `GET /api/v1/rfas/{id}` does.
 #[utoipa::path(
     tag = "rfas",
     params(
@@ -141,10 +156,11 @@ pub async fn create(
         ("q" = Option<String>, Query), ("sort" = Option<String>, Query),
         ("order" = Option<String>, Query), ("limit" = Option<i64>, Query),
         ("cursor" = Option<String>, Query),
+        ("view" = Option<QueueViewName>, Query, description = "`summary` (default) or `full`"),
     ),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = RfaPage),
+        (status = 200, body = rfas::QueuePage),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),

@@ -13,6 +13,7 @@ use crate::domain::lifecycle::{ClosingOutcome, Priority, ResponseKind, RfaAction
 use crate::error::AppError;
 use crate::service::rfas::{
     Assignee, BulkChange, BulkOutcome, BulkTriage, Command, NewRfa, QueueQuery, QueueSort,
+    QueueView, RfaSummary,
 };
 use crate::service::validate::Errors;
 
@@ -329,6 +330,8 @@ pub struct BulkItem {
     /// The new version, when changed (or that it would have in a dry run).
     pub version: Option<i64>,
     pub error: Option<String>,
+    /// The request as it now is (or would be, in a dry run), when the change succeeded.
+    pub rfa: Option<RfaSummary>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -347,17 +350,19 @@ impl BulkResult {
             .into_iter()
             .zip(outcome.items)
             .map(|(id, item)| match item.result {
-                Ok(version) => BulkItem {
+                Ok(rfa) => BulkItem {
                     id,
                     status: 200,
-                    version: Some(version),
+                    version: Some(rfa.version),
                     error: None,
+                    rfa: Some(rfa),
                 },
                 Err(e) => BulkItem {
                     id,
                     status: crate::api::problem::status_of(&e).as_u16(),
                     version: None,
                     error: Some(short(&e)),
+                    rfa: None,
                 },
             })
             .collect();
@@ -386,7 +391,7 @@ fn short(e: &AppError) -> String {
 // ---------------------------------------------------------------------------------------
 // The queue's query string
 
-const QUEUE_PARAMS: [&str; 15] = [
+const QUEUE_PARAMS: [&str; 16] = [
     "state",
     "jurisdiction_id",
     "assignee_id",
@@ -402,6 +407,7 @@ const QUEUE_PARAMS: [&str; 15] = [
     "order",
     "limit",
     "cursor",
+    "view",
 ];
 
 /// Query parameters are text for the database (the search text, tags): refuse what is not
@@ -544,6 +550,11 @@ fn queue_param(q: &mut QueueQuery, errors: &mut Errors, key: &str, value: String
             _ => errors.add("limit", "must be between 1 and 200"),
         },
         "cursor" => q.cursor = Some(value),
+        "view" => match value.as_str() {
+            "summary" => q.view = QueueView::Summary,
+            "full" => q.view = QueueView::Full,
+            _ => errors.add("view", "must be summary or full"),
+        },
         _ => {}
     }
 }

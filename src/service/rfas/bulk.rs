@@ -3,6 +3,7 @@
 
 use super::commands::{Command, apply};
 use super::load_for;
+use super::summary::{RfaSummary, summaries, summary_row};
 use crate::domain::ids::{RfaId, UserId};
 use crate::domain::lifecycle::{self, Priority};
 use crate::domain::policy;
@@ -41,11 +42,11 @@ pub struct BulkTriage {
     pub dry_run: bool,
 }
 
-/// One request's result, in the order asked: the new version (or the one it would have in a
-/// dry run), or why it was refused.
+/// One request's result, in the order asked: the request as it now is (or as it would be,
+/// in a dry run), or why it was refused.
 #[derive(Debug)]
 pub struct BulkItem {
-    pub result: Result<i64, AppError>,
+    pub result: Result<RfaSummary, AppError>,
 }
 
 #[derive(Debug)]
@@ -63,7 +64,7 @@ impl BulkOutcome {
 /// A rolled-back dry run still carries what would have happened.
 enum Trial {
     Done(AppError),
-    Would(i64),
+    Would(Box<RfaSummary>),
 }
 
 impl From<diesel::result::Error> for Trial {
@@ -112,13 +113,18 @@ pub async fn bulk(
                     let mut chain = Appender::lock(c)?;
                     let row = load_for(c, who, &id, lifecycle::permission(cmd.action()))?;
                     let row = apply(c, &rules, &mut chain, who, row, &cmd, rules.now())?;
+                    // Named inside the change, so a dry run shows the assignee it would have.
+                    let summary = summaries(c, &rules, who, vec![summary_row(&row)])?
+                        .pop()
+                        .ok_or_else(|| AppError::internal("no summary of a changed request"))?;
                     if dry_run {
-                        return Err(Trial::Would(row.version));
+                        return Err(Trial::Would(Box::new(summary)));
                     }
-                    Ok::<_, Trial>(row.version)
+                    Ok::<_, Trial>(summary)
                 });
                 let result = match outcome {
-                    Ok(version) | Err(Trial::Would(version)) => Ok(version),
+                    Ok(summary) => Ok(summary),
+                    Err(Trial::Would(summary)) => Ok(*summary),
                     // The store failing stops the whole batch; a refusal is this item's.
                     Err(Trial::Done(e @ (AppError::Unavailable | AppError::Internal(_)))) => {
                         return Err(e);

@@ -9,13 +9,15 @@ mod correct;
 mod intake;
 mod notify;
 mod queue;
+mod summary;
 mod view;
 
 pub use bulk::{BulkChange, BulkItem, BulkOutcome, BulkTriage, bulk};
 pub use commands::{Command, act, apply};
 pub use correct::{IntakeCorrection, correct_intake};
 pub use intake::{Created, IdempotencyKey, NewRfa, intake, intake_in};
-pub use queue::{Assignee, QueueQuery, QueueSort, queue};
+pub use queue::{Assignee, QueuePage, QueueQuery, QueueSort, QueueView, queue};
+pub use summary::{EligibilitySummary, JurisdictionName, PersonName, RfaSummary, RfaSummaryPage};
 pub use view::{
     Conduct, DueExplanation, EligibilityView, EventPage, EventView, Extension, Override, Requester,
     RfaPage, RfaView, allowed_actions,

@@ -1,10 +1,13 @@
-//! The queue: the requests the caller may see, filtered, sorted and paged by keyset.
+//! The queue: the requests the caller may see, filtered, sorted and paged by keyset, as list
+//! rows (summaries) or, when asked, as full views.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::summary::{RfaSummaryPage, summaries};
 use super::view::{self, RfaPage, to_json};
-use crate::db::rfas::{self as store, RfaRow};
+use crate::db::rfas::{self as store, QueueKeys};
 use crate::domain::eligibility::Outcome;
 use crate::domain::ids::{JurisdictionId, UserId};
 use crate::domain::lifecycle::{Priority, State};
@@ -45,6 +48,56 @@ impl QueueSort {
     }
 }
 
+/// How much of each request a queue page carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueueView {
+    /// List rows (`RfaSummary`): what a list shows, with names.
+    #[default]
+    Summary,
+    /// Every field of each request, as `GET /api/v1/rfas/{id}` gives it.
+    Full,
+}
+
+/// A queue page in the view asked for.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum QueuePage {
+    Summaries(RfaSummaryPage),
+    Full(RfaPage),
+}
+
+/// Documented as `anyOf` the two pages (the derive would make the untagged enum a `oneOf`).
+impl utoipa::PartialSchema for QueuePage {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::AnyOfBuilder;
+        use utoipa::openapi::{Ref, RefOr};
+        RefOr::T(
+            AnyOfBuilder::new()
+                .item(Ref::from_schema_name(RfaSummaryPage::name()))
+                .item(Ref::from_schema_name(RfaPage::name()))
+                .description(Some(
+                    "List rows (`RfaSummaryPage`), or full requests with `view=full` (`RfaPage`).",
+                ))
+                .into(),
+        )
+    }
+}
+
+impl utoipa::ToSchema for QueuePage {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push((RfaSummaryPage::name().into(), RfaSummaryPage::schema()));
+        RfaSummaryPage::schemas(schemas);
+        schemas.push((RfaPage::name().into(), RfaPage::schema()));
+        RfaPage::schemas(schemas);
+    }
+}
+
 /// Whose requests: nobody's yet, or one person's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Assignee {
@@ -75,6 +128,7 @@ pub struct QueueQuery {
     pub limit: i64,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    pub view: QueueView,
 }
 
 impl Default for QueueQuery {
@@ -95,6 +149,7 @@ impl Default for QueueQuery {
             descending: false,
             limit: 50,
             cursor: None,
+            view: QueueView::default(),
         }
     }
 }
@@ -130,19 +185,19 @@ struct Cursor {
     id: String,
 }
 
-fn encode_cursor(sort: QueueSort, descending: bool, row: &RfaRow) -> String {
+fn encode_cursor(sort: QueueSort, descending: bool, row: &impl QueueKeys) -> String {
     use base64::Engine;
     let v = match sort {
-        QueueSort::DueOn => row.due_on.to_string(),
-        QueueSort::ReceivedAt => row.received_at.format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
-        QueueSort::UpdatedAt => row.updated_at.format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
-        QueueSort::Priority => row.priority_rank.to_string(),
+        QueueSort::DueOn => row.due_on().to_string(),
+        QueueSort::ReceivedAt => row.received_at().format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
+        QueueSort::UpdatedAt => row.updated_at().format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
+        QueueSort::Priority => row.priority_rank().to_string(),
     };
     let c = Cursor {
         s: sort.as_str().into(),
         d: descending,
         v,
-        id: row.id.clone(),
+        id: row.id().to_string(),
     };
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(to_json(&c))
 }
@@ -176,7 +231,7 @@ fn decode_cursor(raw: &str, sort: QueueSort, descending: bool) -> Result<store::
 
 /// The queue page for the caller: the session is checked, then the permission to read
 /// requests, then the query, all in the one database call.
-pub async fn queue(svc: &Services, caller: Caller, q: QueueQuery) -> Result<RfaPage, AppError> {
+pub async fn queue(svc: &Services, caller: Caller, q: QueueQuery) -> Result<QueuePage, AppError> {
     let rules = svc.rules;
     svc.db
         .run(move |c| {
@@ -219,21 +274,28 @@ pub async fn queue(svc: &Services, caller: Caller, q: QueueQuery) -> Result<RfaP
                 .as_deref()
                 .map(|c| decode_cursor(c, q.sort, q.descending))
                 .transpose()?;
-            let rows = store::queue(
-                c,
-                &filter,
-                q.sort.key(),
-                q.descending,
-                after.as_ref(),
-                q.limit + 1,
-            )?;
-            let (rows, next_cursor) =
-                paging::page(rows, q.limit, |r| encode_cursor(q.sort, q.descending, r));
-            let items = rows
-                .into_iter()
-                .map(|r| view::view(&rules, who, r))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(RfaPage { items, next_cursor })
+            let (sort, descending, after) = (q.sort.key(), q.descending, after.as_ref());
+            let (by, desc) = (q.sort, q.descending);
+            Ok(match q.view {
+                QueueView::Summary => {
+                    let rows =
+                        store::queue_summaries(c, &filter, sort, descending, after, q.limit + 1)?;
+                    let (rows, next_cursor) =
+                        paging::page(rows, q.limit, |r| encode_cursor(by, desc, r));
+                    let items = summaries(c, &rules, who, rows)?;
+                    QueuePage::Summaries(RfaSummaryPage { items, next_cursor })
+                }
+                QueueView::Full => {
+                    let rows = store::queue(c, &filter, sort, descending, after, q.limit + 1)?;
+                    let (rows, next_cursor) =
+                        paging::page(rows, q.limit, |r| encode_cursor(by, desc, r));
+                    let items = rows
+                        .into_iter()
+                        .map(|r| view::view(&rules, who, r))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    QueuePage::Full(RfaPage { items, next_cursor })
+                }
+            })
         })
         .await
 }

@@ -1,7 +1,7 @@
 //! What the RFA services answer with: the case view (with its eligibility, due date and the
 //! actions the caller may take now) and the events of its history, built from stored rows.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -177,18 +177,38 @@ pub(super) fn due_parts(
     row: &RfaRow,
     with_running_pause: bool,
 ) -> Result<DueParts, AppError> {
-    let priority = priority_of(row)?;
-    let running = match (with_running_pause, row.paused_since) {
+    Ok(due_of(
+        rules,
+        priority_of(row)?,
+        row.received_on,
+        row.paused_days,
+        row.paused_since,
+        row.extended_to,
+        with_running_pause,
+    ))
+}
+
+/// The parts of a due date from the stored columns they come from.
+pub(super) fn due_of(
+    rules: &Rules,
+    priority: Priority,
+    received_on: NaiveDate,
+    paused_days: i32,
+    paused_since: Option<NaiveDateTime>,
+    extended_to: Option<NaiveDate>,
+    with_running_pause: bool,
+) -> DueParts {
+    let running = match (with_running_pause, paused_since) {
         (true, Some(since)) => lifecycle::pause_days(rules.day_of(since), rules.today()),
         _ => 0,
     };
-    Ok(DueParts {
-        received_on: row.received_on,
+    DueParts {
+        received_on,
         priority,
         target_days: rules.targets.days(priority),
-        paused_days: u32::try_from(row.paused_days).unwrap_or(0) + running,
-        extended_to: row.extended_to,
-    })
+        paused_days: u32::try_from(paused_days).unwrap_or(0) + running,
+        extended_to,
+    }
 }
 
 /// Recomputes the stored due date (without a running pause) from its parts.

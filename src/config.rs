@@ -37,6 +37,23 @@ pub struct Settings {
     pub eligibility: EligibilitySettings,
     pub deadlines: DeadlineSettings,
     pub mail: MailSettings,
+    pub web: WebSettings,
+}
+
+/// The screens: where people reach them, and how long a browser session lasts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSettings {
+    pub public_url: String,
+    pub session_idle_minutes: u32,
+    pub session_hours: u32,
+}
+
+impl WebSettings {
+    /// Whether people reach the service over https (then cookies are `Secure`).
+    pub fn https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -217,6 +234,21 @@ impl Settings {
             }
         }
         self.bind_addr()?;
+        match url::Url::parse(&self.web.public_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+            _ => {
+                return Err(invalid(
+                    "web.public_url",
+                    "must be an http or https URL such as https://rfa.example.org",
+                ));
+            }
+        }
+        if self.web.session_idle_minutes == 0 || self.web.session_hours == 0 {
+            return Err(invalid(
+                "web.session_idle_minutes",
+                "session_idle_minutes and session_hours must be at least 1",
+            ));
+        }
         if self.server.max_body_bytes < 1024 {
             return Err(invalid("server.max_body_bytes", "must be at least 1024"));
         }

@@ -16,3 +16,5 @@ pub mod mail;
 pub mod service;
 pub mod startup;
 pub mod telemetry;
+pub mod transport;
+pub mod web;

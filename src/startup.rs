@@ -173,6 +173,8 @@ fn http_server(listener: TcpListener, services: web::Data<Services>) -> anyhow::
         app.app_data(services.clone())
             .app_data(web::Data::new(OpenApiJson(doc_json)))
             .app_data(web::Data::new(routes))
+            // The screens, on the paths they own (web::scope's guard).
+            .service(crate::web::scope())
             // What no scope takes: 404, or 405 for a known path.
             .default_service(web::to(api::fallback))
             .wrap_fn(|req, srv| {

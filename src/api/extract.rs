@@ -3,7 +3,6 @@
 
 use std::future::Future;
 use std::marker::PhantomData;
-use std::net::IpAddr;
 use std::pin::Pin;
 
 use actix_web::body::MessageBody;
@@ -189,24 +188,4 @@ impl<P: Permission + 'static> FromRequest for Permit<P> {
     }
 }
 
-/// The client's address, for rate limiting: the peer, or — when the configuration says a
-/// trusted proxy sits in front — the last X-Forwarded-For entry, the one that proxy added
-/// (entries before it come from the client and can be forged).
-pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> IpAddr {
-    let forwarded = trust_forwarded_for
-        .then(|| {
-            req.headers()
-                .get("x-forwarded-for")?
-                .to_str()
-                .ok()?
-                .rsplit(',')
-                .next()?
-                .trim()
-                .parse::<IpAddr>()
-                .ok()
-        })
-        .flatten();
-    forwarded
-        .or_else(|| req.peer_addr().map(|a| a.ip()))
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
-}
+pub use crate::transport::client_ip;

@@ -54,8 +54,17 @@ diesel::table! {
 
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(user_jurisdictions -> users (user_id));
+diesel::table! {
+    web_sessions (token_hash) {
+        token_hash -> Text,
+        session_id -> Text,
+        csrf_token -> Text,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(web_sessions -> sessions (session_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -63,6 +72,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_jurisdictions,
     sessions,
     refresh_tokens,
+    web_sessions,
 );
 
 diesel::table! {

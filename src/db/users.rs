@@ -4,7 +4,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{refresh_tokens, sessions, user_jurisdictions, user_roles, users};
+use super::schema::{
+    refresh_tokens, sessions, user_jurisdictions, user_roles, users, web_sessions,
+};
 use crate::domain::roles::Role;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -424,4 +426,33 @@ pub fn display_names(
         .filter(users::id.eq_any(ids))
         .select((users::id, users::display_name))
         .load(conn)
+}
+
+/// Gives a session a browser token (stored as its hash) and the CSRF token of its forms.
+pub fn insert_web_session(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    session_id: &str,
+    csrf_token: &str,
+) -> QueryResult<()> {
+    diesel::insert_into(web_sessions::table)
+        .values((
+            web_sessions::token_hash.eq(token_hash),
+            web_sessions::session_id.eq(session_id),
+            web_sessions::csrf_token.eq(csrf_token),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The session and CSRF token behind a browser token's hash.
+pub fn find_web_session(
+    conn: &mut DbConnection,
+    token_hash: &str,
+) -> QueryResult<Option<(String, String)>> {
+    web_sessions::table
+        .find(token_hash)
+        .select((web_sessions::session_id, web_sessions::csrf_token))
+        .first(conn)
+        .optional()
 }

@@ -211,17 +211,62 @@ pub struct LoginRequest {
 }
 
 enum LoginOutcome {
-    Success(TokenPair),
+    Success(Issued),
     Failed,
 }
 
+/// What a sign-in hands out: API tokens, or a browser session.
+enum Issue {
+    Tokens,
+    Browser,
+}
+
+enum Issued {
+    Tokens(TokenPair),
+    Browser(BrowserSession),
+}
+
+/// A browser's session: the token for its cookie (shown once, kept only as a hash) and the
+/// CSRF token its forms send back.
+#[derive(Debug)]
+pub struct BrowserSession {
+    pub token: String,
+    pub csrf: String,
+}
+
+/// Signs in for the API: an access token and a refresh token.
 pub async fn login(
     svc: &Services,
     req: LoginRequest,
     client: std::net::IpAddr,
 ) -> Result<TokenPair, AppError> {
+    match sign_in(svc, req, client, Issue::Tokens).await? {
+        Issued::Tokens(pair) => Ok(pair),
+        Issued::Browser(_) => Err(AppError::internal("sign-in issued the wrong kind")),
+    }
+}
+
+/// Signs in for the screens: a browser session, under the same limits, lockout and answers
+/// as the API's sign-in.
+pub async fn sign_in_browser(
+    svc: &Services,
+    req: LoginRequest,
+    client: std::net::IpAddr,
+) -> Result<BrowserSession, AppError> {
+    match sign_in(svc, req, client, Issue::Browser).await? {
+        Issued::Browser(session) => Ok(session),
+        Issued::Tokens(_) => Err(AppError::internal("sign-in issued the wrong kind")),
+    }
+}
+
+async fn sign_in(
+    svc: &Services,
+    req: LoginRequest,
+    client: std::net::IpAddr,
+    issue: Issue,
+) -> Result<Issued, AppError> {
     let started = tokio::time::Instant::now();
-    let result = attempt_login(svc, req, client).await;
+    let result = attempt_login(svc, req, client, issue).await;
     if matches!(result, Err(AppError::Unauthenticated(_))) {
         // Every refusal takes at least the same time, whether the account exists (and had
         // its failure counted, a write) or not.
@@ -235,7 +280,8 @@ async fn attempt_login(
     svc: &Services,
     req: LoginRequest,
     client: std::net::IpAddr,
-) -> Result<TokenPair, AppError> {
+    issue: Issue,
+) -> Result<Issued, AppError> {
     svc.limits
         .login
         .check(client)
@@ -261,6 +307,7 @@ async fn attempt_login(
         return Err(AppError::Unauthenticated(SIGN_IN_FAILED.into()));
     };
     let auth = svc.settings.auth.clone();
+    let browser_hours = i64::from(svc.settings.web.session_hours);
     let keys = svc.keys.clone();
     let issued = svc
         .db
@@ -282,23 +329,29 @@ async fn attempt_login(
                 }
                 store::record_login(c, &current.id, now)?;
                 let session_id = new_id();
+                if let Issue::Browser = issue {
+                    let expires = now + Duration::hours(browser_hours);
+                    store::create_session(c, &session_id, &current.id, now, expires)?;
+                    let session = BrowserSession {
+                        token: random_token(),
+                        csrf: random_token(),
+                    };
+                    let hash = token_hash(&session.token);
+                    store::insert_web_session(c, &hash, &session_id, &session.csrf)?;
+                    return Ok(LoginOutcome::Success(Issued::Browser(session)));
+                }
                 let expires = now + Duration::days(i64::from(auth.refresh_token_ttl_days));
                 store::create_session(c, &session_id, &current.id, now, expires)?;
                 let refresh = random_token();
                 store::insert_refresh_token(c, &token_hash(&refresh), &session_id, now)?;
                 let roles = store::roles_of(c, &current.id)?;
-                Ok::<_, AppError>(LoginOutcome::Success(pair(
-                    &keys,
-                    &current.id,
-                    &session_id,
-                    &roles,
-                    refresh,
-                )?))
+                let pair = pair(&keys, &current.id, &session_id, &roles, refresh)?;
+                Ok::<_, AppError>(LoginOutcome::Success(Issued::Tokens(pair)))
             })
         })
         .await?;
     match issued {
-        LoginOutcome::Success(pair) => Ok(pair),
+        LoginOutcome::Success(issued) => Ok(issued),
         LoginOutcome::Failed => {
             tracing::info!("sign-in refused");
             Err(AppError::Unauthenticated(SIGN_IN_FAILED.into()))
@@ -416,6 +469,57 @@ pub async fn logout(svc: &Services, caller: Caller) -> Result<(), AppError> {
         .await
 }
 
+/// A browser's caller: the session behind its cookie's token, with the CSRF token its forms
+/// must carry.
+#[derive(Debug, Clone)]
+pub struct BrowserCaller {
+    pub who: Authenticated,
+    /// The name the screens greet the user by.
+    pub display_name: String,
+    pub csrf: String,
+}
+
+/// The caller behind a browser's session token, if the session is still good: not signed
+/// out, not past its lifetime or idle timeout, its user active and unchanged in password.
+/// Marks the session used (at most once a minute, so reading pages writes little).
+pub async fn browser_session(svc: &Services, token: String) -> Result<BrowserCaller, AppError> {
+    let idle = Duration::minutes(i64::from(svc.settings.web.session_idle_minutes));
+    svc.db
+        .run(move |c| {
+            let hash = token_hash(&token);
+            let Some((session_id, csrf)) = store::find_web_session(c, &hash)? else {
+                return Err(AppError::Unauthenticated(SESSION_ENDED.into()));
+            };
+            let Some((session, record)) = store::caller(c, &session_id)? else {
+                return Err(AppError::Unauthenticated(SESSION_ENDED.into()));
+            };
+            let now = now();
+            if session.revoked_at.is_some()
+                || session.expires_at <= now
+                || session.last_used_at + idle <= now
+                || !record.user.active
+            {
+                return Err(AppError::Unauthenticated(SESSION_ENDED.into()));
+            }
+            if session.last_used_at + Duration::minutes(1) <= now {
+                c.write(|c| store::touch_session(c, &session.id, now))?;
+            }
+            Ok(BrowserCaller {
+                display_name: record.user.display_name,
+                who: Authenticated {
+                    principal: Principal {
+                        user_id: record.user.id,
+                        roles: record.roles,
+                        jurisdictions: record.jurisdictions,
+                    },
+                    session_id: session.id,
+                },
+                csrf,
+            })
+        })
+        .await
+}
+
 /// Checks an access token and that its user and session are still good. Deactivation, a
 /// password change elsewhere and sign-out take effect at once, not at token expiry.
 pub async fn authenticate(svc: &Services, bearer: &str) -> Result<Authenticated, AppError> {
@@ -520,6 +624,22 @@ pub async fn change_password(
                 store::revoke_user_sessions(c, &user_id, Some(&keep), "password changed", now)?;
                 Ok(())
             })
+        })
+        .await
+}
+
+/// The display names of colleagues (for a case's history), for those who read requests:
+/// names only, never emails or roles.
+pub async fn display_names(
+    svc: &Services,
+    caller: Caller,
+    ids: Vec<UserId>,
+) -> Result<std::collections::HashMap<String, String>, AppError> {
+    svc.db
+        .run(move |c| {
+            caller.permitted(c, Action::ReadRfa)?;
+            let ids: Vec<String> = ids.into_iter().map(UserId::into_string).collect();
+            Ok(store::display_names(c, &ids)?.into_iter().collect())
         })
         .await
 }

@@ -1,0 +1,74 @@
+//! HTML over HTTP: the screens people work in, served by the same binary at `/`. Each
+//! handler reads a form or a query into the service's typed values, calls one service
+//! function with the browser's caller and renders the answer; the access policy, lifecycle,
+//! eligibility and figures are the services' own. Nothing here reaches the database or the
+//! JSON API.
+//!
+//! The scope's transport settings are its own: HTML error pages, a content security policy
+//! that allows our stylesheet (and nothing inline), server-side sessions in a cookie, and a
+//! CSRF check on every POST (`session`).
+
+pub mod assets;
+pub mod auth;
+pub mod case;
+pub mod cases;
+pub mod page;
+pub mod session;
+pub mod words;
+
+use actix_web::dev::HttpServiceFactory;
+use actix_web::guard;
+use actix_web::http::header;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::web as aw;
+
+/// Pages allow what our own files need and nothing else: no inline script or style, no
+/// framing, forms only to ourselves.
+pub const CSP: &str = "default-src 'self'; img-src 'self' data:; object-src 'none'; \
+                       base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The paths the screens answer; everything else is left to the API's answers (problem
+/// documents), as before the screens existed.
+fn is_page(path: &str) -> bool {
+    path == "/"
+        || ["/sign-in", "/sign-out", "/cases", "/static"]
+            .iter()
+            .any(|p| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
+}
+
+/// The screens' scope.
+pub fn scope() -> impl HttpServiceFactory {
+    aw::scope("")
+        .guard(guard::fn_guard(|ctx| is_page(ctx.head().uri.path())))
+        .wrap(DefaultHeaders::new().add((header::CONTENT_SECURITY_POLICY, CSP)))
+        .app_data(aw::FormConfig::default().limit(64 * 1024))
+        .service(assets::stylesheet)
+        .service(auth::sign_in_form)
+        .service(auth::sign_in)
+        .service(auth::sign_out)
+        .service(cases::list)
+        .service(case::show)
+        .default_service(aw::to(page::not_found))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_page;
+
+    #[test]
+    fn the_screens_take_only_their_own_paths() {
+        for p in ["/", "/sign-in", "/cases", "/cases/x", "/static/app.css"] {
+            assert!(is_page(p), "{p}");
+        }
+        for p in [
+            "/api/v1/rfas",
+            "/health/live",
+            "/metrics",
+            "/nope",
+            "/casesx",
+            "/signin",
+        ] {
+            assert!(!is_page(p), "{p}");
+        }
+    }
+}

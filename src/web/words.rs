@@ -1,0 +1,142 @@
+//! The service's vocabulary in the words a caseworker reads, and the tag colour that goes
+//! with each (the words always say what the colour says).
+
+use chrono::NaiveDate;
+
+use crate::domain::eligibility::{Criterion, CriterionResult, Outcome};
+use crate::domain::lifecycle::{ClosingOutcome, Priority, State};
+
+pub fn state(s: State) -> (&'static str, &'static str) {
+    match s {
+        State::Received => ("Received", "grey"),
+        State::UnderReview => ("Under review", "purple"),
+        State::InProgress => ("In progress", ""),
+        State::AwaitingRequester => ("Awaiting requester", "yellow"),
+        State::Closed => ("Closed", "green"),
+    }
+}
+
+pub fn priority(p: Priority) -> (&'static str, &'static str) {
+    match p {
+        Priority::Urgent => ("Urgent", "red"),
+        Priority::High => ("High", "orange"),
+        Priority::Routine => ("Routine", "grey"),
+    }
+}
+
+pub fn eligibility(o: Outcome) -> (&'static str, &'static str) {
+    match o {
+        Outcome::Eligible => ("Eligible", "green"),
+        Outcome::NeedsReview => ("Needs review", "yellow"),
+        Outcome::Ineligible => ("Not eligible", "red"),
+    }
+}
+
+pub fn criterion(r: CriterionResult) -> (&'static str, &'static str) {
+    match r {
+        CriterionResult::Pass => ("Met", "pass"),
+        CriterionResult::Fail => ("Not met", "fail"),
+        CriterionResult::NeedsReview => ("Needs review", "needs_review"),
+    }
+}
+
+pub fn criterion_name(c: Criterion) -> &'static str {
+    match c {
+        Criterion::MandateScope => "Crimes within the mandate",
+        Criterion::Competence => "Jurisdiction over the crimes",
+        Criterion::HumanRights => "Respect for human-rights standards",
+        Criterion::DeathPenalty => "No death penalty",
+    }
+}
+
+/// What happened, as a timeline entry's heading.
+pub fn event(action: &str) -> String {
+    match action {
+        "intake" => "Request logged".into(),
+        "edit_intake" => "Intake details corrected".into(),
+        "evaluate_eligibility" => "Eligibility evaluated".into(),
+        "start_review" => "Review started".into(),
+        "accept" => "Accepted".into(),
+        "decline" => "Declined".into(),
+        "request_information" => "Information requested from the requester".into(),
+        "resume" => "Work resumed".into(),
+        "record_response" => "Response sent".into(),
+        "close" => "Closed".into(),
+        "withdraw" => "Withdrawn".into(),
+        "reopen" => "Reopened".into(),
+        "assign" => "Assigned".into(),
+        "set_priority" => "Priority changed".into(),
+        "extend_deadline" => "Deadline extended".into(),
+        "add_note" => "Note".into(),
+        "override_eligibility" => "Eligibility overridden".into(),
+        "record_assurance" => "Assurance recorded".into(),
+        other => plain(other),
+    }
+}
+
+pub fn outcome(o: ClosingOutcome) -> &'static str {
+    match o {
+        ClosingOutcome::Fulfilled => "fulfilled",
+        ClosingOutcome::PartiallyFulfilled => "partially fulfilled",
+        ClosingOutcome::DeclinedIneligible => "declined as not eligible",
+        ClosingOutcome::DeclinedOther => "declined",
+        ClosingOutcome::Withdrawn => "withdrawn",
+    }
+}
+
+/// Snake-case vocabulary (`crimes_against_humanity`) as words (`crimes against humanity`).
+pub fn plain(wire: &str) -> String {
+    let s = wire.replace('_', " ");
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => s,
+    }
+}
+
+/// A due date in words, as of `today`: "Overdue by 12 days", "Due today", "Due in 3 days",
+/// "Paused" while awaiting the requester, nothing to say once closed.
+pub fn due(state: State, due_on: NaiveDate, today: NaiveDate) -> (String, &'static str) {
+    let days = |n: i64| {
+        if n == 1 {
+            "1 day".to_string()
+        } else {
+            format!("{n} days")
+        }
+    };
+    match state {
+        State::Closed => ("Closed".into(), "grey"),
+        State::AwaitingRequester => ("Paused".into(), "yellow"),
+        _ => {
+            let left = (due_on - today).num_days();
+            match left {
+                n if n < 0 => (format!("Overdue by {}", days(-n)), "red"),
+                0 => ("Due today".into(), "orange"),
+                n => (format!("Due in {}", days(n)), ""),
+            }
+        }
+    }
+}
+
+/// A day as people write it: 3 March 2026.
+pub fn day(d: NaiveDate) -> String {
+    d.format("%-d %B %Y").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_dates_in_words() {
+        let today = NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
+        let on = |d| NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+        assert_eq!(due(State::InProgress, on(1), today).0, "Overdue by 9 days");
+        assert_eq!(due(State::InProgress, on(9), today).0, "Overdue by 1 day");
+        assert_eq!(due(State::Received, on(10), today).0, "Due today");
+        assert_eq!(due(State::UnderReview, on(13), today).0, "Due in 3 days");
+        assert_eq!(due(State::AwaitingRequester, on(1), today).0, "Paused");
+        assert_eq!(plain("crimes_against_humanity"), "Crimes against humanity");
+        assert_eq!(day(on(3)), "3 March 2026");
+    }
+}

@@ -1,0 +1,188 @@
+//! A caseworker's day in the browser: sign in, the case list, a case, sign out.
+
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::browser::{self, Browser};
+use crate::helpers::{Backend, TestApp, token_of};
+
+pub const PASSWORD: &str = "a password for the screens";
+pub const XSS: &str = "<script>alert(1)</script> Detention records";
+
+/// A registry entry, a supervisor and a liaison officer with names, and two requests (one
+/// with a subject that would be a script if it were not escaped).
+pub struct Desk {
+    pub app: TestApp,
+    pub supervisor_email: String,
+    pub liaison_email: String,
+    pub outsider_email: String,
+    pub rfa: Value,
+    pub xss_rfa: Value,
+}
+
+async fn created(app: &TestApp, path: &str, token: &str, body: Value) -> Value {
+    let res = app.post(path, Some(token), &body).await;
+    assert_eq!(res.status(), 201, "{path}");
+    res.json().await.unwrap()
+}
+
+impl Desk {
+    pub async fn new(backend: Backend) -> Self {
+        let app = TestApp::spawn(backend).await;
+        let admin = app.admin_token().await;
+        let j = created(
+            &app,
+            "/api/v1/jurisdictions",
+            &admin,
+            json!({"name": "Federal Republic of Germany", "country_code": "DE",
+                   "death_penalty_status": "abolished_all_crimes",
+                   "competence_bases": [{"basis": "universal_jurisdiction",
+                                          "crimes": ["war_crimes", "crimes_against_humanity", "torture"]}]}),
+        )
+        .await;
+        let jid = j["id"].as_str().unwrap().to_string();
+        created(
+            &app,
+            &format!("/api/v1/jurisdictions/{jid}/assessments"),
+            &admin,
+            json!({"outcome": "meets", "assessed_on": "2025-01-15", "review_due": "2099-01-15",
+                   "assessor": "Legal", "summary": "Standards respected."}),
+        )
+        .await;
+        let a = created(
+            &app,
+            &format!("/api/v1/jurisdictions/{jid}/authorities"),
+            &admin,
+            json!({"name": "Federal Public Prosecutor General", "kind": "prosecution"}),
+        )
+        .await;
+        let other = created(
+            &app,
+            "/api/v1/jurisdictions",
+            &admin,
+            json!({"name": "Kingdom of Sweden", "country_code": "SE",
+                   "death_penalty_status": "abolished_all_crimes", "competence_bases": []}),
+        )
+        .await;
+        let user = |name: &str, roles: Value, jurisdictions: Value| {
+            let email = format!("{}@rfa.test", uuid::Uuid::now_v7().simple());
+            let body = json!({"email": email, "display_name": name, "roles": roles,
+                              "jurisdiction_ids": jurisdictions, "password": PASSWORD});
+            let (app, admin) = (&app, admin.clone());
+            async move {
+                created(app, "/api/v1/users", &admin, body).await;
+                email
+            }
+        };
+        let supervisor_email = user("Samira Haddad", json!(["supervisor"]), json!([])).await;
+        let liaison_email = user("Lukas Brandt", json!(["liaison_officer"]), json!([jid])).await;
+        let outsider_email = user(
+            "Olof Berg",
+            json!(["liaison_officer"]),
+            json!([other["id"]]),
+        )
+        .await;
+        let supervisor = token_of(&app.login(&supervisor_email, PASSWORD).await);
+        let intake = |subject: &str| {
+            json!({"jurisdiction_id": jid, "authority_id": a["id"],
+                   "received_at": "2026-03-02T09:30:00Z", "channel": "email",
+                   "subject": subject,
+                   "description": "Request for documentary evidence on detention practices.",
+                   "requester": {"name": "Dr. A. Prosecutor", "email": "a.prosecutor@justice.example"},
+                   "assistance_types": ["information_and_evidence"], "proceeding_type": "prosecution",
+                   "crimes": ["crimes_against_humanity", "torture"],
+                   "conduct": {"country_code": "SY", "from": "2012-01-01", "to": "2014-12-31"},
+                   "priority": "high", "confidentiality": "confidential", "tags": []})
+        };
+        let rfa = created(
+            &app,
+            "/api/v1/rfas",
+            &supervisor,
+            intake("Detention facility records, 2012-2014"),
+        )
+        .await;
+        let xss_rfa = created(&app, "/api/v1/rfas", &supervisor, intake(XSS)).await;
+        Self {
+            app,
+            supervisor_email,
+            liaison_email,
+            outsider_email,
+            rfa,
+            xss_rfa,
+        }
+    }
+}
+
+both_backends!(a_caseworker_signs_in_reads_the_queue_and_a_case);
+
+async fn a_caseworker_signs_in_reads_the_queue_and_a_case(backend: Backend) {
+    if !browser::available("a_caseworker_signs_in_reads_the_queue_and_a_case") {
+        return;
+    }
+    let desk = Desk::new(backend).await;
+    let b = Browser::start(&format!("{backend:?}").to_lowercase()).await;
+    let base = desk.app.base.clone();
+
+    // Not signed in: the sign-in page, which brings you back afterwards.
+    b.goto(&format!("{base}/?tab=unassigned")).await;
+    assert!(b.path().await.starts_with("/sign-in"), "{}", b.path().await);
+    b.check("sign-in").await;
+
+    // A wrong password is told in words, the email kept.
+    b.fill("#email", &desk.liaison_email).await;
+    b.fill("#password", "not the password").await;
+    b.click("button[type=submit].button").await;
+    b.wait_for(".error-summary").await;
+    assert!(
+        b.text(".error-summary")
+            .await
+            .contains("email or password is wrong")
+    );
+    b.check("sign-in-error").await;
+
+    b.fill("#password", PASSWORD).await;
+    b.click("button[type=submit].button").await;
+    b.wait_for_path("/?tab=unassigned").await;
+    b.wait_for("table").await;
+    let list = b.text("main").await;
+    assert!(list.contains("Lukas Brandt") || b.text("header").await.contains("Lukas Brandt"));
+    assert!(list.contains("Detention facility records"), "{list}");
+    assert!(list.contains("Federal Republic of Germany"), "{list}");
+    // The script in a subject is shown as text, never run.
+    assert!(list.contains(XSS), "{list}");
+    let scripts: Value = b
+        .client
+        .execute("return document.querySelectorAll('script').length;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(scripts, 0);
+    b.check("cases").await;
+
+    // Filters are kept in the URL and shown as chips.
+    b.goto(&format!("{base}/?tab=open&priority=high")).await;
+    assert!(b.text(".chips").await.contains("Priority: High"));
+    b.check("cases-filtered").await;
+
+    // A case, with its history in words and names.
+    let reference = desk.rfa["reference"].as_str().unwrap();
+    let id = desk.rfa["id"].as_str().unwrap();
+    b.click(&format!("a[href='/cases/{id}']")).await;
+    b.wait_for_path(&format!("/cases/{id}")).await;
+    b.wait_for(".timeline").await;
+    let page = b.text("main").await;
+    assert!(page.contains(reference), "{page}");
+    assert!(page.contains("Request logged"), "{page}");
+    assert!(page.contains("Samira Haddad"), "{page}");
+    assert!(page.contains("No death penalty"), "{page}");
+    b.check("case").await;
+    let xss = desk.xss_rfa["id"].as_str().unwrap();
+    b.goto(&format!("{base}/cases/{xss}")).await;
+    assert!(b.text("h1").await.contains(XSS));
+
+    // Signing out ends the session: the list asks to sign in again.
+    b.click("header button[type=submit]").await;
+    b.wait_for_path("/sign-in").await;
+    b.goto(&format!("{base}/")).await;
+    assert!(b.path().await.starts_with("/sign-in"));
+    b.close().await;
+}

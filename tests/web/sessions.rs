@@ -1,0 +1,200 @@
+//! Sessions, forged forms, escaping and headers, over plain HTTP (no browser needed).
+
+use reqwest::header::{CONTENT_SECURITY_POLICY, COOKIE, LOCATION, SET_COOKIE};
+use serde_json::json;
+
+use crate::both_backends;
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, token_of};
+use crate::screens::{Desk, PASSWORD, XSS};
+
+both_backends!(
+    browser_sessions_start_end_and_refuse_forged_forms,
+    pages_keep_to_their_reach_and_escape_what_people_typed,
+);
+
+/// The value of a cookie an answer sets.
+fn set_cookie(res: &reqwest::Response, name: &str) -> Option<(String, String)> {
+    res.headers().get_all(SET_COOKIE).iter().find_map(|v| {
+        let v = v.to_str().ok()?;
+        let (pair, attributes) = v.split_once(';').unwrap_or((v, ""));
+        let (n, value) = pair.split_once('=')?;
+        (n == name).then(|| (value.to_string(), attributes.to_string()))
+    })
+}
+
+/// A hidden field's value in a page.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("{name} in {html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+/// Signs in through the form, as a browser would; returns the session cookie's value.
+pub async fn sign_in(desk: &Desk, email: &str) -> String {
+    let app = &desk.app;
+    let form = app.get("/sign-in", None).await;
+    let (form_cookie, _) = set_cookie(&form, "rfa_form").expect("form cookie");
+    let html = form.text().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/sign-in"))
+        .header(COOKIE, format!("rfa_form={form_cookie}"))
+        .header("origin", "http://127.0.0.1:8080")
+        .form(&[
+            ("email", email),
+            ("password", PASSWORD),
+            ("next", "/"),
+            ("form_token", &hidden(&html, "form_token")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "sign-in of {email}");
+    let (session, attributes) = set_cookie(&res, "rfa_session").expect("session cookie");
+    assert!(attributes.contains("HttpOnly"), "{attributes}");
+    assert!(attributes.contains("SameSite=Lax"), "{attributes}");
+    session
+}
+
+async fn page(desk: &Desk, path: &str, session: &str) -> reqwest::Response {
+    desk.app
+        .client
+        .get(desk.app.url(path))
+        .header(COOKIE, format!("rfa_session={session}"))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn browser_sessions_start_end_and_refuse_forged_forms(backend: Backend) {
+    let desk = Desk::new(backend).await;
+    let app = &desk.app;
+    // Pages have their own content security policy; the API keeps its closed one.
+    let signin = app.get("/sign-in", None).await;
+    let csp = signin.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(csp.starts_with("default-src 'self'"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    let api = app.get("/api/v1/openapi.json", None).await;
+    assert_eq!(
+        api.headers()[CONTENT_SECURITY_POLICY],
+        "default-src 'none'; frame-ancestors 'none'"
+    );
+    // Without a session, a page sends you to sign in, and back.
+    let res = app.get("/?tab=closed", None).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()[LOCATION], "/sign-in?next=%2F%3Ftab%3Dclosed");
+    // A sign-in form that did not come from our page is refused, and signs nobody in.
+    let forged = app
+        .client
+        .post(app.url("/sign-in"))
+        .header("origin", "http://127.0.0.1:8080")
+        .form(&[
+            ("email", desk.supervisor_email.as_str()),
+            ("password", PASSWORD),
+            ("form_token", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    assert!(set_cookie(&forged, "rfa_session").is_none());
+
+    let session = sign_in(&desk, &desk.supervisor_email).await;
+    let list = page(&desk, "/", &session).await;
+    assert_eq!(list.status(), 200);
+    let html = list.text().await.unwrap();
+    let csrf = hidden(&html, "csrf");
+    // Sign-out without the form's token, or from another site, changes nothing.
+    let post = |csrf: String, site: &'static str| {
+        let (app, session) = (&desk.app, session.clone());
+        async move {
+            app.client
+                .post(app.url("/sign-out"))
+                .header(COOKIE, format!("rfa_session={session}"))
+                .header("sec-fetch-site", site)
+                .form(&[("csrf", csrf.as_str())])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let res = post("not the token".into(), "same-origin").await;
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("Nothing was changed"));
+    assert_eq!(post(csrf.clone(), "cross-site").await.status(), 403);
+    assert_eq!(
+        page(&desk, "/", &session).await.status(),
+        200,
+        "still signed in"
+    );
+    // The real sign-out ends the session at once.
+    let out = post(csrf, "same-origin").await;
+    assert_eq!(out.status(), 303);
+    assert_eq!(page(&desk, "/", &session).await.status(), 303);
+
+    // Deactivating a user ends their browser session too.
+    let session = sign_in(&desk, &desk.liaison_email).await;
+    assert_eq!(page(&desk, "/", &session).await.status(), 200);
+    let admin = token_of(&app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await);
+    let users: serde_json::Value = app
+        .get("/api/v1/users?limit=200", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == desk.liaison_email.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = app
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/users/{id}"),
+            Some(&admin),
+            &json!({"active": false}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(page(&desk, "/", &session).await.status(), 303);
+}
+
+async fn pages_keep_to_their_reach_and_escape_what_people_typed(backend: Backend) {
+    let desk = Desk::new(backend).await;
+    let supervisor = sign_in(&desk, &desk.supervisor_email).await;
+    let html = page(&desk, "/", &supervisor).await.text().await.unwrap();
+    // Escaped (askama writes `<` as `&#60;`), never as markup.
+    assert!(
+        html.contains("&#60;script&#62;alert(1)&#60;/script&#62;")
+            || html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains(XSS) && !html.contains("<script"), "{html}");
+    // A liaison officer of another jurisdiction learns nothing of the case.
+    let outsider = sign_in(&desk, &desk.outsider_email).await;
+    let id = desk.rfa["id"].as_str().unwrap();
+    let res = page(&desk, &format!("/cases/{id}"), &outsider).await;
+    assert_eq!(res.status(), 404);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let theirs = page(&desk, "/", &outsider).await.text().await.unwrap();
+    assert!(!theirs.contains("Detention facility records"), "{theirs}");
+    // A path the screens do not have is a page too; one outside them stays the API's.
+    let res = page(&desk, "/cases/not-a-case", &supervisor).await;
+    assert_eq!(res.status(), 404);
+    assert!(res.text().await.unwrap().contains("Page not found"));
+    let res = desk.app.get("/nothing-here", None).await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+}

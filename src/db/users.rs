@@ -456,3 +456,18 @@ pub fn find_web_session(
         .first(conn)
         .optional()
 }
+
+/// Active liaison officers of a jurisdiction, as (id, display name).
+pub fn active_liaison_officers_of(
+    conn: &mut DbConnection,
+    jurisdiction_id: &str,
+) -> QueryResult<Vec<(String, String)>> {
+    users::table
+        .inner_join(user_roles::table)
+        .inner_join(user_jurisdictions::table)
+        .filter(user_roles::role.eq(Role::LiaisonOfficer.as_str()))
+        .filter(user_jurisdictions::jurisdiction_id.eq(jurisdiction_id))
+        .filter(users::active.eq(true))
+        .select((users::id, users::display_name))
+        .load(conn)
+}

@@ -3,13 +3,14 @@
 
 use actix_web::HttpResponse;
 use actix_web::get;
-use actix_web::web::{Data, Path};
+use actix_web::web::{Data, Path, Query};
 use askama::Template;
 
 use super::page::{PageError, UserBar, ok};
 use super::session::Signed;
 use super::words;
 use crate::domain::ids::{RfaId, UserId};
+use crate::domain::lifecycle::RfaAction;
 use crate::error::AppError;
 use crate::service::Services;
 use crate::service::accounts;
@@ -24,6 +25,17 @@ pub struct CriterionLine {
     name: &'static str,
     result: (&'static str, &'static str),
     reason: String,
+}
+
+pub struct ActionLink {
+    label: &'static str,
+    href: String,
+    secondary: bool,
+}
+
+#[derive(serde::Deserialize)]
+pub struct Done {
+    done: Option<String>,
 }
 
 pub struct Entry {
@@ -50,6 +62,8 @@ struct CasePage {
     overridden: Option<String>,
     due_lines: Vec<Fact>,
     timeline: Vec<Entry>,
+    actions: Vec<ActionLink>,
+    done: Option<&'static str>,
 }
 
 fn join(items: impl IntoIterator<Item = impl AsRef<str>>) -> String {
@@ -220,6 +234,7 @@ pub async fn show(
     svc: Data<Services>,
     signed: Signed,
     id: Path<String>,
+    done: Query<Done>,
 ) -> Result<HttpResponse, PageError> {
     let id = RfaId::parse(&id).ok_or_else(|| AppError::NotFound("no such case".into()))?;
     let rfa = rfas::get(&svc, signed.caller(), id.clone()).await?;
@@ -255,7 +270,27 @@ pub async fn show(
         })
         .collect();
     let today = svc.rules().today();
+    let actions = rfa
+        .allowed_actions
+        .iter()
+        .map(|a| ActionLink {
+            label: words::action(*a).0,
+            href: format!("/cases/{}/actions/{}", rfa.id, a.as_str()),
+            secondary: !matches!(
+                a,
+                RfaAction::StartReview | RfaAction::Accept | RfaAction::Close | RfaAction::Resume
+            ),
+        })
+        .collect();
+    let done = done
+        .into_inner()
+        .done
+        .as_deref()
+        .and_then(RfaAction::parse)
+        .map(|a| words::action(a).1);
     Ok(ok(&CasePage {
+        actions,
+        done,
         user: Some(UserBar::of(&signed.0)),
         reference: rfa.reference.clone(),
         subject: rfa.subject.clone(),

@@ -8,6 +8,7 @@
 //! that allows our stylesheet (and nothing inline), server-side sessions in a cookie, and a
 //! CSRF check on every POST (`session`).
 
+pub mod actions;
 pub mod assets;
 pub mod auth;
 pub mod case;
@@ -48,6 +49,8 @@ pub fn scope() -> impl HttpServiceFactory {
         .service(auth::sign_out)
         .service(cases::list)
         .service(case::show)
+        .service(actions::confirm)
+        .service(actions::take)
         .default_service(aw::to(page::not_found))
 }
 

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 
 use crate::domain::eligibility::{Criterion, CriterionResult, Outcome};
-use crate::domain::lifecycle::{ClosingOutcome, Priority, State};
+use crate::domain::lifecycle::{ClosingOutcome, Priority, RfaAction, State};
 
 pub fn state(s: State) -> (&'static str, &'static str) {
     match s {
@@ -71,6 +71,33 @@ pub fn event(action: &str) -> String {
         "override_eligibility" => "Eligibility overridden".into(),
         "record_assurance" => "Assurance recorded".into(),
         other => plain(other),
+    }
+}
+
+/// An action as the button that leads to its confirm page, and as the banner after it.
+pub fn action(a: RfaAction) -> (&'static str, &'static str) {
+    match a {
+        RfaAction::StartReview => ("Start review", "The review has started."),
+        RfaAction::Accept => ("Accept", "The request is accepted."),
+        RfaAction::Decline => ("Decline", "The request is declined."),
+        RfaAction::RequestInformation => (
+            "Ask the requester",
+            "The requester has been asked; the deadline is paused.",
+        ),
+        RfaAction::Resume => ("Resume", "Work has resumed."),
+        RfaAction::RecordResponse => ("Record a response", "The response is recorded."),
+        RfaAction::Close => ("Close", "The request is closed."),
+        RfaAction::Withdraw => ("Withdraw", "The request is recorded as withdrawn."),
+        RfaAction::Reopen => ("Reopen", "The request is open again."),
+        RfaAction::Assign => ("Assign", "The request is assigned."),
+        RfaAction::SetPriority => ("Set priority", "The priority is changed."),
+        RfaAction::ExtendDeadline => ("Extend deadline", "The deadline is extended."),
+        RfaAction::AddNote => ("Add a note", "The note is added."),
+        RfaAction::EvaluateEligibility => {
+            ("Evaluate eligibility", "Eligibility is evaluated again.")
+        }
+        RfaAction::OverrideEligibility => ("Override eligibility", "The override is recorded."),
+        RfaAction::RecordAssurance => ("Record an assurance", "The assurance is recorded."),
     }
 }
 

@@ -175,6 +175,34 @@ async fn a_caseworker_signs_in_reads_the_queue_and_a_case(backend: Backend) {
     assert!(page.contains("Samira Haddad"), "{page}");
     assert!(page.contains("No death penalty"), "{page}");
     b.check("case").await;
+
+    // An action on its confirm page: nothing typed is an error named at the field, then the
+    // note lands in the history with a banner.
+    b.click("a[href$='/actions/add_note']").await;
+    b.wait_for("textarea#text").await;
+    b.check("action").await;
+    b.click("button[type=submit].button").await;
+    b.wait_for(".error-summary").await;
+    assert!(
+        b.text(".error-summary").await.contains("Note"),
+        "{}",
+        b.text(".error-summary").await
+    );
+    b.check("action-error").await;
+    b.fill(
+        "textarea#text",
+        "Called the prosecutor's office; annex follows by courier.",
+    )
+    .await;
+    b.click("button[type=submit].button").await;
+    b.wait_for(".banner.success").await;
+    assert!(b.text(".banner").await.contains("The note is added."));
+    assert!(
+        b.text(".timeline")
+            .await
+            .contains("annex follows by courier")
+    );
+    b.check("case-after-note").await;
     let xss = desk.xss_rfa["id"].as_str().unwrap();
     b.goto(&format!("{base}/cases/{xss}")).await;
     assert!(b.text("h1").await.contains(XSS));
@@ -184,5 +212,40 @@ async fn a_caseworker_signs_in_reads_the_queue_and_a_case(backend: Backend) {
     b.wait_for_path("/sign-in").await;
     b.goto(&format!("{base}/")).await;
     assert!(b.path().await.starts_with("/sign-in"));
+
+    // A supervisor triages it: starts the review, assigns it by name, accepts it.
+    b.fill("#email", &desk.supervisor_email).await;
+    b.fill("#password", PASSWORD).await;
+    b.click("button[type=submit].button").await;
+    b.wait_for("table").await;
+    b.goto(&format!("{base}/cases/{id}")).await;
+    for (action, banner) in [
+        ("start_review", "The review has started."),
+        ("assign", "The request is assigned."),
+        ("accept", "The request is accepted."),
+    ] {
+        b.click(&format!("a[href$='/actions/{action}']")).await;
+        b.wait_for("form[method=post] button[type=submit].button")
+            .await;
+        if action == "assign" {
+            b.check("assign").await;
+            let picker = b
+                .client
+                .find(fantoccini::Locator::Css("select#assignee_id"))
+                .await
+                .unwrap();
+            picker.select_by_label("Samira Haddad").await.unwrap();
+        }
+        b.click("form[method=post] button[type=submit].button")
+            .await;
+        b.wait_for(".banner.success").await;
+        assert!(b.text(".banner").await.contains(banner), "{action}");
+    }
+    let page = b.text("main").await;
+    assert!(page.contains("In progress"), "{page}");
+    assert!(b.text(".timeline").await.contains("To Samira Haddad"));
+    b.check("case-accepted").await;
+    b.click("header button[type=submit]").await;
+    b.wait_for_path("/sign-in").await;
     b.close().await;
 }

@@ -10,6 +10,7 @@ use crate::screens::{Desk, PASSWORD, XSS};
 both_backends!(
     browser_sessions_start_end_and_refuse_forged_forms,
     pages_keep_to_their_reach_and_escape_what_people_typed,
+    a_stale_form_says_the_case_changed_and_keeps_the_text,
 );
 
 /// The value of a cookie an answer sets.
@@ -197,4 +198,86 @@ async fn pages_keep_to_their_reach_and_escape_what_people_typed(backend: Backend
     let res = desk.app.get("/nothing-here", None).await;
     assert_eq!(res.status(), 404);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
+}
+
+async fn a_stale_form_says_the_case_changed_and_keeps_the_text(backend: Backend) {
+    let desk = Desk::new(backend).await;
+    let session = sign_in(&desk, &desk.supervisor_email).await;
+    let id = desk.rfa["id"].as_str().unwrap();
+    let form = page(&desk, &format!("/cases/{id}/actions/add_note"), &session).await;
+    assert_eq!(form.status(), 200);
+    let html = form.text().await.unwrap();
+    let (csrf, version) = (hidden(&html, "csrf"), hidden(&html, "version"));
+    let post = |fields: Vec<(&'static str, String)>| {
+        let (app, session) = (&desk.app, session.clone());
+        async move {
+            app.client
+                .post(app.url(&format!("/cases/{id}/actions/add_note")))
+                .header(COOKIE, format!("rfa_session={session}"))
+                .header("sec-fetch-site", "same-origin")
+                .form(&fields)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // Without the form's token nothing happens.
+    let res = post(vec![("text", "n".into()), ("version", version.clone())]).await;
+    assert_eq!(res.status(), 403);
+    // Someone else changes the case meanwhile (through the API).
+    let supervisor = token_of(&desk.app.login(&desk.supervisor_email, PASSWORD).await);
+    let res = desk
+        .app
+        .client
+        .post(desk.app.url(&format!("/api/v1/rfas/{id}/actions/add_note")))
+        .bearer_auth(&supervisor)
+        .header("if-match", format!("\"{version}\""))
+        .json(&json!({"text": "First"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let typed = "My long note that must not be lost";
+    let res = post(vec![
+        ("csrf", csrf.clone()),
+        ("version", version.clone()),
+        ("text", typed.into()),
+    ])
+    .await;
+    assert_eq!(res.status(), 409);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("This case changed since you opened it"),
+        "{html}"
+    );
+    assert!(html.contains(typed), "{html}");
+    // The form now carries the current version: sending it again works.
+    let current = hidden(&html, "version");
+    assert_ne!(current, version);
+    let res = post(vec![
+        ("csrf", csrf),
+        ("version", current),
+        ("text", typed.into()),
+    ])
+    .await;
+    assert_eq!(res.status(), 303);
+    let events: serde_json::Value = desk
+        .app
+        .get(&format!("/api/v1/rfas/{id}/events"), Some(&supervisor))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let notes: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "add_note")
+        .map(|e| e["details"]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        notes,
+        ["First", typed],
+        "one note each, none lost or doubled"
+    );
 }

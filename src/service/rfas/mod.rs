@@ -127,6 +127,35 @@ pub async fn events(
         .await
 }
 
+/// The people a request may be assigned to, by name: active supervisors and the active
+/// liaison officers of its jurisdiction (those who can see it). For those who may assign it.
+pub async fn assignable(
+    svc: &Services,
+    caller: Caller,
+    id: RfaId,
+) -> Result<Vec<PersonName>, AppError> {
+    svc.db
+        .run(move |c| {
+            let who = caller.check(c)?;
+            let row = load_for(c, who.principal(), &id, policy::Action::Assign)?;
+            let mut people: Vec<(String, String)> = crate::db::users::active_supervisors(c)?
+                .into_iter()
+                .map(|(id, _, name)| (id, name))
+                .collect();
+            people.extend(crate::db::users::active_liaison_officers_of(
+                c,
+                &row.jurisdiction_id,
+            )?);
+            people.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+            people.dedup_by(|a, b| a.0 == b.0);
+            Ok(people
+                .into_iter()
+                .map(|(id, display_name)| PersonName { id, display_name })
+                .collect())
+        })
+        .await
+}
+
 /// Walks the whole event log and checks every hash link (administrators).
 pub async fn verify_chain(svc: &Services, caller: Caller) -> Result<chain::Verification, AppError> {
     svc.db

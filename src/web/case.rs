@@ -282,12 +282,11 @@ pub async fn show(
             ),
         })
         .collect();
-    let done = done
-        .into_inner()
-        .done
-        .as_deref()
-        .and_then(RfaAction::parse)
-        .map(|a| words::action(a).1);
+    let done = match done.into_inner().done.as_deref() {
+        Some("intake") => Some("The request is logged."),
+        Some(a) => RfaAction::parse(a).map(|a| words::action(a).1),
+        None => None,
+    };
     Ok(ok(&CasePage {
         actions,
         done,

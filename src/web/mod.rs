@@ -13,6 +13,7 @@ pub mod assets;
 pub mod auth;
 pub mod case;
 pub mod cases;
+pub mod intake;
 pub mod page;
 pub mod session;
 pub mod words;
@@ -48,6 +49,9 @@ pub fn scope() -> impl HttpServiceFactory {
         .service(auth::sign_in)
         .service(auth::sign_out)
         .service(cases::list)
+        // Before `/cases/{id}`, which would take `new` for an id.
+        .service(intake::form)
+        .service(intake::log)
         .service(case::show)
         .service(actions::confirm)
         .service(actions::take)

@@ -158,6 +158,49 @@ async fn a_caseworker_signs_in_reads_the_queue_and_a_case(backend: Backend) {
     assert_eq!(scripts, 0);
     b.check("cases").await;
 
+    // Logging a request: the jurisdiction first, then the form; a missing subject is named.
+    b.click("a[href='/cases/new']").await;
+    b.wait_for("select#jurisdiction").await;
+    b.check("new-case-step-1").await;
+    b.click("form button[type=submit].button").await;
+    b.wait_for("select#authority_id").await;
+    let authority = b
+        .client
+        .find(fantoccini::Locator::Css("select#authority_id"))
+        .await
+        .unwrap();
+    authority
+        .select_by_label("Federal Public Prosecutor General")
+        .await
+        .unwrap();
+    b.fill("#received_on", "03/02/2026").await;
+    b.fill(
+        "#description",
+        "Witness statements about a detention facility.",
+    )
+    .await;
+    b.fill("#requester_name", "Dr. B. Judge").await;
+    b.fill("#conduct_from", "01/01/2013").await;
+    b.click("#assistance_types").await;
+    b.click("#crimes-torture").await;
+    b.check("new-case").await;
+    b.click("form[method=post] button[type=submit].button")
+        .await;
+    b.wait_for(".error-summary").await;
+    assert!(
+        b.text(".error-summary").await.contains("Subject"),
+        "{}",
+        b.text(".error-summary").await
+    );
+    b.check("new-case-error").await;
+    b.fill("#subject", "Witness statements, 2013").await;
+    b.click("form[method=post] button[type=submit].button")
+        .await;
+    b.wait_for(".banner.success").await;
+    assert!(b.text(".banner").await.contains("The request is logged."));
+    assert!(b.text("h1").await.contains("Witness statements, 2013"));
+    b.goto(&format!("{base}/?tab=unassigned")).await;
+
     // Filters are kept in the URL and shown as chips.
     b.goto(&format!("{base}/?tab=open&priority=high")).await;
     assert!(b.text(".chips").await.contains("Priority: High"));

@@ -11,6 +11,7 @@ both_backends!(
     browser_sessions_start_end_and_refuse_forged_forms,
     pages_keep_to_their_reach_and_escape_what_people_typed,
     a_stale_form_says_the_case_changed_and_keeps_the_text,
+    one_intake_form_sent_twice_logs_one_request,
 );
 
 /// The value of a cookie an answer sets.
@@ -280,4 +281,89 @@ async fn a_stale_form_says_the_case_changed_and_keeps_the_text(backend: Backend)
         ["First", typed],
         "one note each, none lost or doubled"
     );
+}
+
+async fn one_intake_form_sent_twice_logs_one_request(backend: Backend) {
+    let desk = Desk::new(backend).await;
+    let session = sign_in(&desk, &desk.liaison_email).await;
+    let jurisdiction = desk.rfa["jurisdiction_id"].as_str().unwrap();
+    let html = page(
+        &desk,
+        &format!("/cases/new?jurisdiction={jurisdiction}"),
+        &session,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    let (csrf, token) = (hidden(&html, "csrf"), hidden(&html, "intake_token"));
+    let fields = vec![
+        ("csrf", csrf),
+        ("jurisdiction_id", jurisdiction.to_string()),
+        ("intake_token", token),
+        (
+            "authority_id",
+            desk.rfa["authority_id"].as_str().unwrap().to_string(),
+        ),
+        ("received_on", "2026-03-04".to_string()),
+        ("channel", "email".into()),
+        ("subject", "Sent twice".into()),
+        ("description", "A double click.".into()),
+        ("requester_name", "Dr. C".into()),
+        ("assistance_types", "information_and_evidence".into()),
+        ("assistance_types", "analytical_product".into()),
+        ("proceeding_type", "investigation".into()),
+        ("crimes", "torture".into()),
+        ("conduct_country", "SY".into()),
+        ("conduct_from", "2013-01-01".into()),
+        ("priority", "urgent".into()),
+        ("confidentiality", "confidential".into()),
+    ];
+    let send = || {
+        let (app, session, fields) = (&desk.app, session.clone(), fields.clone());
+        async move {
+            app.client
+                .post(app.url("/cases/new"))
+                .header(COOKIE, format!("rfa_session={session}"))
+                .header("sec-fetch-site", "same-origin")
+                .form(&fields)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let first = send().await;
+    assert_eq!(first.status(), 303);
+    let second = send().await;
+    assert_eq!(second.status(), 303);
+    assert_eq!(
+        first.headers()[LOCATION],
+        second.headers()[LOCATION],
+        "the same request"
+    );
+    let supervisor = token_of(&desk.app.login(&desk.supervisor_email, PASSWORD).await);
+    let list: serde_json::Value = desk
+        .app
+        .get("/api/v1/rfas?q=Sent%20twice", Some(&supervisor))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{list}");
+    // Both assistance types came through, and the day of receipt is that day.
+    let id = items[0]["id"].as_str().unwrap();
+    let rfa: serde_json::Value = desk
+        .app
+        .get(&format!("/api/v1/rfas/{id}"), Some(&supervisor))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        rfa["assistance_types"],
+        json!(["information_and_evidence", "analytical_product"])
+    );
+    assert_eq!(rfa["due"]["received_on"], "2026-03-04");
+    assert_eq!(rfa["priority"], "urgent");
 }

@@ -44,7 +44,8 @@ pub struct RfaRow {
 }
 
 /// What a list row shows of a request: no description, no intake details, no eligibility
-/// criteria, nothing stored as JSON (`db::rfas::queue_summaries`).
+/// criteria (`db::rfas::queue_summaries`). The one JSON column, the rare eligibility
+/// override, is read only when present, to say whether the request can be accepted.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = rfas)]
 pub struct RfaSummaryRow {
@@ -59,6 +60,7 @@ pub struct RfaSummaryRow {
     pub outcome: Option<String>,
     pub assignee_id: Option<String>,
     pub eligibility_outcome: String,
+    pub eligibility_override: Option<String>,
     pub received_on: NaiveDate,
     pub due_on: NaiveDate,
     pub paused_days: i32,

@@ -347,21 +347,13 @@ fn record(
 }
 
 fn accept<'a>(row: &RfaRow, refuse: &Refusal<'_>) -> Result<Effect<'a>, AppError> {
-    if row.assignee_id.is_none() {
-        return Err(refuse.because("assign it to someone first."));
-    }
-    let eligible = row.eligibility_outcome == Outcome::Eligible.as_str();
-    // An override answers the decision it was given for; a later, different decision needs
-    // a new look.
-    let overridden = row
-        .eligibility_override
-        .as_deref()
-        .and_then(|o| serde_json::from_str::<Override>(o).ok())
-        .is_some_and(|o| o.overridden.as_str() == row.eligibility_outcome);
-    if !eligible && !overridden {
-        return Err(refuse.because(
-            "it is not eligible and no supervisor has overridden that with a justification.",
-        ));
+    let why = view::why_not_accept(
+        row.assignee_id.is_some(),
+        &row.eligibility_outcome,
+        row.eligibility_override.as_deref(),
+    );
+    if let Some(why) = why {
+        return Err(refuse.because(why));
     }
     Ok(Effect {
         notice: Some(Notice::Decision { accepted: true }),

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::view::{allowed_actions, due_of};
+use super::view::{actions_now, due_of};
 use crate::db::DbConnection;
 use crate::db::registry as registry_store;
 use crate::db::rfas::{RfaRow, RfaSummaryRow};
@@ -84,6 +84,7 @@ pub(super) fn summary_row(r: &RfaRow) -> RfaSummaryRow {
         outcome: r.outcome.clone(),
         assignee_id: r.assignee_id.clone(),
         eligibility_outcome: r.eligibility_outcome.clone(),
+        eligibility_override: r.eligibility_override.clone(),
         received_on: r.received_on,
         due_on: r.due_on,
         paused_days: r.paused_days,
@@ -135,7 +136,14 @@ pub(super) fn summaries(
             let eligibility = Outcome::parse(&r.eligibility_outcome)
                 .ok_or_else(|| AppError::internal("stored eligibility outcome unknown"))?;
             Ok(RfaSummary {
-                allowed_actions: allowed_actions(who, state, &r.jurisdiction_id),
+                allowed_actions: actions_now(
+                    who,
+                    state,
+                    &r.jurisdiction_id,
+                    r.assignee_id.is_some(),
+                    &r.eligibility_outcome,
+                    r.eligibility_override.as_deref(),
+                ),
                 overdue: lifecycle::overdue(state, due_on, today),
                 jurisdiction: JurisdictionName {
                     name: places.get(&r.jurisdiction_id).cloned().unwrap_or_default(),

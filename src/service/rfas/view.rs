@@ -231,13 +231,61 @@ pub fn allowed_actions(p: &Principal, state: State, jurisdiction_id: &str) -> Ve
         .collect()
 }
 
+/// Why a request cannot be accepted now, if it cannot: it needs an assignee, and to be
+/// eligible or overridden (an override answers the outcome it was given for; a later,
+/// different outcome needs a new look).
+pub(super) fn why_not_accept(
+    assigned: bool,
+    eligibility_outcome: &str,
+    eligibility_override: Option<&str>,
+) -> Option<&'static str> {
+    if !assigned {
+        return Some("assign it to someone first.");
+    }
+    let eligible = eligibility_outcome == Outcome::Eligible.as_str();
+    let overridden = eligibility_override
+        .and_then(|o| serde_json::from_str::<Override>(o).ok())
+        .is_some_and(|o| o.overridden.as_str() == eligibility_outcome);
+    (!eligible && !overridden)
+        .then_some("it is not eligible and no supervisor has overridden that with a justification.")
+}
+
+/// What the caller may do now: what the state allows and their roles permit, less what a
+/// rule would refuse at once (accepting before there is an assignee or while not eligible
+/// and not overridden; overriding an outcome that is eligible).
+pub(super) fn actions_now(
+    p: &Principal,
+    state: State,
+    jurisdiction_id: &str,
+    assigned: bool,
+    eligibility_outcome: &str,
+    eligibility_override: Option<&str>,
+) -> Vec<RfaAction> {
+    let mut actions = allowed_actions(p, state, jurisdiction_id);
+    actions.retain(|a| match a {
+        RfaAction::Accept => {
+            why_not_accept(assigned, eligibility_outcome, eligibility_override).is_none()
+        }
+        RfaAction::OverrideEligibility => eligibility_outcome != Outcome::Eligible.as_str(),
+        _ => true,
+    });
+    actions
+}
+
 pub(super) fn view(rules: &Rules, p: &Principal, row: RfaRow) -> Result<RfaView, AppError> {
     let state = state_of(&row)?;
     let details: IntakeDetails = from_json("intake", &row.intake)?;
     let parts = due_parts(rules, &row, true)?;
     let due_on = parts.due_on();
     Ok(RfaView {
-        allowed_actions: allowed_actions(p, state, &row.jurisdiction_id),
+        allowed_actions: actions_now(
+            p,
+            state,
+            &row.jurisdiction_id,
+            row.assignee_id.is_some(),
+            &row.eligibility_outcome,
+            row.eligibility_override.as_deref(),
+        ),
         overdue: lifecycle::overdue(state, due_on, rules.today()),
         due: DueExplanation {
             due_on,

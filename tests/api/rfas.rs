@@ -1742,4 +1742,48 @@ async fn queue_rows_are_summaries_with_names(backend: Backend) {
     assert_eq!(item["rfa"]["version"], item["version"]);
     let still: Value = w.get(&s, &other).await.json().await.unwrap();
     assert!(still["assignee_id"].is_null(), "a dry run changes nothing");
+
+    // Several states by due date are read one state at a time and merged: the pages are the
+    // same, in the same order, as the full view's single query gives them.
+    for (i, priority) in ["urgent", "high", "routine", "urgent", "high"]
+        .iter()
+        .enumerate()
+    {
+        let mut body = w.intake_body();
+        body["priority"] = json!(priority);
+        let r = w.intake_with(&s, &body).await;
+        if i % 2 == 0 {
+            w.act(&s, &r, "start_review", json!({})).await;
+        }
+    }
+    for order in ["asc", "desc"] {
+        let mut by_view = Vec::new();
+        for view in ["summary", "full"] {
+            let mut ids = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut path = format!(
+                    "/api/v1/rfas?state=received,under_review&sort=due_at&order={order}&limit=2&view={view}"
+                );
+                if let Some(c) = &cursor {
+                    path.push_str(&format!("&cursor={c}"));
+                }
+                let page: Value = w.app.get(&path, Some(&s)).await.json().await.unwrap();
+                ids.extend(
+                    page["items"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|r| r["id"].as_str().unwrap().to_string()),
+                );
+                match page["next_cursor"].as_str() {
+                    Some(c) => cursor = Some(c.to_string()),
+                    None => break,
+                }
+            }
+            by_view.push(ids);
+        }
+        assert_eq!(by_view[0].len(), 7, "{order}");
+        assert_eq!(by_view[0], by_view[1], "{order}");
+    }
 }

@@ -22,16 +22,6 @@ use crate::service::chain::Verification;
 use crate::service::rfas::{self, EventPage, Expected, IdempotencyKey, RfaView};
 use wire::{BulkRequest, BulkResult};
 
-/// The queue's `view` parameter, as the document names it (read by hand in `wire`, so that a
-/// wrong value is a 422 naming the field).
-#[derive(utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[allow(dead_code)]
-enum QueueViewName {
-    Summary,
-    Full,
-}
-
 fn etag(version: i64) -> String {
     format!("\"{version}\"")
 }
@@ -156,7 +146,7 @@ pub async fn create(
         ("q" = Option<String>, Query), ("sort" = Option<String>, Query),
         ("order" = Option<String>, Query), ("limit" = Option<i64>, Query),
         ("cursor" = Option<String>, Query),
-        ("view" = Option<QueueViewName>, Query, description = "`summary` (default) or `full`"),
+        ("view" = Option<String>, Query, description = "`summary` (default) or `full`"),
     ),
     security(("bearer" = [])),
     responses(

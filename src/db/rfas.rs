@@ -360,11 +360,6 @@ pub fn queue(
 }
 
 /// The same page as `queue`, reading only the columns a list row shows.
-///
-/// Several states in due-date order are read as one ordered query per state, merged: with
-/// `state IN (…)` before the ordered column, the databases read every matching row and sort
-/// them to find the first page (25,000 rows for a jurisdiction at 1,000,000 RFAs); one
-/// query per state reads the index in order and stops at the page.
 pub fn queue_summaries(
     conn: &mut DbConnection,
     f: &QueueFilter,
@@ -373,29 +368,10 @@ pub fn queue_summaries(
     after: Option<&After>,
     limit: i64,
 ) -> QueryResult<Vec<RfaSummaryRow>> {
-    let page = |conn: &mut DbConnection, f: &QueueFilter| {
-        let q = rfas::table.select(RfaSummaryRow::as_select()).into_boxed();
-        narrowed(q, f, sort, descending, after)
-            .limit(limit)
-            .load::<RfaSummaryRow>(conn)
-    };
-    if sort != SortKey::DueOn || f.states.len() < 2 {
-        return page(conn, f);
-    }
-    let mut rows = Vec::new();
-    for state in &f.states {
-        let one = QueueFilter {
-            states: vec![state.clone()],
-            ..f.clone()
-        };
-        rows.extend(page(conn, &one)?);
-    }
-    rows.sort_by(|a, b| {
-        let order = (a.due_on, &a.id).cmp(&(b.due_on, &b.id));
-        if descending { order.reverse() } else { order }
-    });
-    rows.truncate(usize::try_from(limit).unwrap_or(0));
-    Ok(rows)
+    let q = rfas::table.select(RfaSummaryRow::as_select()).into_boxed();
+    narrowed(q, f, sort, descending, after)
+        .limit(limit)
+        .load(conn)
 }
 
 /// A queue query's filters, keyset and order, whatever it selects.

@@ -1743,8 +1743,8 @@ async fn queue_rows_are_summaries_with_names(backend: Backend) {
     let still: Value = w.get(&s, &other).await.json().await.unwrap();
     assert!(still["assignee_id"].is_null(), "a dry run changes nothing");
 
-    // Several states by due date are read one state at a time and merged: the pages are the
-    // same, in the same order, as the full view's single query gives them.
+    // Paged through several states in both orders, the list rows are the same requests in
+    // the same order as the full view's.
     for (i, priority) in ["urgent", "high", "routine", "urgent", "high"]
         .iter()
         .enumerate()

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::notify::{Notice, notify};
 use super::view::{self, Extension, Override, RfaView, due_parts, from_json, refresh_due, to_json};
-use super::{Expected, load_for};
+use super::{Expected, change_one};
 use crate::db::DbConnection;
 use crate::db::rfas::{self as store, RfaAssuranceRow, RfaRow};
 use crate::domain::eligibility::{Decision, Outcome};
@@ -161,20 +161,19 @@ pub async fn act(
     expected: Expected,
 ) -> Result<RfaView, AppError> {
     let cmd = cmd.checked()?;
-    let rules = svc.rules;
-    svc.db
-        .run(move |c| {
-            let who = caller.check(c)?;
-            let who = who.principal();
-            c.write(|c| {
-                let mut chain = Appender::lock(c)?;
-                let row = load_for(c, who, &id, lifecycle::permission(cmd.action()))?;
-                expected.check(row.version)?;
-                let row = apply(c, &rules, &mut chain, who, row, &cmd, rules.now())?;
-                view::view(&rules, who, row)
-            })
-        })
-        .await
+    let action = lifecycle::permission(cmd.action());
+    change_one(
+        svc,
+        caller,
+        id,
+        action,
+        expected,
+        move |c, rules, chain, who, row| {
+            let row = apply(c, rules, chain, who, row, &cmd, rules.now())?;
+            view::view(rules, who, row)
+        },
+    )
+    .await
 }
 
 /// What a command changed, for the shared part of `apply` to record.

@@ -10,7 +10,7 @@ use super::view::{
     self, Conduct, IntakeDetails, Requester, RfaView, confidentiality_of, from_json, priority_of,
     refresh_due, to_json,
 };
-use super::{Expected, load_for};
+use super::{Expected, change_one};
 use crate::db::DbConnection;
 use crate::db::registry as registry_store;
 use crate::db::rfas::{self as store, RfaRow};
@@ -105,19 +105,16 @@ pub async fn correct_intake(
     correction: IntakeCorrection,
     expected: Expected,
 ) -> Result<RfaView, AppError> {
-    let rules = svc.rules;
-    svc.db
-        .run(move |c| {
-            let who = caller.check(c)?;
-            let who = who.principal();
-            c.write(|c| {
-                let mut chain = Appender::lock(c)?;
-                let row = load_for(c, who, &id, policy::Action::EditIntake)?;
-                expected.check(row.version)?;
-                correct(c, &rules, &mut chain, who, row, correction)
-            })
-        })
-        .await
+    let action = policy::Action::EditIntake;
+    change_one(
+        svc,
+        caller,
+        id,
+        action,
+        expected,
+        move |c, rules, chain, who, row| correct(c, rules, chain, who, row, correction),
+    )
+    .await
 }
 
 fn correct(

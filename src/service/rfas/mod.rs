@@ -29,7 +29,7 @@ use crate::domain::ids::RfaId;
 use crate::domain::policy::{self, Decision as Access, Principal, Resource, authorize};
 use crate::error::AppError;
 use crate::service::accounts::Caller;
-use crate::service::{Services, chain, paging};
+use crate::service::{Rules, Services, chain, paging};
 
 /// The version a change is based on, as the caller stated it. It is compared only after the
 /// caller's access to the request is checked, so that a request they may not see answers
@@ -83,6 +83,44 @@ fn load_for(
         Access::Hidden => Err(not_found()),
         Access::Forbidden => Err(AppError::Forbidden("Your roles do not permit this.".into())),
     }
+}
+
+/// The shape of every change to one request: the caller checked, then in one write
+/// transaction the chain locked, the request loaded for `action` (404/403 first) and the
+/// version it is based on compared (412/428 after), then `change` with all of it.
+async fn change_one<T, F>(
+    svc: &Services,
+    caller: Caller,
+    id: RfaId,
+    action: policy::Action,
+    expected: Expected,
+    change: F,
+) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(
+            &mut DbConnection,
+            &Rules,
+            &mut chain::Appender,
+            &Principal,
+            RfaRow,
+        ) -> Result<T, AppError>
+        + Send
+        + 'static,
+{
+    let rules = svc.rules;
+    svc.db
+        .run(move |c| {
+            let who = caller.check(c)?;
+            let who = who.principal();
+            c.write(|c| {
+                let mut chain = chain::Appender::lock(c)?;
+                let row = load_for(c, who, &id, action)?;
+                expected.check(row.version)?;
+                change(c, &rules, &mut chain, who, row)
+            })
+        })
+        .await
 }
 
 /// One request for the caller. The session is checked first, in the same database call, so

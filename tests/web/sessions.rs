@@ -71,6 +71,29 @@ async fn page(desk: &Desk, path: &str, session: &str) -> reqwest::Response {
         .unwrap()
 }
 
+/// A form sent from our own pages (same origin) with the session's cookie.
+async fn post_form(
+    desk: &Desk,
+    path: &str,
+    session: &str,
+    fields: &[(&str, String)],
+) -> reqwest::Response {
+    desk.app
+        .client
+        .post(desk.app.url(path))
+        .header(COOKIE, format!("rfa_session={session}"))
+        .header("sec-fetch-site", "same-origin")
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A JSON answer of the API, as `token` sees it.
+async fn api_json(desk: &Desk, path: &str, token: &str) -> serde_json::Value {
+    desk.app.get(path, Some(token)).await.json().await.unwrap()
+}
+
 async fn browser_sessions_start_end_and_refuse_forged_forms(backend: Backend) {
     let desk = Desk::new(backend).await;
     let app = &desk.app;
@@ -209,18 +232,11 @@ async fn a_stale_form_says_the_case_changed_and_keeps_the_text(backend: Backend)
     assert_eq!(form.status(), 200);
     let html = form.text().await.unwrap();
     let (csrf, version) = (hidden(&html, "csrf"), hidden(&html, "version"));
+    let path = format!("/cases/{id}/actions/add_note");
     let post = |fields: Vec<(&'static str, String)>| {
-        let (app, session) = (&desk.app, session.clone());
-        async move {
-            app.client
-                .post(app.url(&format!("/cases/{id}/actions/add_note")))
-                .header(COOKIE, format!("rfa_session={session}"))
-                .header("sec-fetch-site", "same-origin")
-                .form(&fields)
-                .send()
-                .await
-                .unwrap()
-        }
+        let (path, session) = (path.clone(), session.clone());
+        let desk = &desk;
+        async move { post_form(desk, &path, &session, &fields).await }
     };
     // Without the form's token nothing happens.
     let res = post(vec![("text", "n".into()), ("version", version.clone())]).await;
@@ -262,13 +278,7 @@ async fn a_stale_form_says_the_case_changed_and_keeps_the_text(backend: Backend)
     ])
     .await;
     assert_eq!(res.status(), 303);
-    let events: serde_json::Value = desk
-        .app
-        .get(&format!("/api/v1/rfas/{id}/events"), Some(&supervisor))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let events = api_json(&desk, &format!("/api/v1/rfas/{id}/events"), &supervisor).await;
     let notes: Vec<&str> = events["items"]
         .as_array()
         .unwrap()
@@ -319,19 +329,7 @@ async fn one_intake_form_sent_twice_logs_one_request(backend: Backend) {
         ("priority", "urgent".into()),
         ("confidentiality", "confidential".into()),
     ];
-    let send = || {
-        let (app, session, fields) = (&desk.app, session.clone(), fields.clone());
-        async move {
-            app.client
-                .post(app.url("/cases/new"))
-                .header(COOKIE, format!("rfa_session={session}"))
-                .header("sec-fetch-site", "same-origin")
-                .form(&fields)
-                .send()
-                .await
-                .unwrap()
-        }
-    };
+    let send = || post_form(&desk, "/cases/new", &session, &fields);
     let first = send().await;
     assert_eq!(first.status(), 303);
     let second = send().await;
@@ -342,24 +340,12 @@ async fn one_intake_form_sent_twice_logs_one_request(backend: Backend) {
         "the same request"
     );
     let supervisor = token_of(&desk.app.login(&desk.supervisor_email, PASSWORD).await);
-    let list: serde_json::Value = desk
-        .app
-        .get("/api/v1/rfas?q=Sent%20twice", Some(&supervisor))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = api_json(&desk, "/api/v1/rfas?q=Sent%20twice", &supervisor).await;
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{list}");
     // Both assistance types came through, and the day of receipt is that day.
     let id = items[0]["id"].as_str().unwrap();
-    let rfa: serde_json::Value = desk
-        .app
-        .get(&format!("/api/v1/rfas/{id}"), Some(&supervisor))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let rfa = api_json(&desk, &format!("/api/v1/rfas/{id}"), &supervisor).await;
     assert_eq!(
         rfa["assistance_types"],
         json!(["information_and_evidence", "analytical_product"])

@@ -37,6 +37,10 @@ pub enum AppError {
     /// The caller is known but their roles do not permit this.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The caller's password was generated for them and must be changed before anything
+    /// but their own account.
+    #[error("the password must be changed first")]
+    PasswordChangeRequired,
     /// No such record, or one outside the caller's reach (its existence is not revealed).
     #[error("not found: {0}")]
     NotFound(String),

@@ -247,7 +247,9 @@ fn demo_data(settings: Settings) -> anyhow::Result<()> {
             "Demo data: {} fictitious jurisdictions and {} requests for assistance, 2018 to April 2024.",
             summary.jurisdictions, summary.rfas
         );
-        println!("Demo users (passwords shown once):");
+        println!(
+            "Demo users (passwords shown once; each chooses their own at first sign-in):"
+        );
         for (email, password, role) in summary.users {
             println!("  {role:<16} {email}  {password}");
         }

@@ -148,8 +148,10 @@ async fn bootstrap(db: &Database, settings: &Settings) -> anyhow::Result<()> {
             // Printed once, on standard output rather than into the logs.
             println!(
                 "Created the first administrator.\n  email:    {email}\n  password: {password}\n\
-                 Sign in with POST /api/v1/auth/login and change it with POST /api/v1/me/password.\n\
-                 This password is not shown again."
+                 Sign in at {}/ (or with POST /api/v1/auth/login) and choose your own password:\n\
+                 until then this account can do nothing else.\n\
+                 This password is not shown again.",
+                settings.web.public_url.trim_end_matches('/')
             );
         }
     }

@@ -91,7 +91,7 @@ impl AppError {
             AppError::Malformed(_) => StatusCode::BAD_REQUEST,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_) | AppError::PasswordChangeRequired => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) | AppError::NotAllowedNow { .. } => StatusCode::CONFLICT,
             AppError::VersionMismatch => StatusCode::PRECONDITION_FAILED,
@@ -118,6 +118,10 @@ impl AppError {
                 p.allowed_actions = Some(allowed_actions.clone());
                 p
             }
+            AppError::PasswordChangeRequired => Problem::new(
+                status,
+                "Your password was generated for you: choose your own with POST /api/v1/me/password first.",
+            ),
             AppError::VersionMismatch => Problem::new(
                 status,
                 "The request changed since you read it (If-Match is stale): read it again and retry.",

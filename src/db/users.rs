@@ -23,6 +23,7 @@ pub struct UserRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub last_login_at: Option<NaiveDateTime>,
+    pub must_change_password: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -37,6 +38,7 @@ pub struct NewUser<'a> {
     pub password_changed_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub must_change_password: bool,
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -195,6 +197,7 @@ pub fn set_password(
             users::password_hash.eq(hash),
             users::password_changed_at.eq(now),
             users::updated_at.eq(now),
+            users::must_change_password.eq(false),
         ))
         .execute(conn)
 }

@@ -59,6 +59,10 @@ pub struct UserView {
     pub created_at: chrono::DateTime<Utc>,
     pub updated_at: chrono::DateTime<Utc>,
     pub last_login_at: Option<chrono::DateTime<Utc>>,
+    /// The password was generated (shown once to whoever created the account): until the
+    /// user chooses their own with `POST /api/v1/me/password`, their sessions may read only
+    /// `/api/v1/me`, change the password and sign out.
+    pub must_change_password: bool,
     /// Only in the answer that created the user without a password: shown once.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub initial_password: Option<String>,
@@ -82,6 +86,7 @@ impl From<UserRecord> for UserView {
             created_at: utc(r.user.created_at),
             updated_at: utc(r.user.updated_at),
             last_login_at: r.user.last_login_at.map(utc),
+            must_change_password: r.user.must_change_password,
             initial_password: None,
         }
     }
@@ -93,6 +98,8 @@ impl From<UserRecord> for UserView {
 pub struct Authenticated {
     principal: Principal,
     session_id: String,
+    /// The user's password was generated and must be changed before anything else.
+    password_change_due: bool,
 }
 
 impl Authenticated {
@@ -106,6 +113,12 @@ impl Authenticated {
 
     pub fn session_id(&self) -> &str {
         &self.session_id
+    }
+
+    /// The user must choose their own password before they may do anything but read their
+    /// account, change the password and sign out.
+    pub fn password_change_due(&self) -> bool {
+        self.password_change_due
     }
 
     /// Refuses with 403 unless the caller's roles permit the service-wide action.
@@ -124,6 +137,7 @@ impl Authenticated {
         Self {
             principal,
             session_id: String::new(),
+            password_change_due: false,
         }
     }
 }
@@ -139,8 +153,19 @@ pub enum Caller {
 }
 
 impl Caller {
-    /// The caller, or 401 when the token's session or user is no longer good.
+    /// The caller, or 401 when the token's session or user is no longer good, or 403 while
+    /// the user must still change a generated password.
     pub fn check(self, c: &mut DbConnection) -> Result<Authenticated, AppError> {
+        let who = self.check_own(c)?;
+        if who.password_change_due {
+            return Err(AppError::PasswordChangeRequired);
+        }
+        Ok(who)
+    }
+
+    /// The caller for work on their own account only (reading it, changing the password,
+    /// signing out): allowed while a password change is due.
+    pub fn check_own(self, c: &mut DbConnection) -> Result<Authenticated, AppError> {
         match self {
             Caller::Checked(who) => Ok(who),
             Caller::Token(claims) => session_holder(c, &claims)?.ok_or_else(unauthorized),
@@ -166,6 +191,9 @@ impl Caller {
         action: Option<Action>,
     ) -> Result<Authenticated, AppError> {
         let who = match self {
+            Caller::Checked(who) if who.password_change_due => {
+                return Err(AppError::PasswordChangeRequired);
+            }
             Caller::Checked(who) => who,
             token => svc.db.run(move |c| token.check(c)).await?,
         };
@@ -462,7 +490,7 @@ pub struct LogoutRequest {
 pub async fn logout(svc: &Services, caller: Caller) -> Result<(), AppError> {
     svc.db
         .run(move |c| {
-            let who = caller.check(c)?;
+            let who = caller.check_own(c)?;
             c.write(|c| store::revoke_session(c, &who.session_id, "signed out", now()))?;
             Ok(())
         })
@@ -513,6 +541,7 @@ pub async fn browser_session(svc: &Services, token: String) -> Result<BrowserCal
                         jurisdictions: record.jurisdictions,
                     },
                     session_id: session.id,
+                    password_change_due: record.user.must_change_password,
                 },
                 csrf,
             })
@@ -524,7 +553,10 @@ pub async fn browser_session(svc: &Services, token: String) -> Result<BrowserCal
 /// password change elsewhere and sign-out take effect at once, not at token expiry.
 pub async fn authenticate(svc: &Services, bearer: &str) -> Result<Authenticated, AppError> {
     let claims = svc.keys.verify(bearer).ok_or_else(unauthorized)?;
-    svc.db.run(move |c| Caller::Token(claims).check(c)).await
+    // Who it is, even while a password change is due: each service refuses then itself.
+    svc.db
+        .run(move |c| Caller::Token(claims).check_own(c))
+        .await
 }
 
 /// The user and session behind verified token claims, if both are still good.
@@ -549,6 +581,7 @@ fn session_holder(
             jurisdictions: record.jurisdictions,
         },
         session_id: session.id,
+        password_change_due: record.user.must_change_password,
     }))
 }
 
@@ -558,7 +591,7 @@ fn session_holder(
 pub async fn me(svc: &Services, caller: Caller) -> Result<UserView, AppError> {
     svc.db
         .run(move |c| {
-            let who = caller.check(c)?;
+            let who = caller.check_own(c)?;
             user_view(c, who.user_id())
         })
         .await
@@ -583,7 +616,10 @@ pub async fn change_password(
     req: ChangePassword,
     client: std::net::IpAddr,
 ) -> Result<(), AppError> {
-    let who = caller.resolve(svc, None).await?;
+    let who = match caller {
+        Caller::Checked(who) => who,
+        token => svc.db.run(move |c| token.check_own(c)).await?,
+    };
     // Guessing the current password with a stolen token meets the same limits as sign-in.
     svc.limits
         .login
@@ -779,6 +815,7 @@ pub async fn create_user(
         .unwrap_or_default();
     let hash = svc.hasher.hash(password).await?;
     let active = req.active.unwrap_or(true);
+    let must_change_password = generated.is_some();
     let record = svc
         .db
         .run(move |c| {
@@ -792,11 +829,14 @@ pub async fn create_user(
                 let id = new_id();
                 insert_user(
                     c,
-                    &id,
-                    email.as_str(),
-                    &display_name,
-                    &hash,
-                    active,
+                    &NewAccount {
+                        id: &id,
+                        email: email.as_str(),
+                        display_name: &display_name,
+                        hash: &hash,
+                        active,
+                        must_change_password,
+                    },
                     &roles,
                     &jurisdictions,
                 )?;
@@ -812,14 +852,20 @@ pub async fn create_user(
     Ok(view)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A new account's own fields; its roles and jurisdictions go beside it.
+struct NewAccount<'a> {
+    id: &'a str,
+    email: &'a str,
+    display_name: &'a str,
+    hash: &'a str,
+    active: bool,
+    /// The password was generated: the user must choose their own at first sign-in.
+    must_change_password: bool,
+}
+
 fn insert_user(
     c: &mut DbConnection,
-    id: &str,
-    email: &str,
-    display_name: &str,
-    hash: &str,
-    active: bool,
+    account: &NewAccount<'_>,
     roles: &[Role],
     jurisdictions: &[String],
 ) -> Result<(), AppError> {
@@ -827,15 +873,16 @@ fn insert_user(
     store::insert(
         c,
         &NewUser {
-            id,
-            email,
-            display_name,
-            password_hash: hash,
-            active,
+            id: account.id,
+            email: account.email,
+            display_name: account.display_name,
+            password_hash: account.hash,
+            active: account.active,
             failed_logins: 0,
             password_changed_at: now,
             created_at: now,
             updated_at: now,
+            must_change_password: account.must_change_password,
         },
         roles,
         jurisdictions,
@@ -983,11 +1030,14 @@ pub fn bootstrap_admin(
         }
         insert_user(
             c,
-            &new_id(),
-            &email,
-            "Administrator",
-            &hash,
-            true,
+            &NewAccount {
+                id: &new_id(),
+                email: &email,
+                display_name: "Administrator",
+                hash: &hash,
+                active: true,
+                must_change_password: generated,
+            },
             &[Role::Admin],
             &[],
         )?;
@@ -1031,11 +1081,14 @@ pub fn create_user_blocking(
         }
         insert_user(
             c,
-            &id,
-            email.as_str(),
-            &display_name,
-            &hash,
-            true,
+            &NewAccount {
+                id: &id,
+                email: email.as_str(),
+                display_name: &display_name,
+                hash: &hash,
+                active: true,
+                must_change_password: false,
+            },
             &roles,
             &[],
         )

@@ -8,6 +8,7 @@
 //! that allows our stylesheet (and nothing inline), server-side sessions in a cookie, and a
 //! CSRF check on every POST (`session`).
 
+pub mod account;
 pub mod actions;
 pub mod assets;
 pub mod auth;
@@ -33,7 +34,7 @@ pub const CSP: &str = "default-src 'self'; img-src 'self' data:; object-src 'non
 /// documents), as before the screens existed.
 fn is_page(path: &str) -> bool {
     path == "/"
-        || ["/sign-in", "/sign-out", "/cases", "/static"]
+        || ["/sign-in", "/sign-out", "/account", "/cases", "/static"]
             .iter()
             .any(|p| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
 }
@@ -48,6 +49,8 @@ pub fn scope() -> impl HttpServiceFactory {
         .service(auth::sign_in_form)
         .service(auth::sign_in)
         .service(auth::sign_out)
+        .service(account::form)
+        .service(account::change)
         .service(cases::list)
         // Before `/cases/{id}`, which would take `new` for an id.
         .service(intake::form)

@@ -63,6 +63,9 @@ pub enum PageError {
     /// No session, or one that has ended: to the sign-in page, then back.
     #[error("sign in first")]
     SignIn { back_to: String },
+    /// The user must choose their own password first: to the page for it.
+    #[error("the password must be changed first")]
+    PasswordChangeDue,
     /// A form that did not come from our own pages (CSRF).
     #[error("refused form: {0}")]
     ForgedForm(&'static str),
@@ -73,7 +76,9 @@ pub enum PageError {
 impl PageError {
     fn words(&self) -> (StatusCode, &'static str, String) {
         match self {
-            PageError::SignIn { .. } => (StatusCode::SEE_OTHER, "", String::new()),
+            PageError::SignIn { .. } | PageError::PasswordChangeDue => {
+                (StatusCode::SEE_OTHER, "", String::new())
+            }
             PageError::ForgedForm(why) => (
                 StatusCode::FORBIDDEN,
                 "This form cannot be accepted",
@@ -89,6 +94,11 @@ impl PageError {
                     StatusCode::FORBIDDEN,
                     "You cannot do this",
                     "Your roles do not permit this page.".into(),
+                ),
+                AppError::PasswordChangeRequired => (
+                    StatusCode::FORBIDDEN,
+                    "Choose your own password first",
+                    "Your password was set for you. Change it before you go on.".into(),
                 ),
                 AppError::Unauthenticated(_) => (
                     StatusCode::UNAUTHORIZED,
@@ -143,6 +153,7 @@ impl ResponseError for PageError {
             // The answer is a redirect to the sign-in page (`error_response`); what happened
             // is a 401, and saying so keeps the request log at its level for client errors.
             PageError::SignIn { .. } => StatusCode::UNAUTHORIZED,
+            PageError::PasswordChangeDue => StatusCode::FORBIDDEN,
             _ => self.words().0,
         }
     }
@@ -153,6 +164,7 @@ impl ResponseError for PageError {
                 let target = format!("/sign-in?next={}", urlencode(back_to));
                 return see_other(&target);
             }
+            PageError::PasswordChangeDue => return see_other(super::account::PATH),
             PageError::Service(AppError::Internal(m)) => {
                 tracing::error!(error = %m, "internal error");
             }

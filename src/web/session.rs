@@ -41,6 +41,7 @@ impl FromRequest for Signed {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string());
         let svc = req.app_data::<Data<Services>>().cloned();
+        let own_account = [super::account::PATH, "/sign-out"].contains(&req.path());
         let back_to = match req.query_string() {
             "" => req.path().to_string(),
             q => format!("{}?{q}", req.path()),
@@ -53,6 +54,9 @@ impl FromRequest for Signed {
                 return Err(PageError::SignIn { back_to });
             };
             match accounts::browser_session(&svc, token).await {
+                Ok(caller) if caller.who.password_change_due() && !own_account => {
+                    Err(PageError::PasswordChangeDue)
+                }
                 Ok(caller) => Ok(Signed(caller)),
                 Err(crate::error::AppError::Unauthenticated(_)) => {
                     Err(PageError::SignIn { back_to })

@@ -443,8 +443,43 @@ async fn admins_manage_users(backend: Backend) {
         .as_str()
         .expect("generated password")
         .to_string();
-    // The generated password works, and is never shown again.
-    app.login("officer.one@example.org", &initial).await;
+    // The generated password works, and is never shown again. Until the user has chosen
+    // their own, the session can read only their account and change the password.
+    let first = token_of(&app.login("officer.one@example.org", &initial).await);
+    let me: Value = app
+        .get("/api/v1/me", Some(&first))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["must_change_password"], true, "{me}");
+    for path in ["/api/v1/rfas", "/api/v1/jurisdictions"] {
+        let res = app.get(path, Some(&first)).await;
+        let problem = assert_problem(res, 403).await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap_or("")
+                .contains("/api/v1/me/password"),
+            "{problem}"
+        );
+    }
+    let res = app
+        .post(
+            "/api/v1/me/password",
+            Some(&first),
+            &json!({"current_password": initial, "new_password": "my very own passphrase"}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    let me: Value = app
+        .get("/api/v1/me", Some(&first))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["must_change_password"], false);
+    assert_eq!(app.get("/api/v1/rfas", Some(&first)).await.status(), 200);
     let fetched: Value = app
         .get(
             &format!("/api/v1/users/{}", created["id"].as_str().expect("id")),

@@ -12,6 +12,7 @@ both_backends!(
     pages_keep_to_their_reach_and_escape_what_people_typed,
     a_stale_form_says_the_case_changed_and_keeps_the_text,
     one_intake_form_sent_twice_logs_one_request,
+    a_generated_password_must_be_changed_before_anything_else,
 );
 
 /// The value of a cookie an answer sets.
@@ -36,6 +37,10 @@ fn hidden(html: &str, name: &str) -> String {
 
 /// Signs in through the form, as a browser would; returns the session cookie's value.
 pub async fn sign_in(desk: &Desk, email: &str) -> String {
+    sign_in_with(desk, email, PASSWORD).await
+}
+
+pub async fn sign_in_with(desk: &Desk, email: &str, password: &str) -> String {
     let app = &desk.app;
     let form = app.get("/sign-in", None).await;
     let (form_cookie, _) = set_cookie(&form, "rfa_form").expect("form cookie");
@@ -47,7 +52,7 @@ pub async fn sign_in(desk: &Desk, email: &str) -> String {
         .header("origin", "http://127.0.0.1:8080")
         .form(&[
             ("email", email),
-            ("password", PASSWORD),
+            ("password", password),
             ("next", "/"),
             ("form_token", &hidden(&html, "form_token")),
         ])
@@ -352,4 +357,110 @@ async fn one_intake_form_sent_twice_logs_one_request(backend: Backend) {
     );
     assert_eq!(rfa["due"]["received_on"], "2026-03-04");
     assert_eq!(rfa["priority"], "urgent");
+}
+
+async fn a_generated_password_must_be_changed_before_anything_else(backend: Backend) {
+    let desk = Desk::new(backend).await;
+    let admin = desk.app.admin_token().await;
+    let email = format!("{}@rfa.test", uuid::Uuid::now_v7().simple());
+    let created: serde_json::Value = desk
+        .app
+        .post(
+            "/api/v1/users",
+            Some(&admin),
+            &json!({"email": email, "display_name": "Nadia Karim", "roles": ["supervisor"]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let initial = created["initial_password"].as_str().unwrap().to_string();
+    let session = sign_in_with(&desk, &email, &initial).await;
+    // Every screen but the password page sends the user there first.
+    for path in [
+        "/",
+        "/cases/new",
+        &format!("/cases/{}", desk.rfa["id"].as_str().unwrap()),
+    ] {
+        let res = page(&desk, path, &session).await;
+        assert_eq!(res.status(), 303, "{path}");
+        assert_eq!(res.headers()[LOCATION], "/account/password", "{path}");
+    }
+    let form = page(&desk, "/account/password", &session).await;
+    assert_eq!(form.status(), 200);
+    let html = form.text().await.unwrap();
+    assert!(html.contains("Choose your own before you go on"), "{html}");
+    let csrf = hidden(&html, "csrf");
+    // Two different new passwords: refused, with the field named, and nothing changed.
+    let res = post_form(
+        &desk,
+        "/account/password",
+        &session,
+        &[
+            ("csrf", csrf.clone()),
+            ("current_password", initial.clone()),
+            ("new_password", "my very own passphrase".into()),
+            ("confirm_password", "my very own passphrase!".into()),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("href=\"#confirm_password\""), "{html}");
+    assert!(
+        html.contains("The two new passwords are not the same."),
+        "{html}"
+    );
+    // A short one: the service's rule, in words.
+    let res = post_form(
+        &desk,
+        "/account/password",
+        &session,
+        &[
+            ("csrf", csrf.clone()),
+            ("current_password", initial.clone()),
+            ("new_password", "short".into()),
+            ("confirm_password", "short".into()),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("The new password must be at least 12 characters.")
+    );
+    assert_eq!(page(&desk, "/", &session).await.status(), 303);
+    let res = post_form(
+        &desk,
+        "/account/password",
+        &session,
+        &[
+            ("csrf", csrf),
+            ("current_password", initial.clone()),
+            ("new_password", "my very own passphrase".into()),
+            ("confirm_password", "my very own passphrase".into()),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()[LOCATION], "/account/password?done=1");
+    let done = page(&desk, "/account/password?done=1", &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(done.contains("Your password was changed"), "{done}");
+    // The same session goes on to the cases; the old password no longer signs in.
+    assert_eq!(page(&desk, "/", &session).await.status(), 200);
+    let res = desk
+        .app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": email, "password": initial}),
+        )
+        .await;
+    assert_eq!(res.status(), 401);
 }

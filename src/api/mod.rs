@@ -37,6 +37,7 @@ use problem::Problem;
         (name = "meta", description = "This document"),
         (name = "auth", description = "Sign-in, tokens and your own account"),
         (name = "users", description = "User management (administrators)"),
+        (name = "people", description = "Colleagues by name, for those who work on requests"),
         (name = "registry", description = "Jurisdictions, their eligibility facts, and requesting authorities"),
         (name = "rfas", description = "Requests for assistance: intake, queue, lifecycle, history"),
         (name = "audit", description = "The tamper-evident event log"),
@@ -160,6 +161,7 @@ where
         .service(auth::logout)
         .service(auth::me)
         .service(auth::change_password)
+        .service(users::people)
         .service(users::create)
         .service(users::list)
         .service(users::get)

@@ -5,13 +5,13 @@ use actix_web::{HttpResponse, get, patch, post, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::api::extract::{ManageUsers, Permit};
+use crate::api::extract::{Auth, ManageUsers, Permit};
 use crate::api::json::Json;
 use crate::api::problem::Problem;
 use crate::domain::ids::UserId;
 use crate::error::AppError;
 use crate::service::Services;
-use crate::service::accounts::{self, CreateUser, UpdateUser, UserPage, UserView};
+use crate::service::accounts::{self, CreateUser, People, UpdateUser, UserPage, UserView};
 
 /// Pagination of a list.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -32,6 +32,23 @@ impl PageQuery {
 
 fn user_id(raw: &str) -> Result<UserId, AppError> {
     UserId::parse(raw).ok_or_else(|| AppError::NotFound("No such user.".into()))
+}
+
+/// The people who work on requests, by name. Supervisors see every active liaison officer
+/// and supervisor with email, roles and jurisdictions; a liaison officer sees the
+/// supervisors and the liaison officers who share a jurisdiction with them, names only.
+#[utoipa::path(
+    tag = "people",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = People),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/people")]
+pub async fn people(svc: web::Data<Services>, auth: Auth) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(accounts::people(&svc, auth.into()).await?))
 }
 
 /// Create a user. Without `password`, one is generated and returned once as `initial_password`.

@@ -417,6 +417,28 @@ pub fn active_supervisors(conn: &mut DbConnection) -> QueryResult<Vec<(String, S
         .load(conn)
 }
 
+/// (id, email, display name, role, jurisdiction) of a caseworker.
+pub type CaseworkerRow = (String, String, String, String, Option<String>);
+
+/// The active users who work on requests (liaison officers and supervisors), one row per
+/// role and jurisdiction: (id, email, display name, role, jurisdiction), by name.
+pub fn caseworkers(conn: &mut DbConnection) -> QueryResult<Vec<CaseworkerRow>> {
+    users::table
+        .inner_join(user_roles::table)
+        .left_join(user_jurisdictions::table)
+        .filter(users::active.eq(true))
+        .filter(user_roles::role.eq_any([Role::LiaisonOfficer.as_str(), Role::Supervisor.as_str()]))
+        .select((
+            users::id,
+            users::email,
+            users::display_name,
+            user_roles::role,
+            user_jurisdictions::jurisdiction_id.nullable(),
+        ))
+        .order((users::display_name, users::id))
+        .load(conn)
+}
+
 /// Display names of the given users, as (id, name): the people a list page names.
 pub fn display_names(
     conn: &mut DbConnection,

@@ -31,6 +31,8 @@ pub enum Action {
     Reopen,
     OverrideEligibility,
     BulkTriage,
+    /// See colleagues by name (the people a case names, the assignee picker).
+    ReadPeople,
     // Figures and audit
     ReadReports,
     VerifyAudit,
@@ -78,6 +80,7 @@ const TABLE: &[(Action, [Option<Reach>; 4])] = &[
     (Action::Reopen, [None, Some(All), None, None]),
     (Action::OverrideEligibility, [None, Some(All), None, None]),
     (Action::BulkTriage, [None, Some(All), None, None]),
+    (Action::ReadPeople, [Some(Own), Some(All), None, None]),
     (Action::ReadReports, [None, Some(All), Some(All), None]),
     (Action::ManageUsers, [None, None, None, Some(All)]),
     (
@@ -213,6 +216,7 @@ mod tests {
             (Reopen, "-Y--"),
             (OverrideEligibility, "-Y--"),
             (BulkTriage, "-Y--"),
+            (ReadPeople, "LY--"),
             (ReadReports, "-YY-"),
             (ManageUsers, "---Y"),
             (ReadRegistry, "YY-Y"),

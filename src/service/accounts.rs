@@ -680,6 +680,88 @@ pub async fn display_names(
         .await
 }
 
+/// A colleague in the people directory. Liaison officers see names only; supervisors,
+/// who assign the work, also see how to reach each person and what they do.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Colleague {
+    pub id: String,
+    pub display_name: String,
+    /// Supervisors only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Supervisors only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<Role>>,
+    /// Supervisors only: the jurisdictions a liaison officer covers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jurisdiction_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct People {
+    /// By name.
+    pub items: Vec<Colleague>,
+}
+
+/// The people who work on requests, as far as the caller's reach goes: a supervisor sees
+/// every active liaison officer and supervisor; a liaison officer sees the supervisors and
+/// the liaison officers who share a jurisdiction with them, by name only.
+pub async fn people(svc: &Services, caller: Caller) -> Result<People, AppError> {
+    use crate::domain::policy::{Reach, reach};
+    svc.db
+        .run(move |c| {
+            let who = caller.permitted(c, Action::ReadPeople)?;
+            let everyone = reach(&who.principal.roles, Action::ReadPeople) == Some(Reach::All);
+            let mut items: Vec<(Colleague, Vec<Role>, Vec<String>)> = Vec::new();
+            // One row per role and jurisdiction, a person's rows together.
+            for (id, email, display_name, role, place) in store::caseworkers(c)? {
+                let role = Role::parse(&role);
+                match items.last_mut() {
+                    Some((person, roles, places)) if person.id == id => {
+                        roles.extend(role.filter(|r| !roles.contains(r)));
+                        places.extend(place.filter(|p| !places.contains(p)));
+                    }
+                    _ => {
+                        let person = Colleague {
+                            id,
+                            display_name,
+                            email: Some(email),
+                            roles: None,
+                            jurisdiction_ids: None,
+                        };
+                        items.push((
+                            person,
+                            role.into_iter().collect(),
+                            place.into_iter().collect(),
+                        ));
+                    }
+                }
+            }
+            let mine = &who.principal.jurisdictions;
+            let items = items
+                .into_iter()
+                .filter(|(_, roles, places)| {
+                    everyone
+                        || roles.contains(&Role::Supervisor)
+                        || places.iter().any(|p| mine.contains(p))
+                })
+                .map(|(mut person, mut roles, mut places)| {
+                    if everyone {
+                        roles.sort();
+                        places.sort();
+                        person.roles = Some(roles);
+                        person.jurisdiction_ids = Some(places);
+                    } else {
+                        person.email = None;
+                    }
+                    person
+                })
+                .collect();
+            Ok(People { items })
+        })
+        .await
+}
+
 // ---------------------------------------------------------------------------------------
 // User management (administrators)
 

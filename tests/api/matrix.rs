@@ -66,6 +66,7 @@ pub fn rows() -> Vec<Row> {
             [401; 5],
         ),
         r("GET", "/api/v1/me", none, [401, 200, 200, 200, 200]),
+        r("GET", "/api/v1/people", none, [401, 200, 200, 403, 403]),
         r(
             "POST",
             "/api/v1/users",

@@ -191,6 +191,7 @@ both_backends!(
     every_action_not_allowed_in_a_state_is_refused,
     an_ended_session_reads_nothing,
     queue_rows_are_summaries_with_names,
+    people_are_named_within_reach,
 );
 
 /// A valid body for each action, so that only the state decides.
@@ -1785,5 +1786,76 @@ async fn queue_rows_are_summaries_with_names(backend: Backend) {
         }
         assert_eq!(by_view[0].len(), 7, "{order}");
         assert_eq!(by_view[0], by_view[1], "{order}");
+    }
+}
+
+/// Views name the people in them, and the directory shows each role only whom it works
+/// with: supervisors everyone who works on requests, liaison officers names only.
+async fn people_are_named_within_reach(backend: Backend) {
+    let w = World::new(backend).await;
+    let rfa = w.intake_with(&w.liaison.clone(), &w.intake_body()).await;
+    assert_eq!(rfa["creator"]["id"], w.liaison_id);
+    assert_eq!(rfa["creator"]["display_name"], "Test User");
+    assert!(rfa["assignee"].is_null());
+    let rfa = w
+        .act(
+            &w.supervisor,
+            &rfa,
+            "assign",
+            json!({"assignee_id": w.liaison_id}),
+        )
+        .await;
+    assert_eq!(rfa["assignee"]["id"], w.liaison_id);
+    assert_eq!(rfa["assignee"]["display_name"], "Test User");
+    let events = w.events(&w.liaison, &rfa).await;
+    let actors: Vec<&Value> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["actor"])
+        .collect();
+    assert!(
+        actors.iter().any(|a| a["id"] == w.supervisor_id.as_str()),
+        "{actors:?}"
+    );
+    assert!(
+        actors.iter().all(|a| a["display_name"] == "Test User"),
+        "{actors:?}"
+    );
+
+    let people = |token: String| {
+        let app = &w.app;
+        async move {
+            let res = app.get("/api/v1/people", Some(&token)).await;
+            assert_eq!(res.status(), 200);
+            let body: Value = res.json().await.unwrap();
+            body["items"].as_array().unwrap().clone()
+        }
+    };
+    let seen = people(w.supervisor.clone()).await;
+    let ids: Vec<&str> = seen.iter().map(|p| p["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&w.supervisor_id.as_str()) && ids.contains(&w.liaison_id.as_str()));
+    // Two liaison officers, the supervisor; not the reporting officer or the administrator.
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    let liaison = seen
+        .iter()
+        .find(|p| p["id"] == w.liaison_id.as_str())
+        .unwrap();
+    assert!(liaison["email"].as_str().unwrap().ends_with("@rfa.test"));
+    assert_eq!(liaison["roles"], json!(["liaison_officer"]));
+    assert_eq!(liaison["jurisdiction_ids"], json!([w.jurisdiction]));
+
+    // A liaison officer: the supervisor and themselves, not the other jurisdiction's officer,
+    // and nobody's email or roles.
+    let seen = people(w.liaison.clone()).await;
+    let ids: Vec<&str> = seen.iter().map(|p| p["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 2, "{seen:?}");
+    assert!(ids.contains(&w.supervisor_id.as_str()) && ids.contains(&w.liaison_id.as_str()));
+    for p in &seen {
+        let keys: Vec<&String> = p.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["display_name", "id"], "{p}");
+    }
+    for token in [&w.reporting, &w.admin] {
+        assert_problem(w.app.get("/api/v1/people", Some(token)).await, 403).await;
     }
 }

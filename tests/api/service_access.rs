@@ -295,6 +295,11 @@ async fn every_service_entry_point_checks_the_caller_itself(backend: Backend) {
         );
     }
 
+    // The people directory: those who work on requests.
+    for role in [Role::Admin, Role::Reporting] {
+        refused!(Forbidden, accounts::people(svc, as_role(role)));
+    }
+
     // Figures: supervisors and reporting staff only.
     for role in [Role::Admin, Role::LiaisonOfficer] {
         let caller = || as_role(role);

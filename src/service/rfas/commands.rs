@@ -170,7 +170,7 @@ pub async fn act(
         expected,
         move |c, rules, chain, who, row| {
             let row = apply(c, rules, chain, who, row, &cmd, rules.now())?;
-            view::view(rules, who, row)
+            view::view(c, rules, who, row)
         },
     )
     .await

@@ -146,7 +146,7 @@ fn correct(
         .map(|(k, _)| k.clone())
         .collect();
     if changed.is_empty() {
-        return view::view(rules, who, row);
+        return view::view(c, rules, who, row);
     }
     let at = rules.now();
     let old_received_on = row.received_on;
@@ -198,7 +198,7 @@ fn correct(
         let trigger = "intake corrected";
         record_decision(c, chain, &row, &who.user_id, at, trigger, &decision)?;
     }
-    view::view(rules, who, row)
+    view::view(c, rules, who, row)
 }
 
 /// The intake with the correction made, checked like a new one; the day of receipt may not

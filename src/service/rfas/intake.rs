@@ -228,7 +228,7 @@ pub fn intake_in(
             ));
         }
         return Ok(Created {
-            view: view::view(rules, who, existing)?,
+            view: view::view(c, rules, who, existing)?,
             replayed: true,
         });
     }
@@ -267,7 +267,7 @@ pub fn intake_in(
     record_decision(c, &mut chain, &row, &who.user_id, at, "intake", &decision)?;
     notify(c, rules, &row, Notice::Acknowledgement, at)?;
     Ok(Created {
-        view: view::view(rules, who, row)?,
+        view: view::view(c, rules, who, row)?,
         replayed: false,
     })
 }

@@ -131,7 +131,7 @@ pub async fn get(svc: &Services, caller: Caller, id: RfaId) -> Result<RfaView, A
         .run(move |c| {
             let who = caller.permitted(c, policy::Action::ReadRfa)?;
             let row = load_for(c, who.principal(), &id, policy::Action::ReadRfa)?;
-            view::view(&rules, who.principal(), row)
+            view::view(c, &rules, who.principal(), row)
         })
         .await
 }
@@ -157,8 +157,12 @@ pub async fn events(
             load_for(c, who.principal(), &id, policy::Action::ReadRfa)?;
             let rows = store::events_of(c, id.as_str(), after, limit + 1)?;
             let (rows, next_cursor) = paging::page(rows, limit, |e| e.seq.to_string());
+            let names = view::names_of(c, rows.iter().map(|e| e.actor_id.as_str()))?;
             Ok(EventPage {
-                items: rows.into_iter().map(view::event_view).collect(),
+                items: rows
+                    .into_iter()
+                    .map(|e| view::event_view(e, &names))
+                    .collect(),
                 next_cursor,
             })
         })

@@ -289,9 +289,15 @@ pub async fn queue(svc: &Services, caller: Caller, q: QueueQuery) -> Result<Queu
                     let rows = store::queue(c, &filter, sort, descending, after, q.limit + 1)?;
                     let (rows, next_cursor) =
                         paging::page(rows, q.limit, |r| encode_cursor(by, desc, r));
+                    let names = view::names_of(
+                        c,
+                        rows.iter().flat_map(|r| {
+                            std::iter::once(r.created_by.as_str()).chain(r.assignee_id.as_deref())
+                        }),
+                    )?;
                     let items = rows
                         .into_iter()
-                        .map(|r| view::view(&rules, who, r))
+                        .map(|r| view::view_named(&rules, who, r, &names))
                         .collect::<Result<Vec<_>, _>>()?;
                     QueuePage::Full(RfaPage { items, next_cursor })
                 }

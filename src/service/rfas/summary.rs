@@ -13,7 +13,6 @@ use super::view::{actions_now, due_of};
 use crate::db::DbConnection;
 use crate::db::registry as registry_store;
 use crate::db::rfas::{RfaRow, RfaSummaryRow};
-use crate::db::users as user_store;
 use crate::domain::eligibility::Outcome;
 use crate::domain::lifecycle::{self, ClosingOutcome, Priority, RfaAction, State};
 use crate::domain::policy::Principal;
@@ -113,9 +112,8 @@ pub(super) fn summaries(
         ids
     };
     let places = distinct(rows.iter().map(|r| &r.jurisdiction_id).collect());
-    let people = distinct(rows.iter().filter_map(|r| r.assignee_id.as_ref()).collect());
     let places = names(registry_store::jurisdiction_names_of(c, &places)?);
-    let people = names(user_store::display_names(c, &people)?);
+    let people = super::view::names_of(c, rows.iter().filter_map(|r| r.assignee_id.as_deref()))?;
     let today = rules.today();
     rows.into_iter()
         .map(|r| {
@@ -149,10 +147,10 @@ pub(super) fn summaries(
                     name: places.get(&r.jurisdiction_id).cloned().unwrap_or_default(),
                     id: r.jurisdiction_id,
                 },
-                assignee: r.assignee_id.as_ref().map(|id| PersonName {
-                    id: id.clone(),
-                    display_name: people.get(id).cloned().unwrap_or_default(),
-                }),
+                assignee: r
+                    .assignee_id
+                    .as_deref()
+                    .map(|id| super::view::person(&people, id)),
                 outcome: r.outcome.as_deref().and_then(ClosingOutcome::parse),
                 eligibility: EligibilitySummary {
                     outcome: eligibility,

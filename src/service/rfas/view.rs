@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use std::collections::HashMap;
+
+use super::summary::PersonName;
+use crate::db::DbConnection;
 use crate::db::rfas::{EventRow, RfaRow};
 use crate::domain::eligibility::{Decision, Outcome};
 use crate::domain::lifecycle::{
@@ -92,6 +96,8 @@ pub struct RfaView {
     pub outcome: Option<ClosingOutcome>,
     pub priority: Priority,
     pub assignee_id: Option<String>,
+    /// The assignee by name (`null` when unassigned).
+    pub assignee: Option<PersonName>,
     pub jurisdiction_id: String,
     pub authority_id: String,
     pub received_at: DateTime<Utc>,
@@ -115,6 +121,8 @@ pub struct RfaView {
     /// Send as `If-Match` (it is also the `ETag`).
     pub version: i64,
     pub created_by: String,
+    /// Who logged the request, by name.
+    pub creator: PersonName,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -130,6 +138,8 @@ pub struct EventView {
     pub seq: i64,
     pub rfa_id: String,
     pub actor_id: String,
+    /// Who did it, by name.
+    pub actor: PersonName,
     pub at: DateTime<Utc>,
     pub action: String,
     pub state_before: Option<String>,
@@ -272,7 +282,55 @@ pub(super) fn actions_now(
     actions
 }
 
-pub(super) fn view(rules: &Rules, p: &Principal, row: RfaRow) -> Result<RfaView, AppError> {
+/// The display names of users, by id, for views that name people.
+pub(super) type Names = HashMap<String, String>;
+
+/// The names of the users given, in one query.
+pub(super) fn names_of<'a>(
+    c: &mut DbConnection,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> Result<Names, AppError> {
+    let mut ids: Vec<String> = ids.into_iter().map(str::to_string).collect();
+    ids.sort();
+    ids.dedup();
+    Ok(crate::db::users::display_names(c, &ids)?
+        .into_iter()
+        .collect())
+}
+
+/// A user by name; one the database no longer names (or the command line's nil user) is
+/// shown as such rather than refused.
+pub(super) fn person(names: &Names, id: &str) -> PersonName {
+    PersonName {
+        id: id.to_string(),
+        display_name: names
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| "Unknown user".into()),
+    }
+}
+
+/// The full view of one request, with its people named.
+pub(super) fn view(
+    c: &mut DbConnection,
+    rules: &Rules,
+    p: &Principal,
+    row: RfaRow,
+) -> Result<RfaView, AppError> {
+    let names = names_of(
+        c,
+        std::iter::once(row.created_by.as_str()).chain(row.assignee_id.as_deref()),
+    )?;
+    view_named(rules, p, row, &names)
+}
+
+/// The full view, with names already looked up (a page of requests needs one query).
+pub(super) fn view_named(
+    rules: &Rules,
+    p: &Principal,
+    row: RfaRow,
+    names: &Names,
+) -> Result<RfaView, AppError> {
     let state = state_of(&row)?;
     let details: IntakeDetails = from_json("intake", &row.intake)?;
     let parts = due_parts(rules, &row, true)?;
@@ -308,6 +366,7 @@ pub(super) fn view(rules: &Rules, p: &Principal, row: RfaRow) -> Result<RfaView,
         state,
         id: row.id,
         reference: row.reference,
+        assignee: row.assignee_id.as_deref().map(|id| person(names, id)),
         assignee_id: row.assignee_id,
         jurisdiction_id: row.jurisdiction_id,
         authority_id: row.authority_id,
@@ -323,14 +382,16 @@ pub(super) fn view(rules: &Rules, p: &Principal, row: RfaRow) -> Result<RfaView,
         national_case_reference: details.national_case_reference,
         tags: from_json("tags", &row.tags)?,
         version: row.version,
+        creator: person(names, &row.created_by),
         created_by: row.created_by,
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
     })
 }
 
-pub(super) fn event_view(e: EventRow) -> EventView {
+pub(super) fn event_view(e: EventRow, names: &Names) -> EventView {
     EventView {
+        actor: person(names, &e.actor_id),
         details: serde_json::from_str(&e.details).unwrap_or(Value::Null),
         seq: e.seq,
         rfa_id: e.rfa_id,

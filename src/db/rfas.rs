@@ -374,13 +374,58 @@ pub fn queue_summaries(
         .load(conn)
 }
 
+/// How many requests match the filters, counting no further than `cap` (a list says "more
+/// than 1,000" rather than paying for a count of a million rows).
+pub fn queue_count(conn: &mut DbConnection, f: &QueueFilter, cap: i64) -> QueryResult<i64> {
+    let ids: Vec<String> = matching(rfas::table.select(rfas::id).into_boxed(), f)
+        .limit(cap)
+        .load(conn)?;
+    Ok(ids.len() as i64)
+}
+
 /// A queue query's filters, keyset and order, whatever it selects.
 fn narrowed<'a, ST: 'static>(
-    mut q: rfas::BoxedQuery<'a, Backend, ST>,
+    q: rfas::BoxedQuery<'a, Backend, ST>,
     f: &QueueFilter,
     sort: SortKey,
     descending: bool,
     after: Option<&After>,
+) -> rfas::BoxedQuery<'a, Backend, ST> {
+    let mut q = matching(q, f);
+    macro_rules! keyset {
+        ($col:expr, $value:expr, $id:expr) => {{
+            let (v, id) = ($value, $id.clone());
+            if descending {
+                q = q.filter($col.lt(v).or($col.eq(v).and(rfas::id.lt(id))));
+            } else {
+                q = q.filter($col.gt(v).or($col.eq(v).and(rfas::id.gt(id))));
+            }
+        }};
+    }
+    match (sort, after) {
+        (SortKey::DueOn, Some(After::Date(v, id))) => keyset!(rfas::due_on, *v, id),
+        (SortKey::ReceivedAt, Some(After::Time(v, id))) => keyset!(rfas::received_at, *v, id),
+        (SortKey::UpdatedAt, Some(After::Time(v, id))) => keyset!(rfas::updated_at, *v, id),
+        (SortKey::Priority, Some(After::Rank(v, id))) => keyset!(rfas::priority_rank, *v, id),
+        _ => {}
+    }
+    q = match (sort, descending) {
+        (SortKey::DueOn, false) => q.order((rfas::due_on.asc(), rfas::id.asc())),
+        (SortKey::DueOn, true) => q.order((rfas::due_on.desc(), rfas::id.desc())),
+        (SortKey::ReceivedAt, false) => q.order((rfas::received_at.asc(), rfas::id.asc())),
+        (SortKey::ReceivedAt, true) => q.order((rfas::received_at.desc(), rfas::id.desc())),
+        (SortKey::Priority, false) => q.order((rfas::priority_rank.asc(), rfas::id.asc())),
+        (SortKey::Priority, true) => q.order((rfas::priority_rank.desc(), rfas::id.desc())),
+        (SortKey::UpdatedAt, false) => q.order((rfas::updated_at.asc(), rfas::id.asc())),
+        (SortKey::UpdatedAt, true) => q.order((rfas::updated_at.desc(), rfas::id.desc())),
+    };
+    q
+}
+
+/// A queue query's filters alone.
+fn matching<'a, ST: 'static>(
+    mut q: rfas::BoxedQuery<'a, Backend, ST>,
+    f: &QueueFilter,
 ) -> rfas::BoxedQuery<'a, Backend, ST> {
     if let Some(scope) = &f.scope {
         q = q.filter(rfas::jurisdiction_id.eq_any(scope.clone()));
@@ -449,33 +494,6 @@ fn narrowed<'a, ST: 'static>(
                     .escape('\\')),
         );
     }
-    macro_rules! keyset {
-        ($col:expr, $value:expr, $id:expr) => {{
-            let (v, id) = ($value, $id.clone());
-            if descending {
-                q = q.filter($col.lt(v).or($col.eq(v).and(rfas::id.lt(id))));
-            } else {
-                q = q.filter($col.gt(v).or($col.eq(v).and(rfas::id.gt(id))));
-            }
-        }};
-    }
-    match (sort, after) {
-        (SortKey::DueOn, Some(After::Date(v, id))) => keyset!(rfas::due_on, *v, id),
-        (SortKey::ReceivedAt, Some(After::Time(v, id))) => keyset!(rfas::received_at, *v, id),
-        (SortKey::UpdatedAt, Some(After::Time(v, id))) => keyset!(rfas::updated_at, *v, id),
-        (SortKey::Priority, Some(After::Rank(v, id))) => keyset!(rfas::priority_rank, *v, id),
-        _ => {}
-    }
-    q = match (sort, descending) {
-        (SortKey::DueOn, false) => q.order((rfas::due_on.asc(), rfas::id.asc())),
-        (SortKey::DueOn, true) => q.order((rfas::due_on.desc(), rfas::id.desc())),
-        (SortKey::ReceivedAt, false) => q.order((rfas::received_at.asc(), rfas::id.asc())),
-        (SortKey::ReceivedAt, true) => q.order((rfas::received_at.desc(), rfas::id.desc())),
-        (SortKey::Priority, false) => q.order((rfas::priority_rank.asc(), rfas::id.asc())),
-        (SortKey::Priority, true) => q.order((rfas::priority_rank.desc(), rfas::id.desc())),
-        (SortKey::UpdatedAt, false) => q.order((rfas::updated_at.asc(), rfas::id.asc())),
-        (SortKey::UpdatedAt, true) => q.order((rfas::updated_at.desc(), rfas::id.desc())),
-    };
     q
 }
 

@@ -31,6 +31,8 @@ pub enum Action {
     Reopen,
     OverrideEligibility,
     BulkTriage,
+    /// Download the case list as a spreadsheet.
+    ExportQueue,
     /// See colleagues by name (the people a case names, the assignee picker).
     ReadPeople,
     // Figures and audit
@@ -80,6 +82,7 @@ const TABLE: &[(Action, [Option<Reach>; 4])] = &[
     (Action::Reopen, [None, Some(All), None, None]),
     (Action::OverrideEligibility, [None, Some(All), None, None]),
     (Action::BulkTriage, [None, Some(All), None, None]),
+    (Action::ExportQueue, [None, Some(All), None, None]),
     (Action::ReadPeople, [Some(Own), Some(All), None, None]),
     (Action::ReadReports, [None, Some(All), Some(All), None]),
     (Action::ManageUsers, [None, None, None, Some(All)]),
@@ -216,6 +219,7 @@ mod tests {
             (Reopen, "-Y--"),
             (OverrideEligibility, "-Y--"),
             (BulkTriage, "-Y--"),
+            (ExportQueue, "-Y--"),
             (ReadPeople, "LY--"),
             (ReadReports, "-YY-"),
             (ManageUsers, "---Y"),

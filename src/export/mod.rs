@@ -10,10 +10,36 @@ pub fn to_csv(report: &Report) -> Result<Vec<u8>, AppError> {
     w.write_record(["section", "key", "figure", "value"])
         .map_err(fail)?;
     for r in rows(&report.figures) {
-        w.write_record(&r).map_err(fail)?;
+        w.write_record(r.iter().map(|c| cell(c).into_owned()))
+            .map_err(fail)?;
     }
     w.into_inner()
         .map_err(|e| AppError::internal(format!("csv: {e}")))
+}
+
+/// A CSV of a table: a header row, then the rows, each cell neutralised (`cell`).
+pub fn table_csv(header: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, AppError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| AppError::internal(format!("csv: {e}"));
+    w.write_record(header).map_err(fail)?;
+    for r in rows {
+        w.write_record(r.iter().map(|c| cell(c).into_owned()))
+            .map_err(fail)?;
+    }
+    w.into_inner()
+        .map_err(|e| AppError::internal(format!("csv: {e}")))
+}
+
+/// A cell a spreadsheet would read as a formula (it starts with `=`, `+`, `-`, `@`, a tab
+/// or a carriage return) is written with a leading apostrophe, so that it stays text.
+/// Numbers keep their sign: `-3` is a number, not a formula.
+pub fn cell(value: &str) -> std::borrow::Cow<'_, str> {
+    let risky = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && value.parse::<f64>().is_err() {
+        std::borrow::Cow::Owned(format!("'{value}"))
+    } else {
+        std::borrow::Cow::Borrowed(value)
+    }
 }
 
 pub fn to_xlsx(report: &Report) -> Result<Vec<u8>, AppError> {
@@ -133,4 +159,26 @@ pub fn chart(years: &[(i32, i64, i64)]) -> Result<String, AppError> {
         root.present().map_err(|e| fail(e.to_string()))?;
     }
     Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn formulas_stay_text_and_numbers_stay_numbers() {
+        for risky in [
+            "=1+1",
+            "+cmd|' /C calc'!A0",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
+            assert_eq!(cell(risky), format!("'{risky}"));
+        }
+        for plain in ["Detention records", "-3", "+4.5", "", "RFA-2026-00001"] {
+            assert_eq!(cell(plain), plain);
+        }
+    }
 }

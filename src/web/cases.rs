@@ -3,8 +3,10 @@
 
 use actix_web::HttpResponse;
 use actix_web::get;
+use actix_web::http::header;
 use actix_web::web::{Data, Query};
 use askama::Template;
+use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::page::{PageError, UserBar, ok, urlencode};
@@ -13,7 +15,9 @@ use super::words;
 use crate::domain::eligibility::Outcome;
 use crate::domain::ids::{JurisdictionId, UserId};
 use crate::domain::lifecycle::{Priority, State};
+use crate::domain::policy;
 use crate::service::Services;
+use crate::service::accounts;
 use crate::service::registry;
 use crate::service::rfas::{self, Assignee, QueuePage, QueueQuery, QueueSort, QueueView};
 
@@ -42,10 +46,38 @@ pub struct ListParams {
     jurisdiction: Option<String>,
     priority: Option<String>,
     eligibility: Option<String>,
+    /// A person's id, or `none` for the unassigned.
+    assignee: Option<String>,
+    /// Received on or after this day (`YYYY-MM-DD`).
+    from: Option<String>,
+    /// Received on or before this day.
+    to: Option<String>,
+    tag: Option<String>,
     q: Option<String>,
     sort: Option<String>,
     order: Option<String>,
     cursor: Option<String>,
+    /// The cursors of the pages before this one, oldest first, joined by `.` (cursors are
+    /// base64url): what the Previous link goes back through.
+    back: Option<String>,
+    /// After bulk triage: what was done (see `web::bulk`).
+    bulk: Option<String>,
+    ok: Option<String>,
+    failed: Option<String>,
+}
+
+/// At most this many pages back are remembered in the URL; beyond, only First page.
+const MAX_TRAIL: usize = 40;
+/// A list counts its cases up to this many.
+const COUNT_CAP: i64 = 1000;
+
+fn day_param(v: &Option<String>) -> Result<Option<NaiveDate>, ()> {
+    match v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| ()),
+    }
 }
 
 impl ListParams {
@@ -56,7 +88,7 @@ impl ListParams {
             .unwrap_or("open")
     }
 
-    fn query(&self, me: &str) -> QueueQuery {
+    pub(super) fn query(&self, me: &str) -> QueueQuery {
         let mut q = QueueQuery {
             limit: 25,
             cursor: self.cursor.clone(),
@@ -78,6 +110,21 @@ impl ListParams {
             _ => q.states = OPEN.to_vec(),
         }
         q.jurisdiction = self.jurisdiction.as_deref().and_then(JurisdictionId::parse);
+        if self.tab() != "mine" && self.tab() != "unassigned" {
+            q.assignee = match self.assignee.as_deref() {
+                Some("none") => Some(Assignee::Unassigned),
+                Some(id) => UserId::parse(id).map(Assignee::User),
+                None => None,
+            };
+        }
+        q.received_from = day_param(&self.from).ok().flatten();
+        q.received_to = day_param(&self.to).ok().flatten();
+        q.tag = self
+            .tag
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| t.chars().take(100).collect());
         q.priority = self.priority.as_deref().and_then(Priority::parse);
         q.eligibility = self.eligibility.as_deref().and_then(Outcome::parse);
         q.text = self
@@ -98,10 +145,14 @@ impl ListParams {
 
     /// This list's URL with some parameters changed (`None` removes one); the cursor goes,
     /// since any change starts the list again.
-    fn with(&self, changes: &[(&str, Option<&str>)]) -> String {
+    pub(super) fn with(&self, changes: &[(&str, Option<&str>)]) -> String {
         let mut pairs: Vec<(&str, String)> = [
             ("tab", &self.tab),
             ("jurisdiction", &self.jurisdiction),
+            ("assignee", &self.assignee),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("tag", &self.tag),
             ("priority", &self.priority),
             ("eligibility", &self.eligibility),
             ("q", &self.q),
@@ -148,6 +199,7 @@ pub struct Column {
 }
 
 pub struct Row {
+    id: String,
     reference: String,
     href: String,
     subject: String,
@@ -161,28 +213,42 @@ pub struct Row {
 }
 
 pub struct Choice {
-    value: String,
-    label: String,
-    selected: bool,
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
 }
 
 #[derive(Template)]
 #[template(path = "cases.html")]
 struct CasesPage {
     user: Option<UserBar>,
+    csrf: String,
     heading: &'static str,
     tabs: Vec<Tab>,
     tab: String,
     jurisdictions: Vec<Choice>,
+    assignees: Vec<Choice>,
     priorities: Vec<Choice>,
     eligibilities: Vec<Choice>,
     q: String,
+    tag: String,
+    from: String,
+    to: String,
+    /// Filters that could not be read, in words.
+    problems: Vec<(&'static str, &'static str)>,
     chips: Vec<Chip>,
     clear_href: String,
     columns: Vec<Column>,
     rows: Vec<Row>,
+    count: String,
     next_href: Option<String>,
+    previous_href: Option<String>,
     first_href: Option<String>,
+    /// A supervisor's: the list as CSV, and bulk triage of the rows chosen.
+    csv_href: Option<String>,
+    bulk: Option<Vec<Choice>>,
+    this_href: String,
+    banner: Option<super::bulk::Banner>,
 }
 
 fn choices(options: Vec<(String, String)>, chosen: Option<&str>) -> Vec<Choice> {
@@ -196,6 +262,15 @@ fn choices(options: Vec<(String, String)>, chosen: Option<&str>) -> Vec<Choice> 
         .collect()
 }
 
+/// "N cases", in words.
+fn count_words(n: i64, more: bool) -> String {
+    match (n, more) {
+        (_, true) => format!("More than {} cases", n - 1),
+        (1, _) => "1 case".into(),
+        (n, _) => format!("{n} cases"),
+    }
+}
+
 #[get("/")]
 pub async fn list(
     svc: Data<Services>,
@@ -204,18 +279,25 @@ pub async fn list(
 ) -> Result<HttpResponse, PageError> {
     let p = params.into_inner();
     let me = signed.0.who.user_id().to_string();
-    let QueuePage::Summaries(page) = rfas::queue(&svc, signed.caller(), p.query(&me)).await? else {
+    let query = p.query(&me);
+    let (count, more) =
+        rfas::queue_count(&svc, signed.caller(), query.clone(), COUNT_CAP + 1).await?;
+    let QueuePage::Summaries(page) = rfas::queue(&svc, signed.caller(), query).await? else {
         return Err(PageError::Service(crate::error::AppError::internal(
             "the queue answered full rows",
         )));
     };
     let places = registry::list_jurisdictions(&svc, signed.caller(), None, 200).await?;
+    let people = accounts::people(&svc, signed.caller()).await?.items;
+    let principal = signed.0.who.principal();
+    let may = |a| policy::reach(&principal.roles, a).is_some();
     let today = svc.rules().today();
     let rows = page
         .items
         .into_iter()
         .map(|r| Row {
             href: format!("/cases/{}", r.id),
+            id: r.id,
             reference: r.reference,
             subject: r.subject,
             jurisdiction: r.jurisdiction.name,
@@ -241,15 +323,30 @@ pub async fn list(
         .collect();
     let jurisdiction_names: Vec<(String, String)> =
         places.items.into_iter().map(|j| (j.id, j.name)).collect();
+    let person_names: Vec<(String, String)> = people
+        .iter()
+        .map(|c| (c.id.clone(), c.display_name.clone()))
+        .collect();
     let mut chips = Vec::new();
-    let chosen = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
-    if let Some(j) = chosen(&p.jurisdiction) {
-        let name = jurisdiction_names
-            .iter()
-            .find(|(id, _)| *id == j)
+    let chosen = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
+    let name_in = |list: &[(String, String)], id: String| {
+        list.iter()
+            .find(|(i, _)| *i == id)
             .map(|(_, n)| n.clone())
-            .unwrap_or(j);
+            .unwrap_or(id)
+    };
+    if let Some(j) = chosen(&p.jurisdiction) {
+        let name = name_in(&jurisdiction_names, j);
         chips.push(("jurisdiction", format!("Jurisdiction: {name}")));
+    }
+    let assignee_filter = !matches!(tab.as_str(), "mine" | "unassigned");
+    if let Some(a) = chosen(&p.assignee).filter(|_| assignee_filter) {
+        let name = if a == "none" {
+            "nobody".to_string()
+        } else {
+            name_in(&person_names, a)
+        };
+        chips.push(("assignee", format!("Assigned to: {name}")));
     }
     if let Some(v) = chosen(&p.priority).and_then(|v| Priority::parse(&v)) {
         chips.push(("priority", format!("Priority: {}", words::priority(v).0)));
@@ -259,6 +356,26 @@ pub async fn list(
             "eligibility",
             format!("Eligibility: {}", words::eligibility(v).0),
         ));
+    }
+    let mut problems = Vec::new();
+    match day_param(&p.from) {
+        Ok(Some(d)) => chips.push(("from", format!("Received from: {}", words::day(d)))),
+        Ok(None) => {}
+        Err(()) => problems.push((
+            "from",
+            "The first day of receipt is not a date, so it was left out.",
+        )),
+    }
+    match day_param(&p.to) {
+        Ok(Some(d)) => chips.push(("to", format!("Received until: {}", words::day(d)))),
+        Ok(None) => {}
+        Err(()) => problems.push((
+            "to",
+            "The last day of receipt is not a date, so it was left out.",
+        )),
+    }
+    if let Some(v) = chosen(&p.tag) {
+        chips.push(("tag", format!("Tag: {v}")));
     }
     if let Some(v) = chosen(&p.q) {
         chips.push(("q", format!("Text: {v}")));
@@ -296,7 +413,7 @@ pub async fn list(
         }
     })
     .collect();
-    let priorities = Priority::ALL
+    let priorities: Vec<(String, String)> = Priority::ALL
         .iter()
         .map(|v| (v.as_str().to_string(), words::priority(*v).0.to_string()))
         .collect();
@@ -304,35 +421,176 @@ pub async fn list(
         .iter()
         .map(|v| (v.as_str().to_string(), words::eligibility(*v).0.to_string()))
         .collect();
+    // The pages before this one: Previous goes to the last of them.
+    let trail: Vec<&str> = p
+        .back
+        .as_deref()
+        .map(|b| b.split('.').filter(|c| !c.is_empty()).collect())
+        .unwrap_or_default();
+    let base = p.with(&[]);
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let at = |cursor: Option<&str>, back: &[&str]| {
+        let mut href = base.clone();
+        let mut sep = sep;
+        if let Some(c) = cursor {
+            href.push_str(&format!("{sep}cursor={}", urlencode(c)));
+            sep = '&';
+        }
+        if !back.is_empty() {
+            href.push_str(&format!("{sep}back={}", urlencode(&back.join("."))));
+        }
+        href
+    };
     let next_href = page.next_cursor.as_deref().map(|c| {
-        let base = p.with(&[]);
-        let sep = if base.contains('?') { '&' } else { '?' };
-        format!("{base}{sep}cursor={}", urlencode(c))
+        let mut back = trail.clone();
+        if let Some(here) = p.cursor.as_deref() {
+            back.push(here);
+        }
+        if back.len() > MAX_TRAIL {
+            back.clear();
+        }
+        at(Some(c), &back)
+    });
+    let previous_href = p.cursor.as_ref().and_then(|_| match trail.split_last() {
+        Some((last, rest)) => Some(at(Some(last), rest)),
+        // The page after the first: Previous is the first page.
+        None if p.back.is_none() => Some(base.clone()),
+        None => None,
     });
     let heading = TABS
         .iter()
         .find(|(k, _)| *k == tab)
         .map(|(_, l)| *l)
         .unwrap_or("Cases");
+    let this_href = at(p.cursor.as_deref(), &trail);
+    let bulk = may(policy::Action::BulkTriage).then(|| {
+        let mut options = vec![Choice {
+            value: String::new(),
+            label: "Choose a change".into(),
+            selected: true,
+        }];
+        options.extend(people.iter().map(|c| Choice {
+            value: format!("assign~{}", c.id),
+            label: format!("Assign to {}", c.display_name),
+            selected: false,
+        }));
+        options.extend(priorities.iter().map(|(v, l)| Choice {
+            value: format!("priority~{v}"),
+            label: format!("Set the priority to {l}"),
+            selected: false,
+        }));
+        options
+    });
+    let banner = super::bulk::Banner::from_params(
+        p.bulk.as_deref(),
+        p.ok.as_deref(),
+        p.failed.as_deref(),
+        &person_names,
+    );
+    let mut assignee_options = vec![("none".to_string(), "Nobody (unassigned)".to_string())];
+    assignee_options.extend(person_names);
     Ok(ok(&CasesPage {
         user: Some(UserBar::of(&signed.0)),
+        csrf: signed.0.csrf.clone(),
         heading,
         jurisdictions: choices(jurisdiction_names, p.jurisdiction.as_deref()),
+        assignees: if assignee_filter {
+            choices(assignee_options, p.assignee.as_deref())
+        } else {
+            Vec::new()
+        },
         priorities: choices(priorities, p.priority.as_deref()),
         eligibilities: choices(eligibilities, p.eligibility.as_deref()),
         q: p.q.clone().unwrap_or_default(),
+        tag: p.tag.clone().unwrap_or_default(),
+        from: p.from.clone().unwrap_or_default(),
+        to: p.to.clone().unwrap_or_default(),
+        problems,
         clear_href: p.with(&[
             ("jurisdiction", None),
+            ("assignee", None),
+            ("from", None),
+            ("to", None),
+            ("tag", None),
             ("priority", None),
             ("eligibility", None),
             ("q", None),
         ]),
-        first_href: p.cursor.is_some().then(|| p.with(&[])),
+        first_href: p.cursor.is_some().then(|| base.clone()),
+        csv_href: may(policy::Action::ExportQueue).then(|| {
+            let list = p.with(&[]);
+            match list.split_once('?') {
+                Some((_, query)) => format!("/cases/list.csv?{query}"),
+                None => "/cases/list.csv".into(),
+            }
+        }),
+        count: count_words(count, more),
+        this_href,
         tab,
         tabs,
         chips,
         columns,
         rows,
         next_href,
+        previous_href,
+        bulk,
+        banner,
     }))
+}
+
+/// The list as a spreadsheet, for supervisors: every case the filters match (up to 10,000),
+/// in the columns of the screen, with dates as dates.
+#[get("/cases/list.csv")]
+pub async fn download(
+    svc: Data<Services>,
+    signed: Signed,
+    params: Query<ListParams>,
+) -> Result<HttpResponse, PageError> {
+    let p = params.into_inner();
+    let me = signed.0.who.user_id().to_string();
+    let (rows, truncated) = rfas::queue_export(&svc, signed.caller(), p.query(&me), 10_000).await?;
+    let today = svc.rules().today();
+    let table: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|r| {
+            vec![
+                r.reference,
+                r.subject,
+                r.jurisdiction.name,
+                r.assignee.map(|a| a.display_name).unwrap_or_default(),
+                words::priority(r.priority).0.into(),
+                words::state(r.state).0.into(),
+                words::eligibility(r.eligibility.outcome).0.into(),
+                r.received_at.date_naive().to_string(),
+                r.due_on.to_string(),
+                words::due(r.state, r.due_on, today).0,
+            ]
+        })
+        .collect();
+    let csv = crate::export::table_csv(
+        &[
+            "Reference",
+            "Subject",
+            "Jurisdiction",
+            "Assigned to",
+            "Priority",
+            "State",
+            "Eligibility",
+            "Received",
+            "Due",
+            "Deadline",
+        ],
+        &table,
+    )?;
+    let mut res = HttpResponse::Ok();
+    res.content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"cases-{today}.csv\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if truncated {
+        res.insert_header(("x-truncated", "10000"));
+    }
+    Ok(res.body(csv))
 }

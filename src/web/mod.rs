@@ -12,6 +12,7 @@ pub mod account;
 pub mod actions;
 pub mod assets;
 pub mod auth;
+pub mod bulk;
 pub mod case;
 pub mod cases;
 pub mod intake;
@@ -46,13 +47,17 @@ pub fn scope() -> impl HttpServiceFactory {
         .wrap(DefaultHeaders::new().add((header::CONTENT_SECURITY_POLICY, CSP)))
         .app_data(aw::FormConfig::default().limit(64 * 1024))
         .service(assets::stylesheet)
+        .service(assets::script)
         .service(auth::sign_in_form)
         .service(auth::sign_in)
         .service(auth::sign_out)
         .service(account::form)
         .service(account::change)
         .service(cases::list)
-        // Before `/cases/{id}`, which would take `new` for an id.
+        // Before `/cases/{id}`, which would take `new` or `list.csv` for an id.
+        .service(cases::download)
+        .service(bulk::preview)
+        .service(bulk::confirm)
         .service(intake::form)
         .service(intake::log)
         .service(case::show)

@@ -13,6 +13,8 @@ both_backends!(
     a_stale_form_says_the_case_changed_and_keeps_the_text,
     one_intake_form_sent_twice_logs_one_request,
     a_generated_password_must_be_changed_before_anything_else,
+    bulk_triage_previews_then_changes_and_reports_each_case,
+    the_list_counts_pages_back_and_downloads_for_supervisors,
 );
 
 /// The value of a cookie an answer sets.
@@ -463,4 +465,230 @@ async fn a_generated_password_must_be_changed_before_anything_else(backend: Back
         )
         .await;
     assert_eq!(res.status(), 401);
+}
+
+/// The id of a colleague, by name, from the people directory.
+async fn person_id(desk: &Desk, token: &str, name: &str) -> String {
+    let people = api_json(desk, "/api/v1/people", token).await;
+    people["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["display_name"] == name)
+        .unwrap_or_else(|| panic!("{name} in {people}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn bulk_triage_previews_then_changes_and_reports_each_case(backend: Backend) {
+    let desk = Desk::new(backend).await;
+    let session = sign_in(&desk, &desk.supervisor_email).await;
+    let token = token_of(&desk.app.login(&desk.supervisor_email, PASSWORD).await);
+    let lukas = person_id(&desk, &token, "Lukas Brandt").await;
+    let list = page(&desk, "/?tab=open", &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("Preview the change"), "{list}");
+    assert!(list.contains("Assign to Lukas Brandt"), "{list}");
+    let csrf = hidden(&list, "csrf");
+    let (a, b) = (
+        desk.rfa["id"].as_str().unwrap().to_string(),
+        desk.xss_rfa["id"].as_str().unwrap().to_string(),
+    );
+    let chosen = |csrf: &str| {
+        vec![
+            ("csrf", csrf.to_string()),
+            ("back", "/?tab=open".to_string()),
+            ("change", format!("assign~{lukas}")),
+            ("ids", a.clone()),
+            ("ids", b.clone()),
+            ("ids", uuid::Uuid::now_v7().to_string()),
+        ]
+    };
+    // The preview says what would happen to each and changes nothing.
+    let res = post_form(&desk, "/cases/bulk", &session, &chosen(&csrf)).await;
+    assert_eq!(res.status(), 200);
+    let preview = res.text().await.unwrap();
+    assert!(preview.contains("Assign to Lukas Brandt"), "{preview}");
+    assert_eq!(preview.matches("Will be changed.").count(), 2, "{preview}");
+    assert!(
+        preview.contains("Will not be changed: there is no such case"),
+        "{preview}"
+    );
+    assert!(preview.contains("change 2 cases"), "{preview}");
+    assert!(!preview.contains("<script>alert(1)"), "escaped");
+    for id in [&a, &b] {
+        let rfa = api_json(&desk, &format!("/api/v1/rfas/{id}"), &token).await;
+        assert!(rfa["assignee_id"].is_null(), "{rfa}");
+    }
+    // Nothing chosen: said in words.
+    let res = post_form(
+        &desk,
+        "/cases/bulk",
+        &session,
+        &[
+            ("csrf", csrf.clone()),
+            ("change", format!("assign~{lukas}")),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Choose at least one case.")
+    );
+    // Without the session's token: refused, nothing changed.
+    let res = post_form(&desk, "/cases/bulk/confirm", &session, &chosen("forged")).await;
+    assert_eq!(res.status(), 403);
+    // Confirmed: each case changed, and the list's banner says so.
+    let res = post_form(&desk, "/cases/bulk/confirm", &session, &chosen(&csrf)).await;
+    assert_eq!(res.status(), 303);
+    let to = res.headers()[LOCATION].to_str().unwrap().to_string();
+    assert!(to.starts_with("/?tab=open&bulk="), "{to}");
+    let list = page(&desk, &to, &session).await.text().await.unwrap();
+    assert!(
+        list.contains("Assign to Lukas Brandt: 2 of 3 cases changed"),
+        "{list}"
+    );
+    assert!(
+        list.contains(desk.rfa["reference"].as_str().unwrap()),
+        "{list}"
+    );
+    assert!(list.contains("there is no such case"), "{list}");
+    for id in [&a, &b] {
+        let rfa = api_json(&desk, &format!("/api/v1/rfas/{id}"), &token).await;
+        assert_eq!(rfa["assignee"]["display_name"], "Lukas Brandt", "{rfa}");
+    }
+    // A liaison officer has no bulk triage: no form, and the route refuses.
+    let liaison = sign_in(&desk, &desk.liaison_email).await;
+    let list = page(&desk, "/", &liaison).await.text().await.unwrap();
+    assert!(!list.contains("Preview the change"), "{list}");
+    let csrf = hidden(&list, "csrf");
+    let res = post_form(&desk, "/cases/bulk", &liaison, &chosen(&csrf)).await;
+    assert_eq!(res.status(), 403);
+}
+
+async fn the_list_counts_pages_back_and_downloads_for_supervisors(backend: Backend) {
+    let desk = Desk::new(backend).await;
+    let token = token_of(&desk.app.login(&desk.supervisor_email, PASSWORD).await);
+    // 60 more requests: three pages of 25 in the open tab (62 in all).
+    let body = &desk.rfa;
+    for _ in 0..60 {
+        let intake = json!({"jurisdiction_id": body["jurisdiction_id"], "authority_id": body["authority_id"],
+            "received_at": "2026-03-05T09:30:00Z", "channel": "email", "subject": "=HYPERLINK(\"x\")",
+            "description": "d", "requester": {"name": "R", "email": "r@justice.example"},
+            "assistance_types": ["information_and_evidence"], "proceeding_type": "prosecution",
+            "crimes": ["torture"], "conduct": {"country_code": "SY", "from": "2012-01-01"},
+            "priority": "routine", "confidentiality": "confidential", "tags": ["batch"]});
+        let res = desk.app.post("/api/v1/rfas", Some(&token), &intake).await;
+        assert_eq!(res.status(), 201);
+    }
+    let session = sign_in(&desk, &desk.supervisor_email).await;
+    let first = page(&desk, "/?tab=open", &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(first.contains("62 cases"), "{first}");
+    assert!(!first.contains("Previous page"));
+    let next = |html: &str, rel: &str| {
+        let marker = "<a href=\"";
+        let end = html
+            .find(&format!("\" rel=\"{rel}\""))
+            .unwrap_or_else(|| panic!("{rel}"));
+        let start = html[..end].rfind(marker).unwrap() + marker.len();
+        html[start..end].replace("&amp;", "&").replace("&#38;", "&")
+    };
+    let second_href = next(&first, "next");
+    let second = page(&desk, &second_href, &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let third_href = next(&second, "next");
+    let third = page(&desk, &third_href, &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!third.contains("rel=\"next\""), "the last page");
+    // Previous goes back page by page to the same pages.
+    let back = next(&third, "prev");
+    assert_eq!(back, second_href);
+    let back = next(&second, "prev");
+    assert_eq!(
+        page(&desk, &back, &session)
+            .await
+            .text()
+            .await
+            .unwrap()
+            .matches("<tr>")
+            .count(),
+        first.matches("<tr>").count()
+    );
+    // Filters by tag and by received dates, as chips.
+    let tagged = page(
+        &desk,
+        "/?tab=open&tag=batch&from=2026-03-04&to=2026-03-05",
+        &session,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(tagged.contains("60 cases"), "{tagged}");
+    assert!(tagged.contains("Tag: batch"), "{tagged}");
+    let wrong = page(&desk, "/?tab=open&from=yesterday", &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        wrong.contains("The first day of receipt is not a date"),
+        "{wrong}"
+    );
+    assert!(wrong.contains("62 cases"), "{wrong}");
+    // The download: every matching case, formulas kept as text.
+    let res = page(&desk, "/cases/list.csv?tab=open&tag=batch", &session).await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let csv = res.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 61, "{csv}");
+    assert!(
+        lines[0].starts_with("Reference,Subject,Jurisdiction"),
+        "{csv}"
+    );
+    assert!(
+        lines[1].contains("\"'=HYPERLINK(\"\"x\"\")\""),
+        "{}",
+        lines[1]
+    );
+    // Liaison officers do not download lists.
+    let liaison = sign_in(&desk, &desk.liaison_email).await;
+    assert!(
+        !page(&desk, "/", &liaison)
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("list.csv")
+    );
+    assert_eq!(page(&desk, "/cases/list.csv", &liaison).await.status(), 403);
 }

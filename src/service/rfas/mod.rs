@@ -16,7 +16,9 @@ pub use bulk::{BulkChange, BulkItem, BulkOutcome, BulkTriage, bulk};
 pub use commands::{Command, act, apply};
 pub use correct::{IntakeCorrection, correct_intake};
 pub use intake::{Created, IdempotencyKey, NewRfa, intake, intake_in};
-pub use queue::{Assignee, QueuePage, QueueQuery, QueueSort, QueueView, queue};
+pub use queue::{
+    Assignee, QueuePage, QueueQuery, QueueSort, QueueView, queue, queue_count, queue_export,
+};
 pub use summary::{EligibilitySummary, JurisdictionName, PersonName, RfaSummary, RfaSummaryPage};
 pub use view::{
     Conduct, DueExplanation, EligibilityView, EventPage, EventView, Extension, Override, Requester,

@@ -229,6 +229,45 @@ fn decode_cursor(raw: &str, sort: QueueSort, descending: bool) -> Result<store::
     })
 }
 
+/// The queue query as the store's filter, within the caller's reach.
+fn filter_of(
+    q: &QueueQuery,
+    who: &crate::domain::policy::Principal,
+    rules: &crate::service::Rules,
+) -> Result<store::QueueFilter, AppError> {
+    let mut errors = Errors::new();
+    if !(1..=200).contains(&q.limit) {
+        errors.add("limit", "must be between 1 and 200");
+    }
+    let text = q.text_pattern(&mut errors);
+    errors.finish()?;
+    let scope = policy::rfa_list_scope(who)
+        .ok_or_else(|| AppError::Forbidden("Your roles do not permit reading requests.".into()))?;
+    Ok(store::QueueFilter {
+        scope: match scope {
+            policy::ListScope::All => None,
+            policy::ListScope::Jurisdictions(j) => Some(j),
+        },
+        states: q.states.iter().map(|s| s.as_str().to_string()).collect(),
+        jurisdiction_id: q.jurisdiction.as_ref().map(|j| j.to_string()),
+        assignee: q.assignee.as_ref().map(|a| match a {
+            Assignee::Unassigned => None,
+            Assignee::User(u) => Some(u.to_string()),
+        }),
+        priority: q.priority.map(|p| p.as_str().to_string()),
+        overdue_on: q.overdue.map(|o| (o, rules.today())),
+        due_before: q.due_before,
+        // Days are taken in the reporting time zone: received_to is inclusive.
+        received_from: q.received_from.map(|d| rules.start_of(d)),
+        received_to: q
+            .received_to
+            .map(|d| rules.start_of(d.succ_opt().unwrap_or(NaiveDate::MAX))),
+        tag: q.tag.clone(),
+        eligibility: q.eligibility.map(|o| o.as_str().to_string()),
+        text,
+    })
+}
+
 /// The queue page for the caller: the session is checked, then the permission to read
 /// requests, then the query, all in the one database call.
 pub async fn queue(svc: &Services, caller: Caller, q: QueueQuery) -> Result<QueuePage, AppError> {
@@ -237,38 +276,7 @@ pub async fn queue(svc: &Services, caller: Caller, q: QueueQuery) -> Result<Queu
         .run(move |c| {
             let who = caller.permitted(c, policy::Action::ReadRfa)?;
             let who = who.principal();
-            let mut errors = Errors::new();
-            if !(1..=200).contains(&q.limit) {
-                errors.add("limit", "must be between 1 and 200");
-            }
-            let text = q.text_pattern(&mut errors);
-            errors.finish()?;
-            let scope = policy::rfa_list_scope(who).ok_or_else(|| {
-                AppError::Forbidden("Your roles do not permit reading requests.".into())
-            })?;
-            let filter = store::QueueFilter {
-                scope: match scope {
-                    policy::ListScope::All => None,
-                    policy::ListScope::Jurisdictions(j) => Some(j),
-                },
-                states: q.states.iter().map(|s| s.as_str().to_string()).collect(),
-                jurisdiction_id: q.jurisdiction.as_ref().map(|j| j.to_string()),
-                assignee: q.assignee.as_ref().map(|a| match a {
-                    Assignee::Unassigned => None,
-                    Assignee::User(u) => Some(u.to_string()),
-                }),
-                priority: q.priority.map(|p| p.as_str().to_string()),
-                overdue_on: q.overdue.map(|o| (o, rules.today())),
-                due_before: q.due_before,
-                // Days are taken in the reporting time zone: received_to is inclusive.
-                received_from: q.received_from.map(|d| rules.start_of(d)),
-                received_to: q
-                    .received_to
-                    .map(|d| rules.start_of(d.succ_opt().unwrap_or(NaiveDate::MAX))),
-                tag: q.tag.clone(),
-                eligibility: q.eligibility.map(|o| o.as_str().to_string()),
-                text,
-            };
+            let filter = filter_of(&q, who, &rules)?;
             let after = q
                 .cursor
                 .as_deref()
@@ -304,4 +312,55 @@ pub async fn queue(svc: &Services, caller: Caller, q: QueueQuery) -> Result<Queu
             })
         })
         .await
+}
+
+/// How many requests a queue query matches, counted up to `cap`: `(n, true)` when there are
+/// at least `cap`. The query's cursor, sort and view do not matter.
+pub async fn queue_count(
+    svc: &Services,
+    caller: Caller,
+    q: QueueQuery,
+    cap: i64,
+) -> Result<(i64, bool), AppError> {
+    let rules = svc.rules;
+    svc.db
+        .run(move |c| {
+            let who = caller.permitted(c, policy::Action::ReadRfa)?;
+            let filter = filter_of(&q, who.principal(), &rules)?;
+            let n = store::queue_count(c, &filter, cap)?;
+            Ok((n, n >= cap))
+        })
+        .await
+}
+
+/// Everything a queue query matches, as summaries, for a supervisor's download: at most
+/// `max` rows, and whether there were more.
+pub async fn queue_export(
+    svc: &Services,
+    caller: Caller,
+    mut q: QueueQuery,
+    max: usize,
+) -> Result<(Vec<super::RfaSummary>, bool), AppError> {
+    let who = caller
+        .resolve(svc, Some(policy::Action::ExportQueue))
+        .await?;
+    q.view = QueueView::Summary;
+    q.limit = 200;
+    q.cursor = None;
+    let mut rows = Vec::new();
+    loop {
+        let page = match queue(svc, Caller::Checked(who.clone()), q.clone()).await? {
+            QueuePage::Summaries(page) => page,
+            QueuePage::Full(_) => return Err(AppError::internal("the queue answered full rows")),
+        };
+        rows.extend(page.items);
+        match page.next_cursor {
+            Some(next) if rows.len() < max => q.cursor = Some(next),
+            more => {
+                let truncated = more.is_some() || rows.len() > max;
+                rows.truncate(max);
+                return Ok((rows, truncated));
+            }
+        }
+    }
 }

@@ -534,8 +534,11 @@ async fn storage_intake_limit(
     use rfa_tracker::domain::policy::Principal;
     use rfa_tracker::domain::roles::Role;
     use rfa_tracker::service::rfas;
-    let request = rfa_tracker::api::rfas::wire::parse_intake(intake_body(&pairs[0].0, &pairs[0].1))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let request = rfa_tracker::api::rfas::wire::parse_intake(
+        intake_body(&pairs[0].0, &pairs[0].1),
+        state.rules(),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let who = Principal {
         user_id: supervisor.to_string(),
         roles: vec![Role::Supervisor],

@@ -192,6 +192,7 @@ both_backends!(
     an_ended_session_reads_nothing,
     queue_rows_are_summaries_with_names,
     people_are_named_within_reach,
+    received_at_may_be_a_day_alone,
 );
 
 /// A valid body for each action, so that only the state decides.
@@ -1857,5 +1858,28 @@ async fn people_are_named_within_reach(backend: Backend) {
     }
     for token in [&w.reporting, &w.admin] {
         assert_problem(w.app.get("/api/v1/people", Some(token)).await, 403).await;
+    }
+}
+
+/// A day alone is the start of that day in the reporting time zone (Berlin here: 23:00 UTC
+/// the evening before in winter); anything else that is not a date-time is named.
+async fn received_at_may_be_a_day_alone(backend: Backend) {
+    let w = World::new_with(backend, &[("reporting.time_zone", json!("Europe/Berlin"))]).await;
+    let mut body = w.intake_body();
+    body["received_at"] = json!("2026-03-02");
+    let rfa = w.intake_with(&w.supervisor.clone(), &body).await;
+    assert_eq!(rfa["received_at"], "2026-03-01T23:00:00Z");
+    for wrong in ["2026-02-30", "2 March 2026", "2026-03-02T09:30"] {
+        body["received_at"] = json!(wrong);
+        let res = w.app.post("/api/v1/rfas", Some(&w.supervisor), &body).await;
+        let p = assert_problem(res, 422).await;
+        assert_eq!(p["errors"][0]["field"], "received_at", "{wrong}: {p}");
+        assert!(
+            p["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("YYYY-MM-DD"),
+            "{wrong}: {p}"
+        );
     }
 }

@@ -51,9 +51,9 @@ macro_rules! refused {
     };
 }
 
-fn new_rfa(j: &JurisdictionId, a: &AuthorityId) -> rfas::NewRfa {
+fn new_rfa(svc: &Services, j: &JurisdictionId, a: &AuthorityId) -> rfas::NewRfa {
     let wire = crate::rfas::intake_json(j.as_str(), a.as_str());
-    rfa_tracker::api::rfas::wire::parse_intake(wire).expect("a valid intake")
+    rfa_tracker::api::rfas::wire::parse_intake(wire, svc.rules()).expect("a valid intake")
 }
 
 async fn every_service_entry_point_checks_the_caller_itself(backend: Backend) {
@@ -97,7 +97,7 @@ async fn every_service_entry_point_checks_the_caller_itself(backend: Backend) {
     .await
     .unwrap();
     let aid = AuthorityId::parse(&a.id).unwrap();
-    let rfa = rfas::intake(svc, supervisor(), new_rfa(&jid, &aid), None)
+    let rfa = rfas::intake(svc, supervisor(), new_rfa(svc, &jid, &aid), None)
         .await
         .unwrap()
         .view;
@@ -118,7 +118,7 @@ async fn every_service_entry_point_checks_the_caller_itself(backend: Backend) {
         refused!(Forbidden, rfas::events(svc, caller(), id.clone(), None, 50));
         refused!(
             Forbidden,
-            rfas::intake(svc, caller(), new_rfa(&jid, &aid), None)
+            rfas::intake(svc, caller(), new_rfa(svc, &jid, &aid), None)
         );
         refused!(
             Forbidden,
@@ -165,7 +165,7 @@ async fn every_service_entry_point_checks_the_caller_itself(backend: Backend) {
     );
     refused!(
         Forbidden,
-        rfas::intake(svc, liaison(), new_rfa(&jid, &aid), None)
+        rfas::intake(svc, liaison(), new_rfa(svc, &jid, &aid), None)
     );
     refused!(
         Forbidden,

@@ -105,7 +105,7 @@ pub async fn create(
         })?)?),
         None => None,
     };
-    let request = wire::parse_intake(body.into_inner())?;
+    let request = wire::parse_intake(body.into_inner(), svc.rules())?;
     let created = rfas::intake(&svc, auth.into(), request, key).await?;
     let mut builder = if created.replayed {
         HttpResponse::Ok()

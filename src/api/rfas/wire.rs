@@ -11,6 +11,7 @@ use crate::domain::eligibility::Outcome;
 use crate::domain::ids::{AuthorityId, JurisdictionId, RfaId, UserId};
 use crate::domain::lifecycle::{ClosingOutcome, Priority, ResponseKind, RfaAction, State};
 use crate::error::AppError;
+use crate::service::Rules;
 use crate::service::rfas::{
     Assignee, BulkChange, BulkOutcome, BulkTriage, Command, NewRfa, QueueQuery, QueueSort,
     QueueView, RfaSummary,
@@ -38,7 +39,38 @@ const INTAKE_FIELDS: [&str; 15] = [
 /// Reads an intake body field by field, so every wrong field is named at once: the shape
 /// of each field here, and (when every field has a value) the service's checks of their
 /// content in the same answer.
-pub fn parse_intake(body: Value) -> Result<NewRfa, AppError> {
+/// `received_at` as the API takes it: an RFC 3339 date-time, or a day alone
+/// (`YYYY-MM-DD`), which stands for the start of that day in the reporting time zone.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(try_from = "String")]
+enum ReceivedAt {
+    Moment(chrono::DateTime<chrono::Utc>),
+    Day(chrono::NaiveDate),
+}
+
+impl TryFrom<String> for ReceivedAt {
+    type Error = &'static str;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&raw) {
+            return Ok(ReceivedAt::Moment(t.with_timezone(&chrono::Utc)));
+        }
+        chrono::NaiveDate::parse_from_str(&raw, "%Y-%m-%d")
+            .map(ReceivedAt::Day)
+            .map_err(|_| "must be an RFC 3339 date-time or a date (YYYY-MM-DD)")
+    }
+}
+
+impl ReceivedAt {
+    fn moment(self, rules: &Rules) -> chrono::DateTime<chrono::Utc> {
+        match self {
+            ReceivedAt::Moment(t) => t,
+            ReceivedAt::Day(d) => rules.start_of(d).and_utc(),
+        }
+    }
+}
+
+pub fn parse_intake(body: Value, rules: &Rules) -> Result<NewRfa, AppError> {
     let mut f = Fields::new(body, &INTAKE_FIELDS)?;
     let id = |f: &mut Fields, name: &str| {
         let raw: Option<String> = f.required(name);
@@ -69,7 +101,8 @@ pub fn parse_intake(body: Value) -> Result<NewRfa, AppError> {
     ) = (
         jurisdiction_id,
         authority_id,
-        f.required("received_at"),
+        f.required::<ReceivedAt>("received_at")
+            .map(|r| r.moment(rules)),
         f.required("channel"),
         f.required("subject"),
         f.required("description"),

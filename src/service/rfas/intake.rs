@@ -38,7 +38,10 @@ pub struct NewRfa {
     pub jurisdiction_id: JurisdictionId,
     #[schema(value_type = String)]
     pub authority_id: AuthorityId,
-    /// When the request reached the mechanism (not in the future; may be before it is logged).
+    /// When the request reached the mechanism (not in the future; may be before it is logged):
+    /// an RFC 3339 date-time, or a date alone (`YYYY-MM-DD`) for the start of that day in the
+    /// reporting time zone.
+    #[schema(value_type = String, example = "2026-03-02T09:30:00Z")]
     pub received_at: DateTime<Utc>,
     pub channel: Channel,
     #[schema(min_length = 1)]

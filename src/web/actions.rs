@@ -424,6 +424,19 @@ pub async fn confirm(
 ) -> Result<HttpResponse, PageError> {
     let (id, action) = parse(&path.0, &path.1)?;
     let rfa = rfas::get(&svc, signed.caller(), id).await?;
+    // Not the user's to take at all (403), before not possible now (409), as the API answers.
+    let access = crate::domain::policy::authorize(
+        signed.0.who.principal(),
+        crate::domain::lifecycle::permission(action),
+        crate::domain::policy::Resource::Rfa {
+            jurisdiction_id: &rfa.jurisdiction_id,
+        },
+    );
+    if access != crate::domain::policy::Decision::Allow {
+        return Err(PageError::Service(AppError::Forbidden(
+            "Your roles do not permit this.".into(),
+        )));
+    }
     if !rfa.allowed_actions.contains(&action) {
         return Err(PageError::Service(AppError::NotAllowedNow {
             detail: format!(

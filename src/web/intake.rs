@@ -459,6 +459,11 @@ pub async fn form(
     signed: Signed,
     step: Query<Step>,
 ) -> Result<HttpResponse, PageError> {
+    // Those whose roles never log requests get the answer the service would give them.
+    signed
+        .0
+        .who
+        .require(crate::domain::policy::Action::LogRfa)?;
     let jurisdiction = step.jurisdiction.as_deref().and_then(JurisdictionId::parse);
     let values = Values(Vec::new());
     show(

@@ -15,6 +15,7 @@ both_backends!(
     a_generated_password_must_be_changed_before_anything_else,
     bulk_triage_previews_then_changes_and_reports_each_case,
     the_list_counts_pages_back_and_downloads_for_supervisors,
+    every_screen_answers_each_role_as_the_policy_says,
 );
 
 /// The value of a cookie an answer sets.
@@ -691,4 +692,112 @@ async fn the_list_counts_pages_back_and_downloads_for_supervisors(backend: Backe
             .contains("list.csv")
     );
     assert_eq!(page(&desk, "/cases/list.csv", &liaison).await.status(), 403);
+}
+
+/// Every screen, for nobody and for each role, with the status the policy gives: liaison
+/// officers only within their jurisdictions (404 beyond), supervisors everything, reporting
+/// staff and administrators no case screens. POSTs carry the session's own token, so only
+/// the policy decides.
+/// A form's fields, as `post_form` sends them.
+type Form<'a> = Vec<(&'a str, String)>;
+
+async fn every_screen_answers_each_role_as_the_policy_says(backend: Backend) {
+    let desk = Desk::new(backend).await;
+    let admin = desk.app.admin_token().await;
+    let reporting_email = format!("{}@rfa.test", uuid::Uuid::now_v7().simple());
+    let res = desk
+        .app
+        .post(
+            "/api/v1/users",
+            Some(&admin),
+            &json!({"email": reporting_email, "display_name": "Rana Aziz", "roles": ["reporting"],
+                    "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let mut sessions = vec![String::new()];
+    for email in [
+        &desk.liaison_email,
+        &desk.outsider_email,
+        &desk.supervisor_email,
+        &reporting_email,
+    ] {
+        sessions.push(sign_in(&desk, email).await);
+    }
+    sessions.push(sign_in_with(&desk, ADMIN_EMAIL, ADMIN_PASSWORD).await);
+    let id = desk.rfa["id"].as_str().unwrap();
+    let case = format!("/cases/{id}");
+    let note = format!("/cases/{id}/actions/add_note");
+    // Columns: nobody, liaison officer, another jurisdiction's officer, supervisor,
+    // reporting, administrator.
+    let gets: Vec<(String, [u16; 6])> = vec![
+        ("/".into(), [303, 200, 200, 200, 403, 403]),
+        (
+            "/?tab=closed&priority=high".into(),
+            [303, 200, 200, 200, 403, 403],
+        ),
+        ("/cases/new".into(), [303, 200, 200, 200, 403, 403]),
+        (case.clone(), [303, 200, 404, 200, 403, 403]),
+        (note.clone(), [303, 200, 404, 200, 403, 403]),
+        (
+            format!("/cases/{id}/actions/start_review"),
+            [303, 403, 404, 200, 403, 403],
+        ),
+        ("/cases/list.csv".into(), [303, 403, 403, 200, 403, 403]),
+        ("/account/password".into(), [303, 200, 200, 200, 200, 200]),
+        ("/cases/not-a-case".into(), [303, 404, 404, 404, 404, 404]),
+    ];
+    let mut wrong = Vec::new();
+    for (path, expect) in &gets {
+        for (who, session) in sessions.iter().enumerate() {
+            let status = page(&desk, path, session).await.status().as_u16();
+            if status != expect[who] {
+                wrong.push(format!(
+                    "GET {path} as #{who}: {status}, not {}",
+                    expect[who]
+                ));
+            }
+        }
+    }
+    for (who, session) in sessions.iter().enumerate().skip(1) {
+        let html = page(&desk, "/account/password", session)
+            .await
+            .text()
+            .await
+            .unwrap();
+        let csrf = hidden(&html, "csrf");
+        let posts: Vec<(String, Form, [u16; 6])> = vec![
+            (
+                note.clone(),
+                vec![
+                    ("csrf", csrf.clone()),
+                    ("version", "999".into()),
+                    ("text", "A note".into()),
+                ],
+                [303, 409, 404, 409, 403, 403],
+            ),
+            (
+                "/cases/bulk".into(),
+                vec![
+                    ("csrf", csrf.clone()),
+                    ("ids", id.to_string()),
+                    ("change", "priority~urgent".into()),
+                ],
+                [303, 403, 403, 200, 403, 403],
+            ),
+        ];
+        for (path, form, expect) in posts {
+            let status = post_form(&desk, &path, session, &form)
+                .await
+                .status()
+                .as_u16();
+            if status != expect[who] {
+                wrong.push(format!(
+                    "POST {path} as #{who}: {status}, not {}",
+                    expect[who]
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

@@ -197,6 +197,11 @@ pub fn allowed_in(state: State) -> Vec<RfaAction> {
 }
 
 /// The permission each action needs (SPEC section 5).
+/// The intake details can be corrected until the request is accepted.
+pub fn intake_correctable(state: State) -> bool {
+    matches!(state, State::Received | State::UnderReview)
+}
+
 pub fn permission(action: RfaAction) -> Action {
     match action {
         A::StartReview => Action::StartReview,

@@ -64,6 +64,29 @@ struct CasePage {
     timeline: Vec<Entry>,
     actions: Vec<ActionLink>,
     done: Option<&'static str>,
+    /// While the intake can be corrected: its form.
+    correct_href: Option<String>,
+}
+
+impl CasePage {
+    /// The intake form's field for a fact of the request, when it can be corrected now.
+    fn change_link(&self, label: &str) -> Option<String> {
+        let field = match label {
+            "Received" => "received_on",
+            "Channel" => "channel",
+            "Requester" => "requester_name",
+            "Assistance" => "assistance_types",
+            "Proceedings" => "proceeding_type",
+            "Crimes" => "crimes",
+            "Conduct" => "conduct_from",
+            "Confidentiality" => "confidentiality",
+            "National case reference" => "national_case_reference",
+            "Tags" => "tags",
+            "Description" => "description",
+            _ => return None,
+        };
+        self.correct_href.as_ref().map(|h| format!("{h}#{field}"))
+    }
 }
 
 fn join(items: impl IntoIterator<Item = impl AsRef<str>>) -> String {
@@ -284,10 +307,14 @@ pub async fn show(
         .collect();
     let done = match done.into_inner().done.as_deref() {
         Some("intake") => Some("The request is logged."),
+        Some("edit_intake") => Some("The intake details are corrected."),
         Some(a) => RfaAction::parse(a).map(|a| words::action(a).1),
         None => None,
     };
     Ok(ok(&CasePage {
+        correct_href: rfa
+            .intake_editable
+            .then(|| format!("/cases/{}/intake", rfa.id)),
         actions,
         done,
         user: Some(UserBar::of(&signed.0)),

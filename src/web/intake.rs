@@ -57,10 +57,10 @@ async fn places(svc: &Services, signed: &Signed) -> Result<Vec<(String, String)>
 }
 
 /// The form's values: one per name, or all of them for the checkboxes.
-struct Values(Vec<(String, String)>);
+pub(super) struct Values(pub(super) Vec<(String, String)>);
 
 impl Values {
-    fn one(&self, name: &str) -> String {
+    pub(super) fn one(&self, name: &str) -> String {
         self.0
             .iter()
             .rev()
@@ -105,7 +105,7 @@ fn options<T: Copy>(
         .collect()
 }
 
-fn fields(authorities: &[(String, String)], v: &Values) -> Vec<Field> {
+pub(super) fn fields(authorities: &[(String, String)], v: &Values) -> Vec<Field> {
     let plain = |s: &'static str| words::plain(s);
     let one = |name: &str| vec![v.one(name)];
     let mut priority = one("priority");
@@ -230,7 +230,7 @@ fn form_name(service_field: &str) -> &str {
 }
 
 /// The form read into the service's command, with the errors of what cannot be read.
-fn request(
+pub(super) fn request(
     svc: &Services,
     jurisdiction: &JurisdictionId,
     v: &Values,
@@ -382,6 +382,37 @@ fn request(
     }
 }
 
+/// The service's errors as sentences: each on its field, and all in the error summary as
+/// (field name, sentence).
+pub(super) fn summarise(fields: &mut [Field], errors: Vec<FieldError>) -> Vec<(String, String)> {
+    let mut summary = Vec::new();
+    for e in errors {
+        let name = form_name(&e.field);
+        let f = fields.iter_mut().find(|f| f.name == name);
+        let label = f.as_ref().map_or("This", |f| f.label);
+        let message = e.message.trim_end_matches('.');
+        let sentence = if message.chars().next().is_some_and(char::is_uppercase) {
+            format!("{message}.")
+        } else {
+            format!("{label} {message}.")
+        };
+        if let Some(f) = f {
+            f.error.get_or_insert_with(|| sentence.clone());
+        }
+        summary.push((name.to_string(), sentence));
+    }
+    summary
+}
+
+/// The form's values from the body of a POST (names may repeat, for the checkboxes).
+pub(super) fn values_of(body: &Bytes) -> Values {
+    Values(
+        url::form_urlencoded::parse(body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect(),
+    )
+}
+
 #[derive(Deserialize)]
 pub struct Step {
     jurisdiction: Option<String>,
@@ -413,22 +444,7 @@ async fn show(
         }
         None => Vec::new(),
     };
-    let mut summary = Vec::new();
-    for e in errors {
-        let name = form_name(&e.field);
-        let f = fields.iter_mut().find(|f| f.name == name);
-        let label = f.as_ref().map_or("This", |f| f.label);
-        let message = e.message.trim_end_matches('.');
-        let sentence = if message.chars().next().is_some_and(char::is_uppercase) {
-            format!("{message}.")
-        } else {
-            format!("{label} {message}.")
-        };
-        if let Some(f) = f {
-            f.error.get_or_insert_with(|| sentence.clone());
-        }
-        summary.push((name.to_string(), sentence));
-    }
+    let summary = summarise(&mut fields, errors);
     let token = Some(values.one("intake_token"))
         .filter(|t| !t.is_empty())
         .unwrap_or_else(random_token);
@@ -484,11 +500,7 @@ pub async fn log(
     signed: Signed,
     body: Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let values = Values(
-        url::form_urlencoded::parse(&body)
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect(),
-    );
+    let values = values_of(&body);
     session::checked_form(&req, &svc, &signed, &values.one("csrf"))?;
     let Some(jurisdiction) = JurisdictionId::parse(&values.one("jurisdiction_id")) else {
         return Ok(see_other("/cases/new"));

@@ -15,6 +15,7 @@ pub mod auth;
 pub mod bulk;
 pub mod case;
 pub mod cases;
+pub mod correction;
 pub mod intake;
 pub mod page;
 pub mod session;
@@ -61,6 +62,8 @@ pub fn scope() -> impl HttpServiceFactory {
         .service(intake::form)
         .service(intake::log)
         .service(case::show)
+        .service(correction::form)
+        .service(correction::correct)
         .service(actions::confirm)
         .service(actions::take)
         .default_service(aw::to(page::not_found))

@@ -249,6 +249,25 @@ async fn a_caseworker_signs_in_reads_the_queue_and_a_case(backend: Backend) {
             .contains("annex follows by courier")
     );
     b.check("case-after-note").await;
+
+    // Correcting the intake: the form as the case is, one field changed, a banner.
+    b.click("a[href$='/intake']").await;
+    b.wait_for("textarea#description").await;
+    b.check("correct-intake").await;
+    b.fill(
+        "textarea#description",
+        "Request for documentary evidence on detention practices, with annexes.",
+    )
+    .await;
+    b.click("form[method=post] button[type=submit].button")
+        .await;
+    b.wait_for(".banner.success").await;
+    assert!(
+        b.text(".banner")
+            .await
+            .contains("The intake details are corrected.")
+    );
+    assert!(b.text("main").await.contains("with annexes"));
     let xss = desk.xss_rfa["id"].as_str().unwrap();
     b.goto(&format!("{base}/cases/{xss}")).await;
     assert!(b.text("h1").await.contains(XSS));

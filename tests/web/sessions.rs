@@ -16,6 +16,7 @@ both_backends!(
     bulk_triage_previews_then_changes_and_reports_each_case,
     the_list_counts_pages_back_and_downloads_for_supervisors,
     every_screen_answers_each_role_as_the_policy_says,
+    intake_corrections_until_acceptance_record_what_changed,
 );
 
 /// The value of a cookie an answer sets.
@@ -750,6 +751,10 @@ async fn every_screen_answers_each_role_as_the_policy_says(backend: Backend) {
             [303, 403, 404, 200, 403, 403],
         ),
         ("/cases/list.csv".into(), [303, 403, 403, 200, 403, 403]),
+        (
+            format!("/cases/{id}/intake"),
+            [303, 200, 404, 200, 403, 403],
+        ),
         ("/account/password".into(), [303, 200, 200, 200, 200, 200]),
         ("/cases/not-a-case".into(), [303, 404, 404, 404, 404, 404]),
     ];
@@ -806,4 +811,178 @@ async fn every_screen_answers_each_role_as_the_policy_says(backend: Backend) {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// The intake form's fields for a request as the API shows it, with some changed.
+fn intake_form(rfa: &serde_json::Value, csrf: &str, version: i64, subject: &str) -> Form<'static> {
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+    let mut form: Form = vec![
+        ("csrf", csrf.to_string()),
+        ("version", version.to_string()),
+        ("authority_id", text(&rfa["authority_id"])),
+        ("received_on", text(&rfa["received_at"])[..10].to_string()),
+        (
+            "received_time",
+            text(&rfa["received_at"])[11..16].to_string(),
+        ),
+        ("channel", text(&rfa["channel"])),
+        ("subject", subject.to_string()),
+        ("description", text(&rfa["description"])),
+        ("requester_name", text(&rfa["requester"]["name"])),
+        ("requester_email", text(&rfa["requester"]["email"])),
+        ("proceeding_type", text(&rfa["proceeding_type"])),
+        ("conduct_country", text(&rfa["conduct"]["country_code"])),
+        ("conduct_from", text(&rfa["conduct"]["from"])),
+        ("conduct_to", text(&rfa["conduct"]["to"])),
+        ("confidentiality", text(&rfa["confidentiality"])),
+        ("tags", String::new()),
+    ];
+    for a in rfa["assistance_types"].as_array().unwrap() {
+        form.push(("assistance_types", text(a)));
+    }
+    for c in rfa["crimes"].as_array().unwrap() {
+        form.push(("crimes", text(c)));
+    }
+    form
+}
+
+async fn intake_corrections_until_acceptance_record_what_changed(backend: Backend) {
+    let desk = Desk::new(backend).await;
+    let token = token_of(&desk.app.login(&desk.supervisor_email, PASSWORD).await);
+    let id = desk.rfa["id"].as_str().unwrap();
+    let liaison = sign_in(&desk, &desk.liaison_email).await;
+    let case = page(&desk, &format!("/cases/{id}"), &liaison)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(case.contains("Correct the intake details"), "{case}");
+    assert!(
+        case.contains(&format!("href=\"/cases/{id}/intake#description\"")),
+        "{case}"
+    );
+    let form = page(&desk, &format!("/cases/{id}/intake"), &liaison).await;
+    assert_eq!(form.status(), 200);
+    let html = form.text().await.unwrap();
+    assert!(
+        html.contains("value=\"Detention facility records, 2012-2014\""),
+        "{html}"
+    );
+    let csrf = hidden(&html, "csrf");
+    let version = desk.rfa["version"].as_i64().unwrap();
+    // A blank subject is named, and nothing is written.
+    let res = post_form(
+        &desk,
+        &format!("/cases/{id}/intake"),
+        &liaison,
+        &intake_form(&desk.rfa, &csrf, version, "  "),
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("href=\"#subject\""));
+    // The subject corrected: recorded as what changed, and nothing else.
+    let res = post_form(
+        &desk,
+        &format!("/cases/{id}/intake"),
+        &liaison,
+        &intake_form(
+            &desk.rfa,
+            &csrf,
+            version,
+            "Detention facility records, 2011-2014",
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()[LOCATION],
+        format!("/cases/{id}?done=edit_intake").as_str()
+    );
+    let case = page(&desk, &format!("/cases/{id}?done=edit_intake"), &liaison)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(case.contains("The intake details are corrected."), "{case}");
+    let events = api_json(&desk, &format!("/api/v1/rfas/{id}/events"), &token).await;
+    let edit = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "edit_intake")
+        .unwrap()
+        .clone();
+    assert!(edit.to_string().contains("2011-2014"), "{edit}");
+    assert!(
+        !edit.to_string().contains("received_at"),
+        "the moment of receipt kept: {edit}"
+    );
+    // The same form again, on the old version: the case changed, the text is kept.
+    let res = post_form(
+        &desk,
+        &format!("/cases/{id}/intake"),
+        &liaison,
+        &intake_form(&desk.rfa, &csrf, version, "Typed on a stale page"),
+    )
+    .await;
+    assert_eq!(res.status(), 409);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("This case changed since you opened it"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"Typed on a stale page\""), "{html}");
+    // Another jurisdiction's officer: no such page.
+    let outsider = sign_in(&desk, &desk.outsider_email).await;
+    assert_eq!(
+        page(&desk, &format!("/cases/{id}/intake"), &outsider)
+            .await
+            .status(),
+        404
+    );
+    // Once accepted, the intake stays as it is.
+    let supervisor_id = {
+        let people = api_json(&desk, "/api/v1/people", &token).await;
+        people["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["display_name"] == "Samira Haddad")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let mut rfa = api_json(&desk, &format!("/api/v1/rfas/{id}"), &token).await;
+    for (action, body) in [
+        ("start_review", json!({})),
+        ("assign", json!({"assignee_id": supervisor_id})),
+        ("accept", json!({})),
+    ] {
+        let res = desk
+            .app
+            .client
+            .post(desk.app.url(&format!("/api/v1/rfas/{id}/actions/{action}")))
+            .bearer_auth(&token)
+            .header("if-match", format!("\"{}\"", rfa["version"]))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{action}");
+        rfa = res.json().await.unwrap();
+    }
+    assert_eq!(rfa["intake_editable"], false);
+    let case = page(&desk, &format!("/cases/{id}"), &liaison)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!case.contains("Correct the intake details"), "{case}");
+    assert_eq!(
+        page(&desk, &format!("/cases/{id}/intake"), &liaison)
+            .await
+            .status(),
+        409
+    );
 }

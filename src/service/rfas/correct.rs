@@ -15,7 +15,7 @@ use crate::db::DbConnection;
 use crate::db::registry as registry_store;
 use crate::db::rfas::{self as store, RfaRow};
 use crate::domain::ids::{AuthorityId, JurisdictionId, RfaId};
-use crate::domain::lifecycle::{AssistanceType, Channel, Confidentiality, State};
+use crate::domain::lifecycle::{AssistanceType, Channel, Confidentiality};
 use crate::domain::policy::{self, Principal};
 use crate::domain::registry::{Crime, ProceedingType};
 use crate::error::AppError;
@@ -126,7 +126,7 @@ fn correct(
     correction: IntakeCorrection,
 ) -> Result<RfaView, AppError> {
     let before = view::state_of(&row)?;
-    if !matches!(before, State::Received | State::UnderReview) {
+    if !crate::domain::lifecycle::intake_correctable(before) {
         return Err(AppError::NotAllowedNow {
             detail: "The intake can be corrected only until the request is accepted.".into(),
             allowed_actions: view::allowed_actions(who, before, &row.jurisdiction_id)

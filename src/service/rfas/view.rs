@@ -118,6 +118,9 @@ pub struct RfaView {
     pub eligibility: EligibilityView,
     /// What the caller may do now, given the state and their roles.
     pub allowed_actions: Vec<RfaAction>,
+    /// The caller may correct the intake details now (`PATCH /api/v1/rfas/{id}`): until
+    /// the request is accepted, for those who may edit it.
+    pub intake_editable: bool,
     /// Send as `If-Match` (it is also the `ETag`).
     pub version: i64,
     pub created_by: String,
@@ -344,6 +347,14 @@ pub(super) fn view_named(
             &row.eligibility_outcome,
             row.eligibility_override.as_deref(),
         ),
+        intake_editable: lifecycle::intake_correctable(state)
+            && authorize(
+                p,
+                crate::domain::policy::Action::EditIntake,
+                Resource::Rfa {
+                    jurisdiction_id: &row.jurisdiction_id,
+                },
+            ) == Access::Allow,
         overdue: lifecycle::overdue(state, due_on, rules.today()),
         due: DueExplanation {
             due_on,

@@ -132,6 +132,65 @@ impl Browser {
         e.send_keys(text).await.expect("type");
     }
 
+    /// Presses keys as a person at the keyboard would, on whatever has the focus.
+    pub async fn keys(&self, keys: &str) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let mut seq = KeyActions::new("keyboard".into());
+        for value in keys.chars() {
+            seq = seq
+                .then(KeyAction::Down { value })
+                .then(KeyAction::Up { value });
+        }
+        self.client.perform_actions(seq).await.expect("keys");
+    }
+
+    /// Presses Tab until `css` has the focus (at most 100 times) and checks that the focus
+    /// can be seen: a keyboard user reaches it and knows where they are.
+    pub async fn tab_to(&self, css: &str) {
+        let tab = char::from(fantoccini::key::Key::Tab).to_string();
+        for _ in 0..100 {
+            let here = self
+                .client
+                .execute(
+                    "return !!document.activeElement && document.activeElement.matches(arguments[0]);",
+                    vec![css.into()],
+                )
+                .await
+                .expect("focus");
+            if here == serde_json::Value::Bool(true) {
+                let visible = self
+                    .client
+                    .execute(
+                        "const s = getComputedStyle(document.activeElement); \
+                         return s.outlineStyle !== 'none' && s.outlineWidth !== '0px';",
+                        vec![],
+                    )
+                    .await
+                    .expect("focus style");
+                assert_eq!(
+                    visible,
+                    serde_json::Value::Bool(true),
+                    "no visible focus on {css}"
+                );
+                return;
+            }
+            self.keys(&tab).await;
+        }
+        panic!("{css} cannot be reached with the Tab key");
+    }
+
+    /// Whether the element with the focus matches `css`.
+    pub async fn focused(&self, css: &str) -> bool {
+        self.client
+            .execute(
+                "return !!document.activeElement && document.activeElement.matches(arguments[0]);",
+                vec![css.into()],
+            )
+            .await
+            .expect("focus")
+            == serde_json::Value::Bool(true)
+    }
+
     pub async fn click(&self, css: &str) {
         self.client
             .find(Locator::Css(css))

@@ -113,7 +113,11 @@ impl Desk {
     }
 }
 
-both_backends!(a_caseworker_signs_in_reads_the_queue_and_a_case);
+both_backends!(
+    a_caseworker_signs_in_reads_the_queue_and_a_case,
+    a_request_is_logged_with_the_keyboard_alone,
+    a_stale_form_and_a_forged_one_change_nothing,
+);
 
 async fn a_caseworker_signs_in_reads_the_queue_and_a_case(backend: Backend) {
     if !browser::available("a_caseworker_signs_in_reads_the_queue_and_a_case") {
@@ -343,5 +347,180 @@ async fn a_caseworker_signs_in_reads_the_queue_and_a_case(backend: Backend) {
     b.check("cases-after-bulk").await;
     b.click("header button[type=submit]").await;
     b.wait_for_path("/sign-in").await;
+    b.close().await;
+}
+
+/// Everything with the keyboard: the skip link first, signing in, the way to the intake
+/// form, each field, the checkboxes, a failed submit (the error summary takes the focus),
+/// and the request logged. Every element reached shows its focus.
+async fn a_request_is_logged_with_the_keyboard_alone(backend: Backend) {
+    if !browser::available("a_request_is_logged_with_the_keyboard_alone") {
+        return;
+    }
+    let desk = Desk::new(backend).await;
+    let b = Browser::start(&format!("{backend:?}").to_lowercase()).await;
+    let base = desk.app.base.clone();
+    let enter = char::from(fantoccini::key::Key::Enter).to_string();
+    let space = char::from(fantoccini::key::Key::Space).to_string();
+    b.goto(&format!("{base}/sign-in")).await;
+    b.tab_to(".skip-link").await;
+    b.tab_to("#email").await;
+    b.keys(&desk.liaison_email).await;
+    b.tab_to("#password").await;
+    b.keys(PASSWORD).await;
+    b.keys(&enter).await;
+    b.wait_for("table").await;
+    b.tab_to("a[href='/cases/new']").await;
+    b.keys(&enter).await;
+    b.wait_for("select#jurisdiction").await;
+    b.tab_to("main form button[type=submit]").await;
+    b.keys(&enter).await;
+    b.wait_for("select#authority_id").await;
+    b.tab_to("#authority_id").await;
+    b.keys("Federal").await;
+    b.tab_to("#received_on").await;
+    b.keys("03022026").await;
+    b.tab_to("#description").await;
+    b.keys("Statements of former detainees.").await;
+    b.tab_to("#requester_name").await;
+    b.keys("Dr. C. Investigating Judge").await;
+    b.tab_to("#assistance_types").await;
+    b.keys(&space).await;
+    b.tab_to("#crimes-torture").await;
+    b.keys(&space).await;
+    b.tab_to("#conduct_from").await;
+    b.keys("01012013").await;
+    // Sent without a subject: the error summary takes the focus and links to the field.
+    b.tab_to("main form[method=post] button[type=submit]").await;
+    b.keys(&enter).await;
+    b.wait_for(".error-summary").await;
+    assert!(
+        b.focused(".error-summary").await,
+        "the error summary has the focus"
+    );
+    b.check("keyboard-error").await;
+    b.tab_to(".error-summary a[href='#subject']").await;
+    b.keys(&enter).await;
+    assert!(b.focused("#subject").await, "the link leads to the field");
+    b.keys("Statements of former detainees, 2013").await;
+    b.tab_to("main form[method=post] button[type=submit]").await;
+    b.keys(&enter).await;
+    b.wait_for(".banner.success").await;
+    assert!(b.text(".banner").await.contains("The request is logged."));
+    assert!(
+        b.text("h1")
+            .await
+            .contains("Statements of former detainees, 2013")
+    );
+    b.check("keyboard-logged").await;
+    b.close().await;
+}
+
+/// A page of another origin (another port) with a form that posts to the service, as an
+/// attacker's page would: served once per request by a thread, until the test ends.
+fn forged_page(target: &str) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><title>Prize</title></head><body>\
+         <form method=\"post\" action=\"{target}\"><input type=\"hidden\" name=\"text\" \
+         value=\"forged\"><input type=\"hidden\" name=\"version\" value=\"1\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"guessed\">\
+         <button id=\"go\" type=\"submit\">Claim</button></form></body></html>"
+    );
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{html}",
+                html.len()
+            );
+        }
+    });
+    origin
+}
+
+async fn a_stale_form_and_a_forged_one_change_nothing(backend: Backend) {
+    if !browser::available("a_stale_form_and_a_forged_one_change_nothing") {
+        return;
+    }
+    let desk = Desk::new(backend).await;
+    let b = Browser::start(&format!("{backend:?}").to_lowercase()).await;
+    let base = desk.app.base.clone();
+    let id = desk.rfa["id"].as_str().unwrap();
+    b.goto(&format!("{base}/sign-in")).await;
+    b.fill("#email", &desk.supervisor_email).await;
+    b.fill("#password", PASSWORD).await;
+    b.click("button[type=submit].button").await;
+    b.wait_for("table").await;
+    // The note form is opened; meanwhile a colleague changes the case through the API.
+    b.goto(&format!("{base}/cases/{id}/actions/add_note")).await;
+    b.wait_for("textarea#text").await;
+    b.fill("textarea#text", "Typed before the case changed.")
+        .await;
+    let token = token_of(&desk.app.login(&desk.supervisor_email, PASSWORD).await);
+    let res = desk
+        .app
+        .client
+        .post(
+            desk.app
+                .url(&format!("/api/v1/rfas/{id}/actions/set_priority")),
+        )
+        .bearer_auth(&token)
+        .header("if-match", format!("\"{}\"", desk.rfa["version"]))
+        .json(&json!({"priority": "urgent"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    b.click("main form[method=post] button[type=submit].button")
+        .await;
+    b.wait_for(".banner[role=alert]").await;
+    assert!(
+        b.text(".banner")
+            .await
+            .contains("This case changed since you opened it")
+    );
+    let kept: Value = b
+        .client
+        .execute(
+            "return document.querySelector('textarea#text').value;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept, "Typed before the case changed.");
+    b.check("stale-form").await;
+    let events = |token: String| {
+        let app = &desk.app;
+        async move {
+            let v: Value = app
+                .get(&format!("/api/v1/rfas/{id}/events"), Some(&token))
+                .await
+                .json()
+                .await
+                .unwrap();
+            v["items"].as_array().unwrap().len()
+        }
+    };
+    let before = events(token.clone()).await;
+    // A page of another origin posts to the service with the user's cookie: refused.
+    let attacker = forged_page(&format!("{base}/cases/{id}/actions/add_note"));
+    b.goto(&format!("{attacker}/")).await;
+    b.click("#go").await;
+    b.wait_for_path(&format!("/cases/{id}/actions/add_note"))
+        .await;
+    b.wait_for("h1").await;
+    assert!(
+        b.text("h1").await.contains("This form cannot be accepted"),
+        "{}",
+        b.text("main").await
+    );
+    b.check("forged-form").await;
+    assert_eq!(events(token).await, before, "nothing was written");
     b.close().await;
 }

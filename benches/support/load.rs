@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 
-use super::{BenchDb, login};
+use super::{BenchDb, login, web_session};
 
 pub struct Config {
     /// RFAs stored for the "small" queue scenario and the large-data scenarios.
@@ -461,6 +461,7 @@ pub async fn run(cfg: &Config) -> anyhow::Result<Vec<Outcome>> {
         .await?,
         &server,
     );
+    let pages_small = page_scenarios(&client, cfg, &server, &pairs[3].0, cfg.small).await?;
     let small_peak = server.peak_mib();
     drop(server);
 
@@ -470,6 +471,7 @@ pub async fn run(cfg: &Config) -> anyhow::Result<Vec<Outcome>> {
     results.push(read);
     results.push(queue_small);
     results.push(assign);
+    results.extend(pages_small);
 
     // Grow to the large data set, then the queue page and the annual report again.
     if cfg.large > cfg.small {
@@ -518,10 +520,79 @@ pub async fn run(cfg: &Config) -> anyhow::Result<Vec<Outcome>> {
         .await?,
         &server,
     );
+    let pages_large =
+        page_scenarios(&client, cfg, &server, &pairs[3].0, cfg.large.max(cfg.small)).await?;
     results.push(queue_large);
+    results.extend(pages_large);
     results.push(report);
     let _ = small_peak;
     Ok(results)
+}
+
+/// The screens' case list (the Open tab, 50 rows, of one jurisdiction, by due date) and a
+/// case page, as HTML, with a browser session.
+async fn page_scenarios(
+    client: &reqwest::Client,
+    cfg: &Config,
+    server: &Server,
+    jurisdiction: &str,
+    stored: usize,
+) -> anyhow::Result<Vec<Outcome>> {
+    let base = server.base.clone();
+    let session = web_session(&base, "bench-supervisor@rfa.test").await?;
+    let url = format!("{base}/?tab=open&jurisdiction={jurisdiction}");
+    let first = client
+        .get(&url)
+        .header(reqwest::header::COOKIE, &session)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        first.status() == 200,
+        "case list answered {}",
+        first.status()
+    );
+    let html = first.text().await?;
+    let ids: Vec<String> = html
+        .split("href=\"/cases/")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|id| id.len() == 36)
+        .map(str::to_string)
+        .collect();
+    anyhow::ensure!(!ids.is_empty(), "no cases on the list page");
+    let (u, c) = (url.clone(), session.clone());
+    let list = outcome(
+        "case list page (HTML, Open tab, 50 rows, one jurisdiction)",
+        stored,
+        drive(
+            client,
+            cfg.concurrency,
+            cfg.seconds,
+            Arc::new(move |cl, _, _| cl.get(&u).header(reqwest::header::COOKIE, &c)),
+            None,
+        )
+        .await?,
+        server,
+    );
+    let (b, c, ids) = (base.clone(), session.clone(), Arc::new(ids));
+    let case = outcome(
+        "case page (HTML, GET /cases/{id})",
+        stored,
+        drive(
+            client,
+            cfg.concurrency,
+            cfg.seconds,
+            Arc::new(move |cl, w, i| {
+                let id = &ids[(w * 7919 + i as usize) % ids.len()];
+                cl.get(format!("{b}/cases/{id}"))
+                    .header(reqwest::header::COOKIE, &c)
+            }),
+            None,
+        )
+        .await?,
+        server,
+    );
+    Ok(vec![list, case])
 }
 
 /// The same intake transaction through the service, with no HTTP: what the database allows.

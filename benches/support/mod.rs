@@ -204,6 +204,50 @@ pub async fn login(client: &reqwest::Client, base: &str, email: &str) -> anyhow:
     Ok(v["access_token"].as_str().unwrap_or_default().to_string())
 }
 
+/// Signs in through the screens' form; returns the session cookie (`rfa_session=…`).
+pub async fn web_session(base: &str, email: &str) -> anyhow::Result<String> {
+    // The session cookie comes with the redirect after sign-in: not followed here.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let cookie = |res: &reqwest::Response, name: &str| {
+        res.headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(&format!("{name}=")))
+            .and_then(|v| v.split(';').next())
+            .map(str::to_string)
+    };
+    let form = client.get(format!("{base}/sign-in")).send().await?;
+    let form_cookie = cookie(&form, "rfa_form").ok_or_else(|| anyhow::anyhow!("no form cookie"))?;
+    let html = form.text().await?;
+    let marker = "name=\"form_token\" value=\"";
+    let start = html
+        .find(marker)
+        .ok_or_else(|| anyhow::anyhow!("no form token"))?
+        + marker.len();
+    let token = html[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let res = client
+        .post(format!("{base}/sign-in"))
+        .header(reqwest::header::COOKIE, form_cookie)
+        .header("sec-fetch-site", "same-origin")
+        .form(&[
+            ("email", email),
+            ("password", PASSWORD),
+            ("next", "/"),
+            ("form_token", &token),
+        ])
+        .send()
+        .await?;
+    anyhow::ensure!(res.status() == 303, "web sign-in answered {}", res.status());
+    cookie(&res, "rfa_session").ok_or_else(|| anyhow::anyhow!("no session cookie"))
+}
+
 /// Peak resident memory of this process (the server runs in it), from /proc.
 pub fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")

@@ -90,7 +90,7 @@ impl ListParams {
 
     pub(super) fn query(&self, me: &str) -> QueueQuery {
         let mut q = QueueQuery {
-            limit: 25,
+            limit: 50,
             cursor: self.cursor.clone(),
             view: QueueView::Summary,
             ..QueueQuery::default()

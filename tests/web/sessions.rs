@@ -584,9 +584,9 @@ async fn bulk_triage_previews_then_changes_and_reports_each_case(backend: Backen
 async fn the_list_counts_pages_back_and_downloads_for_supervisors(backend: Backend) {
     let desk = Desk::new(backend).await;
     let token = token_of(&desk.app.login(&desk.supervisor_email, PASSWORD).await);
-    // 60 more requests: three pages of 25 in the open tab (62 in all).
+    // 110 more requests: three pages of 50 in the open tab (112 in all).
     let body = &desk.rfa;
-    for _ in 0..60 {
+    for _ in 0..110 {
         let intake = json!({"jurisdiction_id": body["jurisdiction_id"], "authority_id": body["authority_id"],
             "received_at": "2026-03-05T09:30:00Z", "channel": "email", "subject": "=HYPERLINK(\"x\")",
             "description": "d", "requester": {"name": "R", "email": "r@justice.example"},
@@ -602,7 +602,7 @@ async fn the_list_counts_pages_back_and_downloads_for_supervisors(backend: Backe
         .text()
         .await
         .unwrap();
-    assert!(first.contains("62 cases"), "{first}");
+    assert!(first.contains("112 cases"), "{first}");
     assert!(!first.contains("Previous page"));
     let next = |html: &str, rel: &str| {
         let marker = "<a href=\"";
@@ -649,7 +649,7 @@ async fn the_list_counts_pages_back_and_downloads_for_supervisors(backend: Backe
     .text()
     .await
     .unwrap();
-    assert!(tagged.contains("60 cases"), "{tagged}");
+    assert!(tagged.contains("110 cases"), "{tagged}");
     assert!(tagged.contains("Tag: batch"), "{tagged}");
     let wrong = page(&desk, "/?tab=open&from=yesterday", &session)
         .await
@@ -660,7 +660,7 @@ async fn the_list_counts_pages_back_and_downloads_for_supervisors(backend: Backe
         wrong.contains("The first day of receipt is not a date"),
         "{wrong}"
     );
-    assert!(wrong.contains("62 cases"), "{wrong}");
+    assert!(wrong.contains("112 cases"), "{wrong}");
     // The download: every matching case, formulas kept as text.
     let res = page(&desk, "/cases/list.csv?tab=open&tag=batch", &session).await;
     assert_eq!(res.status(), 200);
@@ -678,7 +678,7 @@ async fn the_list_counts_pages_back_and_downloads_for_supervisors(backend: Backe
     );
     let csv = res.text().await.unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines.len(), 61, "{csv}");
+    assert_eq!(lines.len(), 111, "{csv}");
     assert!(
         lines[0].starts_with("Reference,Subject,Jurisdiction"),
         "{csv}"

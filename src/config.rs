@@ -38,6 +38,22 @@ pub struct Settings {
     pub deadlines: DeadlineSettings,
     pub mail: MailSettings,
     pub web: WebSettings,
+    pub documents: DocumentSettings,
+}
+
+/// Where the bytes of documents live, and how large one may be.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentSettings {
+    pub store: DocumentStoreKind,
+    pub directory: PathBuf,
+    pub max_bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentStoreKind {
+    Files,
 }
 
 /// The screens: where people reach them, and how long a browser session lasts.

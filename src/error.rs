@@ -41,6 +41,16 @@ pub enum AppError {
     /// but their own account.
     #[error("the password must be changed first")]
     PasswordChangeRequired,
+    /// The content of an upload is not a type the case file accepts.
+    #[error("unsupported type: {0}")]
+    UnsupportedType(String),
+    /// An upload larger than the configured limit.
+    #[error("too large: {0}")]
+    TooLarge(String),
+    /// Stored data no longer matches what was recorded of it (a document's SHA-256): not
+    /// served, and reported.
+    #[error("integrity failure: {0}")]
+    Integrity(String),
     /// No such record, or one outside the caller's reach (its existence is not revealed).
     #[error("not found: {0}")]
     NotFound(String),

@@ -102,7 +102,19 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<web::Data<Services>> 
             .context("hasher start-up task failed")?
             .map_err(|e| anyhow::anyhow!("{e}"))?
     };
-    Ok(web::Data::new(Services::new(db, settings, keys, hasher)))
+    let documents = match settings.documents.store {
+        crate::config::DocumentStoreKind::Files => {
+            let dir = if settings.documents.directory.as_os_str().is_empty() {
+                settings.data_dir.join("documents")
+            } else {
+                settings.documents.directory.clone()
+            };
+            crate::documents::Store::files(dir).map_err(|e| anyhow::anyhow!("{e}"))?
+        }
+    };
+    Ok(web::Data::new(Services::new(
+        db, settings, keys, hasher, documents,
+    )))
 }
 
 /// In production, mail that goes nowhere is worth a loud warning at every start.

@@ -40,6 +40,7 @@ use problem::Problem;
         (name = "people", description = "Colleagues by name, for those who work on requests"),
         (name = "registry", description = "Jurisdictions, their eligibility facts, and requesting authorities"),
         (name = "rfas", description = "Requests for assistance: intake, queue, lifecycle, history"),
+        (name = "documents", description = "A request's documents: upload, list, download, withdraw"),
         (name = "audit", description = "The tamper-evident event log"),
         (name = "reports", description = "Annual figures, exports, charts and snapshots"),
         (name = "admin", description = "Outgoing mail"),
@@ -156,6 +157,12 @@ where
         .service(rfas::act)
         .service(rfas::events)
         .service(rfas::verify)
+        .service(rfas::documents::verify)
+        .service(rfas::documents::upload)
+        .service(rfas::documents::list)
+        .service(rfas::documents::content)
+        .service(rfas::documents::withdraw)
+        .service(rfas::documents::get)
         .service(auth::login)
         .service(auth::refresh)
         .service(auth::logout)

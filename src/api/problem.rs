@@ -92,6 +92,9 @@ impl AppError {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) | AppError::PasswordChangeRequired => StatusCode::FORBIDDEN,
+            AppError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Integrity(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) | AppError::NotAllowedNow { .. } => StatusCode::CONFLICT,
             AppError::VersionMismatch => StatusCode::PRECONDITION_FAILED,
@@ -109,7 +112,10 @@ impl AppError {
             | AppError::Unauthenticated(d)
             | AppError::Forbidden(d)
             | AppError::NotFound(d)
-            | AppError::Conflict(d) => Problem::new(status, d.clone()),
+            | AppError::Conflict(d)
+            | AppError::UnsupportedType(d)
+            | AppError::TooLarge(d)
+            | AppError::Integrity(d) => Problem::new(status, d.clone()),
             AppError::NotAllowedNow {
                 detail,
                 allowed_actions,

@@ -303,3 +303,34 @@ diesel::table! {
         dedupe_key -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    documents (id) {
+        id -> Text,
+        rfa_id -> Text,
+        kind -> Text,
+        media_type -> Text,
+        sha256 -> Text,
+        size -> BigInt,
+        file_name -> Text,
+        description -> Nullable<Text>,
+        language -> Nullable<Text>,
+        added_by -> Text,
+        added_at -> Timestamp,
+        withdrawn_at -> Nullable<Timestamp>,
+        withdrawn_by -> Nullable<Text>,
+        withdrawal_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    document_downloads (id) {
+        id -> Text,
+        document_id -> Text,
+        user_id -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::joinable!(document_downloads -> documents (document_id));
+diesel::allow_tables_to_appear_in_same_query!(documents, document_downloads);

@@ -39,6 +39,7 @@ macro_rules! vocabulary {
 }
 
 pub mod canonical;
+pub mod documents;
 pub mod eligibility;
 pub mod email;
 pub mod ids;

@@ -31,6 +31,10 @@ pub enum Action {
     Reopen,
     OverrideEligibility,
     BulkTriage,
+    /// Add a document to a request's case file.
+    AddDocument,
+    /// Withdraw a document (it is kept, with the reason).
+    WithdrawDocument,
     /// Download the case list as a spreadsheet.
     ExportQueue,
     /// See colleagues by name (the people a case names, the assignee picker).
@@ -82,6 +86,8 @@ const TABLE: &[(Action, [Option<Reach>; 4])] = &[
     (Action::Reopen, [None, Some(All), None, None]),
     (Action::OverrideEligibility, [None, Some(All), None, None]),
     (Action::BulkTriage, [None, Some(All), None, None]),
+    (Action::AddDocument, [Some(Own), Some(All), None, None]),
+    (Action::WithdrawDocument, [None, Some(All), None, None]),
     (Action::ExportQueue, [None, Some(All), None, None]),
     (Action::ReadPeople, [Some(Own), Some(All), None, None]),
     (Action::ReadReports, [None, Some(All), Some(All), None]),
@@ -219,6 +225,8 @@ mod tests {
             (Reopen, "-Y--"),
             (OverrideEligibility, "-Y--"),
             (BulkTriage, "-Y--"),
+            (AddDocument, "LY--"),
+            (WithdrawDocument, "-Y--"),
             (ExportQueue, "-Y--"),
             (ReadPeople, "LY--"),
             (ReadReports, "-YY-"),

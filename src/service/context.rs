@@ -102,11 +102,19 @@ pub struct Services {
     pub(crate) keys: Arc<Keys>,
     pub(crate) hasher: Hasher,
     pub(crate) limits: SignInLimits,
+    pub(crate) documents: crate::documents::Store,
 }
 
 impl Services {
-    pub fn new(db: Database, settings: Arc<Settings>, keys: Arc<Keys>, hasher: Hasher) -> Self {
+    pub fn new(
+        db: Database,
+        settings: Arc<Settings>,
+        keys: Arc<Keys>,
+        hasher: Hasher,
+        documents: crate::documents::Store,
+    ) -> Self {
         Self {
+            documents,
             rules: Rules::from_settings(&settings),
             limits: SignInLimits::from_settings(&settings),
             db,

@@ -100,6 +100,21 @@ impl PageError {
                     "Choose your own password first",
                     "Your password was set for you. Change it before you go on.".into(),
                 ),
+                AppError::UnsupportedType(m) => (
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "This file cannot be added",
+                    m.clone(),
+                ),
+                AppError::TooLarge(m) => (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "This file is too large",
+                    m.clone(),
+                ),
+                AppError::Integrity(m) => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "This document cannot be shown",
+                    m.clone(),
+                ),
                 AppError::Unauthenticated(_) => (
                     StatusCode::UNAUTHORIZED,
                     "Sign in again",

@@ -8,6 +8,7 @@ mod bad_input;
 mod bench_smoke;
 mod cli;
 mod crash;
+mod documents;
 mod foundation;
 mod mail;
 mod matrix;

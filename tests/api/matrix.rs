@@ -25,6 +25,7 @@ pub struct Ids {
     pub jurisdiction_id: String,
     pub authority_id: String,
     pub rfa_id: String,
+    pub document_id: String,
 }
 
 pub struct Row {
@@ -174,6 +175,44 @@ pub fn rows() -> Vec<Row> {
             none,
             [401, 404, 200, 403, 403],
         ),
+        // JSON where a multipart form belongs: those who may add documents learn it is
+        // unreadable; the others are refused first.
+        r(
+            "POST",
+            "/api/v1/rfas/{id}/documents",
+            |_| json!({"kind": "annex"}),
+            [401, 404, 400, 403, 403],
+        ),
+        r(
+            "GET",
+            "/api/v1/rfas/{id}/documents",
+            none,
+            [401, 404, 200, 403, 403],
+        ),
+        r(
+            "GET",
+            "/api/v1/rfas/{id}/documents/{doc_id}",
+            none,
+            [401, 404, 200, 403, 403],
+        ),
+        r(
+            "GET",
+            "/api/v1/rfas/{id}/documents/{doc_id}/content",
+            none,
+            [401, 404, 200, 403, 403],
+        ),
+        r(
+            "POST",
+            "/api/v1/rfas/{id}/documents/{doc_id}/withdraw",
+            |_| json!({"reason": "Sent in error."}),
+            [401, 404, 200, 403, 403],
+        ),
+        r(
+            "GET",
+            "/api/v1/audit/documents",
+            none,
+            [401, 403, 403, 403, 200],
+        ),
         r(
             "POST",
             "/api/v1/rfas/bulk",
@@ -322,6 +361,23 @@ async fn every_endpoint_against_every_role(backend: Backend) {
         .json()
         .await
         .unwrap();
+    let document: Value = app
+        .client
+        .post(app.url(&format!(
+            "/api/v1/rfas/{}/documents",
+            rfa["id"].as_str().unwrap()
+        )))
+        .bearer_auth(tokens[2].as_deref().unwrap())
+        .multipart(reqwest::multipart::Form::new().text("kind", "annex").part(
+            "file",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4\n%%EOF\n".to_vec()).file_name("a.pdf"),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let snapshot: Value = app
         .post(
             "/api/v1/reports/snapshots",
@@ -347,6 +403,7 @@ async fn every_endpoint_against_every_role(backend: Backend) {
         jurisdiction_id: jurisdiction_id.clone(),
         authority_id: authority_id.clone(),
         rfa_id: rfa["id"].as_str().unwrap().to_string(),
+        document_id: document["id"].as_str().unwrap().to_string(),
     };
     let concrete = |path: &str| {
         if path.starts_with("/api/v1/users/") {
@@ -367,6 +424,7 @@ async fn every_endpoint_against_every_role(backend: Backend) {
         } else if path.starts_with("/api/v1/rfas/") {
             path.replace("{id}", &ids.rfa_id)
                 .replace("{action}", "add_note")
+                .replace("{doc_id}", &ids.document_id)
         } else {
             path.replace("{id}", &jurisdiction_id)
                 .replace("{aid}", &authority_id)

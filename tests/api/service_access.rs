@@ -179,8 +179,35 @@ async fn every_service_entry_point_checks_the_caller_itself(backend: Backend) {
             }
         )
     );
-    // A supervisor may do much, but not verify the audit chain.
+    // A supervisor may do much, but not verify the audit chain or the stored documents.
     refused!(Forbidden, rfas::verify_chain(svc, supervisor()));
+    refused!(
+        Forbidden,
+        rfas::documents::verify_documents(svc, supervisor())
+    );
+
+    // Documents follow the request; withdrawing is a supervisor's.
+    for role in [Role::Admin, Role::Reporting] {
+        let caller = || as_role(role);
+        refused!(
+            Forbidden,
+            rfas::documents::start_upload(svc, caller(), id.clone())
+        );
+        refused!(
+            Forbidden,
+            rfas::documents::list(svc, caller(), id.clone(), true)
+        );
+    }
+    refused!(
+        Hidden,
+        rfas::documents::withdraw(
+            svc,
+            liaison(),
+            id.clone(),
+            uuid::Uuid::now_v7().to_string(),
+            "r".into()
+        )
+    );
 
     // The registry: only administrators write; reporting staff do not even read.
     for role in [Role::Supervisor, Role::LiaisonOfficer, Role::Reporting] {

@@ -2,6 +2,7 @@
 //! triage, history, and the audit-chain check. Each handler reads the request into a typed
 //! command (`wire`), calls one service function with the caller, and maps the answer.
 
+pub mod documents;
 pub mod wire;
 
 use actix_web::http::header::{self, HeaderValue};

@@ -12,6 +12,7 @@ mod queue;
 mod summary;
 mod view;
 
+pub mod documents;
 pub use bulk::{BulkChange, BulkItem, BulkOutcome, BulkTriage, bulk};
 pub use commands::{Command, act, apply};
 pub use correct::{IntakeCorrection, correct_intake};

@@ -1,0 +1,2 @@
+DROP TABLE document_downloads;
+DROP TABLE documents;

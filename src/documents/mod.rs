@@ -1,0 +1,243 @@
+//! The document store: where the bytes of a request's documents live, under their SHA-256.
+//! One interface, chosen in configuration (`[documents] store`):
+//!
+//! - `files` (the default): the local filesystem under `data_dir/documents`,
+//!   content-addressed (`ab/cd/abcd…`). An upload is written to a temporary file while its
+//!   hash is computed, fsynced, and only then renamed into place, so a crash never leaves a
+//!   half-written document where a reader could find it.
+//!
+//! Nothing here knows about requests, users or the database: the service decides what is
+//! stored and records it; the store keeps bytes and proves they are unchanged.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::error::AppError;
+
+/// How much of a file's start is kept to recognise its type.
+pub const HEAD: usize = 64 * 1024;
+
+fn io(what: &str) -> impl Fn(std::io::Error) -> AppError + '_ {
+    move |e| AppError::internal(format!("document store, {what}: {e}"))
+}
+
+/// The configured store.
+#[derive(Debug, Clone)]
+pub enum Store {
+    Files(FileStore),
+}
+
+impl Store {
+    /// The filesystem store under `root` (created when missing).
+    pub fn files(root: PathBuf) -> Result<Self, AppError> {
+        std::fs::create_dir_all(root.join("tmp")).map_err(io("creating its directory"))?;
+        Ok(Store::Files(FileStore { root }))
+    }
+
+    /// Starts an upload of at most `limit` bytes.
+    pub async fn stage(&self, limit: u64) -> Result<Stager, AppError> {
+        match self {
+            Store::Files(s) => s.stage(limit).await,
+        }
+    }
+
+    /// Makes a staged upload part of the store (or, when the same bytes are already there,
+    /// drops the copy).
+    pub async fn keep(&self, staged: &Staged) -> Result<(), AppError> {
+        match self {
+            Store::Files(s) => s.keep(staged).await,
+        }
+    }
+
+    /// Forgets a staged upload that will not be kept.
+    pub async fn discard(&self, staged: Staged) {
+        let _ = tokio::fs::remove_file(&staged.path).await;
+    }
+
+    /// The stored bytes of `sha256`, checked against it: `Ok(None)` when they are missing,
+    /// `Err(Tampered)` when they no longer match.
+    pub async fn open_checked(&self, sha256: &str) -> Result<Option<Checked>, StoreError> {
+        match self {
+            Store::Files(s) => s.open_checked(sha256).await,
+        }
+    }
+}
+
+/// What reading a stored document can find.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The bytes no longer hash to the name they are stored under.
+    #[error("the stored bytes do not match their SHA-256")]
+    Tampered { found: String },
+    #[error(transparent)]
+    Failed(#[from] AppError),
+}
+
+/// An upload in progress: a temporary file, its hash so far, its size and first bytes.
+#[derive(Debug)]
+pub struct Stager {
+    file: tokio::fs::File,
+    path: PathBuf,
+    hasher: Sha256,
+    size: u64,
+    head: Vec<u8>,
+    limit: u64,
+}
+
+/// The upload went beyond its limit: nothing of it is kept.
+#[derive(Debug)]
+pub struct TooLarge;
+
+impl Stager {
+    /// Appends a chunk (the server holds no more than this chunk in memory).
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<Result<(), TooLarge>, AppError> {
+        self.size += chunk.len() as u64;
+        if self.size > self.limit {
+            return Ok(Err(TooLarge));
+        }
+        if self.head.len() < HEAD {
+            let take = (HEAD - self.head.len()).min(chunk.len());
+            self.head.extend_from_slice(&chunk[..take]);
+        }
+        self.hasher.update(chunk);
+        self.file
+            .write_all(chunk)
+            .await
+            .map_err(io("writing an upload"))?;
+        Ok(Ok(()))
+    }
+
+    /// The upload complete and on disk (fsynced), not yet part of the store.
+    pub async fn finish(mut self) -> Result<Staged, AppError> {
+        self.file.flush().await.map_err(io("flushing an upload"))?;
+        self.file
+            .sync_all()
+            .await
+            .map_err(io("syncing an upload"))?;
+        Ok(Staged {
+            sha256: hex::encode(self.hasher.finalize()),
+            size: self.size,
+            head: self.head,
+            path: self.path,
+        })
+    }
+
+    /// Gives up the upload and removes what was written.
+    pub async fn abandon(self) {
+        drop(self.file);
+        let _ = tokio::fs::remove_file(&self.path).await;
+    }
+}
+
+/// A complete upload, waiting to be kept or discarded.
+#[derive(Debug)]
+pub struct Staged {
+    pub sha256: String,
+    pub size: u64,
+    /// The first bytes (up to `HEAD`), to recognise the type.
+    pub head: Vec<u8>,
+    /// The temporary file, for a look inside a zip container.
+    pub path: PathBuf,
+}
+
+/// Stored bytes whose hash was checked: a file to stream from the start.
+pub struct Checked {
+    pub file: tokio::fs::File,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    root: PathBuf,
+}
+
+impl FileStore {
+    /// Where the bytes of `sha256` live; `None` for anything that is not a SHA-256 in hex
+    /// (no name from outside ever becomes a path).
+    fn path_of(&self, sha256: &str) -> Option<PathBuf> {
+        let ok = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
+        ok.then(|| {
+            self.root
+                .join(&sha256[0..2])
+                .join(&sha256[2..4])
+                .join(sha256)
+        })
+    }
+
+    async fn stage(&self, limit: u64) -> Result<Stager, AppError> {
+        let path = self
+            .root
+            .join("tmp")
+            .join(uuid::Uuid::now_v7().simple().to_string());
+        let file = tokio::fs::File::create(&path)
+            .await
+            .map_err(io("starting an upload"))?;
+        Ok(Stager {
+            file,
+            path,
+            hasher: Sha256::new(),
+            size: 0,
+            head: Vec::new(),
+            limit,
+        })
+    }
+
+    async fn keep(&self, staged: &Staged) -> Result<(), AppError> {
+        let target = self
+            .path_of(&staged.sha256)
+            .ok_or_else(|| AppError::internal("a staged upload without a hash"))?;
+        if tokio::fs::try_exists(&target).await.unwrap_or(false) {
+            let _ = tokio::fs::remove_file(&staged.path).await;
+            return Ok(());
+        }
+        let dir = target.parent().unwrap_or(Path::new("."));
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(io("creating a directory"))?;
+        tokio::fs::rename(&staged.path, &target)
+            .await
+            .map_err(io("moving an upload into place"))?;
+        // The rename itself is durable only once the directory is synced.
+        let dir = dir.to_path_buf();
+        tokio::task::spawn_blocking(move || std::fs::File::open(&dir).and_then(|d| d.sync_all()))
+            .await
+            .map_err(|e| AppError::internal(format!("document store: {e}")))?
+            .map_err(io("syncing a directory"))?;
+        Ok(())
+    }
+
+    async fn open_checked(&self, sha256: &str) -> Result<Option<Checked>, StoreError> {
+        let Some(path) = self.path_of(sha256) else {
+            return Ok(None);
+        };
+        let mut file = match tokio::fs::File::open(&path).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io("opening a document")(e).into()),
+        };
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut size = 0u64;
+        loop {
+            let n = file
+                .read(&mut buf)
+                .await
+                .map_err(io("reading a document"))?;
+            if n == 0 {
+                break;
+            }
+            size += n as u64;
+            hasher.update(&buf[..n]);
+        }
+        let found = hex::encode(hasher.finalize());
+        if found != sha256 {
+            return Err(StoreError::Tampered { found });
+        }
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(io("opening a document"))?;
+        Ok(Some(Checked { file, size }))
+    }
+}

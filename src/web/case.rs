@@ -66,6 +66,9 @@ struct CasePage {
     done: Option<&'static str>,
     /// While the intake can be corrected: its form.
     correct_href: Option<String>,
+    documents: Vec<super::documents::DocumentLine>,
+    /// For those who may add documents: the upload form.
+    add_document_href: Option<String>,
 }
 
 impl CasePage {
@@ -243,6 +246,8 @@ fn detail(e: &EventView, names: &std::collections::HashMap<String, String>) -> O
             Some(format!("{outcome} ({trigger})"))
         }
         "record_response" => text("description"),
+        "add_document" => text("file_name"),
+        "withdraw_document" => text("reason"),
         "override_eligibility" => text("justification"),
         "edit_intake" => d["changes"].as_object().map(|m| {
             let fields: Vec<String> = m.keys().map(|k| words::plain(k)).collect();
@@ -308,10 +313,20 @@ pub async fn show(
     let done = match done.into_inner().done.as_deref() {
         Some("intake") => Some("The request is logged."),
         Some("edit_intake") => Some("The intake details are corrected."),
+        Some("add_document") => Some("The document is added."),
+        Some("withdraw_document") => {
+            Some("The document is withdrawn. It is kept, with the reason.")
+        }
         Some(a) => RfaAction::parse(a).map(|a| words::action(a).1),
         None => None,
     };
+    let documents = super::documents::lines(&svc, &signed, &rfa).await?;
+    let add_document_href =
+        super::documents::allowed(&signed, &rfa, crate::domain::policy::Action::AddDocument)
+            .then(|| format!("/cases/{}/documents/new", rfa.id));
     Ok(ok(&CasePage {
+        documents,
+        add_document_href,
         correct_href: rfa
             .intake_editable
             .then(|| format!("/cases/{}/intake", rfa.id)),

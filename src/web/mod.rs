@@ -16,6 +16,7 @@ pub mod bulk;
 pub mod case;
 pub mod cases;
 pub mod correction;
+pub mod documents;
 pub mod intake;
 pub mod page;
 pub mod session;
@@ -64,6 +65,11 @@ pub fn scope() -> impl HttpServiceFactory {
         .service(case::show)
         .service(correction::form)
         .service(correction::correct)
+        .service(documents::form)
+        .service(documents::add)
+        .service(documents::withdraw_form)
+        .service(documents::withdraw)
+        .service(documents::download)
         .service(actions::confirm)
         .service(actions::take)
         .default_service(aw::to(page::not_found))

@@ -54,6 +54,8 @@ pub fn event(action: &str) -> String {
     match action {
         "intake" => "Request logged".into(),
         "edit_intake" => "Intake details corrected".into(),
+        "add_document" => "Document added".into(),
+        "withdraw_document" => "Document withdrawn".into(),
         "evaluate_eligibility" => "Eligibility evaluated".into(),
         "start_review" => "Review started".into(),
         "accept" => "Accepted".into(),

@@ -272,6 +272,35 @@ async fn a_caseworker_signs_in_reads_the_queue_and_a_case(backend: Backend) {
             .contains("The intake details are corrected.")
     );
     assert!(b.text("main").await.contains("with annexes"));
+
+    // A document: the letter of request, chosen from the disk, with its kind.
+    let dir = tempfile::tempdir().unwrap();
+    let letter = dir.path().join("Rechtshilfeersuchen.pdf");
+    std::fs::write(
+        &letter,
+        b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n",
+    )
+    .unwrap();
+    b.click("a[href$='/documents/new']").await;
+    b.wait_for("input#file").await;
+    b.check("add-document").await;
+    b.client
+        .find(fantoccini::Locator::Css("input#file"))
+        .await
+        .unwrap()
+        .send_keys(letter.to_str().unwrap())
+        .await
+        .unwrap();
+    b.click("label[for='kind']").await;
+    b.click("main form button[type=submit].button").await;
+    b.wait_for(".banner.success").await;
+    assert!(b.text(".banner").await.contains("The document is added."));
+    assert!(
+        b.text(".documents")
+            .await
+            .contains("Rechtshilfeersuchen.pdf")
+    );
+    b.check("case-with-document").await;
     let xss = desk.xss_rfa["id"].as_str().unwrap();
     b.goto(&format!("{base}/cases/{xss}")).await;
     assert!(b.text("h1").await.contains(XSS));

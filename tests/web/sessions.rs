@@ -17,6 +17,7 @@ both_backends!(
     the_list_counts_pages_back_and_downloads_for_supervisors,
     every_screen_answers_each_role_as_the_policy_says,
     intake_corrections_until_acceptance_record_what_changed,
+    documents_are_added_downloaded_and_withdrawn_on_the_case_page,
 );
 
 /// The value of a cookie an answer sets.
@@ -755,6 +756,10 @@ async fn every_screen_answers_each_role_as_the_policy_says(backend: Backend) {
             format!("/cases/{id}/intake"),
             [303, 200, 404, 200, 403, 403],
         ),
+        (
+            format!("/cases/{id}/documents/new"),
+            [303, 200, 404, 200, 403, 403],
+        ),
         ("/account/password".into(), [303, 200, 200, 200, 200, 200]),
         ("/cases/not-a-case".into(), [303, 404, 404, 404, 404, 404]),
     ];
@@ -984,5 +989,145 @@ async fn intake_corrections_until_acceptance_record_what_changed(backend: Backen
             .await
             .status(),
         409
+    );
+}
+
+async fn documents_are_added_downloaded_and_withdrawn_on_the_case_page(backend: Backend) {
+    let desk = Desk::new(backend).await;
+    let id = desk.rfa["id"].as_str().unwrap();
+    let liaison = sign_in(&desk, &desk.liaison_email).await;
+    let case = page(&desk, &format!("/cases/{id}"), &liaison)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(case.contains("No documents yet."), "{case}");
+    assert!(
+        case.contains(&format!("href=\"/cases/{id}/documents/new\"")),
+        "{case}"
+    );
+    let form = page(&desk, &format!("/cases/{id}/documents/new"), &liaison).await;
+    assert_eq!(form.status(), 200);
+    let csrf = hidden(&form.text().await.unwrap(), "csrf");
+    let send = |csrf: Option<String>, bytes: &'static [u8], name: &'static str| {
+        let mut form = reqwest::multipart::Form::new();
+        if let Some(c) = csrf {
+            form = form.text("csrf", c);
+        }
+        let form = form
+            .text("kind", "annex")
+            .text("description", "Witness list")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name(name),
+            );
+        desk.app
+            .client
+            .post(desk.app.url(&format!("/cases/{id}/documents")))
+            .header(COOKIE, format!("rfa_session={liaison}"))
+            .header("sec-fetch-site", "same-origin")
+            .multipart(form)
+            .send()
+    };
+    // Without the session's token first, nothing is stored.
+    assert_eq!(
+        send(None, b"%PDF-1.4\n", "a.pdf").await.unwrap().status(),
+        403
+    );
+    assert_eq!(
+        send(Some("guessed".into()), b"%PDF-1.4\n", "a.pdf")
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    // An executable: the form again, saying why.
+    let res = send(Some(csrf.clone()), b"MZ\x90\x00\x03", "letter.pdf")
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 415);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("href=\"#file\""), "{html}");
+    assert!(html.contains("not a type the case file accepts"), "{html}");
+    assert!(
+        html.contains("Witness list"),
+        "the description is kept: {html}"
+    );
+    let res = send(Some(csrf.clone()), b"%PDF-1.4\n%%EOF\n", "Zeugenliste.pdf")
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()[LOCATION],
+        format!("/cases/{id}?done=add_document").as_str()
+    );
+    let case = page(&desk, &format!("/cases/{id}?done=add_document"), &liaison)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(case.contains("The document is added."), "{case}");
+    assert!(case.contains("Zeugenliste.pdf"), "{case}");
+    let marker = format!("href=\"/cases/{id}/documents/");
+    let start = case.find(&marker).unwrap() + "href=\"".len();
+    let href = case[start..].split('"').next().unwrap().to_string();
+    assert!(
+        !case.contains(&format!("{href}/withdraw")),
+        "liaison officers do not withdraw: {case}"
+    );
+    let res = page(&desk, &href, &liaison).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    assert_eq!(res.bytes().await.unwrap().as_ref(), b"%PDF-1.4\n%%EOF\n");
+    // Another jurisdiction's officer: nothing.
+    let outsider = sign_in(&desk, &desk.outsider_email).await;
+    assert_eq!(page(&desk, &href, &outsider).await.status(), 404);
+    assert_eq!(
+        page(&desk, &format!("/cases/{id}/documents/new"), &outsider)
+            .await
+            .status(),
+        404
+    );
+    // A supervisor withdraws it, with a reason.
+    let supervisor = sign_in(&desk, &desk.supervisor_email).await;
+    let confirm = page(&desk, &format!("{href}/withdraw"), &supervisor).await;
+    assert_eq!(confirm.status(), 200);
+    let csrf = hidden(&confirm.text().await.unwrap(), "csrf");
+    let res = post_form(
+        &desk,
+        &format!("{href}/withdraw"),
+        &supervisor,
+        &[("csrf", csrf.clone()), ("reason", " ".into())],
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    let res = post_form(
+        &desk,
+        &format!("{href}/withdraw"),
+        &supervisor,
+        &[("csrf", csrf), ("reason", "Unsigned copy.".into())],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let case = page(
+        &desk,
+        &format!("/cases/{id}?done=withdraw_document"),
+        &supervisor,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(case.contains("The document is withdrawn."), "{case}");
+    assert!(case.contains("No documents yet."), "{case}");
+    assert!(
+        case.contains("Document withdrawn"),
+        "in the history: {case}"
     );
 }

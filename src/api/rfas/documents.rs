@@ -5,7 +5,6 @@
 use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
-use futures_util::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -13,15 +12,10 @@ use super::rfa_id;
 use crate::api::extract::Auth;
 use crate::api::json::Json;
 use crate::api::problem::Problem;
-use crate::domain::documents::DocumentKind;
-use crate::error::{AppError, FieldError};
+use crate::error::AppError;
 use crate::service::Services;
-use crate::service::rfas::documents::{
-    self, DocumentCheck, DocumentList, DocumentView, NewDocument, Staged,
-};
-
-/// The largest text field of an upload form (kind, description, language).
-const MAX_TEXT_FIELD: usize = 4096;
+use crate::service::rfas::documents::{self, DocumentCheck, DocumentList, DocumentView};
+use crate::transport::documents::{Received, receive, serve};
 
 /// The upload form (`multipart/form-data`).
 #[derive(ToSchema)]
@@ -35,10 +29,6 @@ pub struct UploadForm {
     description: Option<String>,
     /// The document's language (for example `de` or `ar`).
     language: Option<String>,
-}
-
-fn malformed(e: actix_multipart::MultipartError) -> AppError {
-    AppError::Malformed(format!("The upload is not a readable multipart form: {e}"))
 }
 
 /// Add a document: `multipart/form-data` with `file` (one per request) and `kind`,
@@ -67,98 +57,23 @@ pub async fn upload(
     svc: web::Data<Services>,
     auth: Auth,
     path: web::Path<String>,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Result<HttpResponse, AppError> {
     let id = rfa_id(&path)?;
     let who = auth.0;
-    // Who may add comes before anything is read into the store.
-    let mut staged: Option<Staged> = None;
-    let mut doc = NewDocument {
-        kind: None,
-        file_name: String::new(),
-        description: None,
-        language: None,
-    };
-    let mut errors: Vec<FieldError> = Vec::new();
-    let mut started = Some(documents::start_upload(&svc, who.clone().into(), id.clone()).await?);
-    let outcome: Result<(), AppError> = async {
-        while let Some(mut field) = form.try_next().await.map_err(malformed)? {
-            let name = field.name().unwrap_or("").to_string();
-            if name == "file" {
-                let Some(mut upload) = started.take() else {
-                    errors.push(FieldError::new("file", "must be sent once: one document per request"));
-                    while field.next().await.is_some() {}
-                    continue;
-                };
-                doc.file_name = field
-                    .content_disposition()
-                    .and_then(|cd| cd.get_filename())
-                    .unwrap_or("document")
-                    .to_string();
-                while let Some(chunk) = field.next().await {
-                    let chunk = match chunk {
-                        Ok(c) => c,
-                        Err(e) => {
-                            upload.abandon().await;
-                            return Err(malformed(e));
-                        }
-                    };
-                    if let Err(e) = upload.write(&chunk).await {
-                        upload.abandon().await;
-                        return Err(e);
-                    }
-                }
-                staged = Some(upload.finish().await?);
-                continue;
+    let (staged, doc) = match receive(&svc, &who, &id, form, None).await? {
+        Received::Form {
+            staged: Some(staged),
+            doc,
+            errors,
+        } if errors.is_empty() => (staged, doc),
+        Received::Form { staged, errors, .. } => {
+            if let Some(s) = staged {
+                documents::discard(&svc, s).await;
             }
-            let mut text = Vec::new();
-            while let Some(chunk) = field.next().await {
-                let chunk = chunk.map_err(malformed)?;
-                if text.len() + chunk.len() > MAX_TEXT_FIELD {
-                    return Err(AppError::field(name, "is too long"));
-                }
-                text.extend_from_slice(&chunk);
-            }
-            let Ok(text) = String::from_utf8(text) else {
-                errors.push(FieldError::new(name, "is not UTF-8 text"));
-                continue;
-            };
-            match name.as_str() {
-                "kind" => match DocumentKind::parse(text.trim()) {
-                    Some(k) => doc.kind = Some(k),
-                    None => errors.push(FieldError::new(
-                        "kind",
-                        "must be request_letter, annex, translation, response, correspondence or other",
-                    )),
-                },
-                "description" => doc.description = Some(text),
-                "language" => doc.language = Some(text),
-                _ => errors.push(FieldError::new(name, "is not a field of this form")),
-            }
+            return Err(AppError::Validation(errors));
         }
-        Ok(())
-    }
-    .await;
-    if let Some(upload) = started.take() {
-        upload.abandon().await;
-        if outcome.is_ok() {
-            errors.push(FieldError::new("file", "is required"));
-        }
-    }
-    if let Err(e) = outcome {
-        if let Some(s) = staged {
-            documents::discard(&svc, s).await;
-        }
-        return Err(e);
-    }
-    if !errors.is_empty() {
-        if let Some(s) = staged {
-            documents::discard(&svc, s).await;
-        }
-        return Err(AppError::Validation(errors));
-    }
-    let Some(staged) = staged else {
-        return Err(AppError::field("file", "is required"));
+        Received::Forged => return Err(AppError::internal("an API upload checked no token")),
     };
     let view = documents::add(&svc, who.into(), id, staged, doc).await?;
     Ok(HttpResponse::Created()
@@ -253,35 +168,6 @@ pub async fn content(
     let (id, doc) = (rfa_id(&path.0)?, doc_id(&path.1)?);
     let (view, checked) = documents::content(&svc, auth.into(), id, doc).await?;
     Ok(serve(&view, checked))
-}
-
-/// The bytes as a download that no browser renders or sniffs, with a safe suggested name.
-pub fn serve(view: &DocumentView, checked: documents::Checked) -> HttpResponse {
-    let name = documents::download_name(view);
-    let ascii: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._- ".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let encoded: String = url::form_urlencoded::byte_serialize(name.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20");
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, view.media_type.as_str()))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"),
-        ))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::CONTENT_SECURITY_POLICY, "sandbox"))
-        .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .insert_header((header::CONTENT_LENGTH, checked.size.to_string()))
-        .streaming(documents::bytes_of(checked))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -321,6 +321,7 @@ async fn a_caseworker_signs_in_reads_the_queue_and_a_case(backend: Backend) {
         ("start_review", "The review has started."),
         ("assign", "The request is assigned."),
         ("accept", "The request is accepted."),
+        ("close", "The request is closed."),
     ] {
         b.click(&format!("a[href$='/actions/{action}']")).await;
         b.wait_for("form[method=post] button[type=submit].button")
@@ -334,13 +335,16 @@ async fn a_caseworker_signs_in_reads_the_queue_and_a_case(backend: Backend) {
                 .unwrap();
             picker.select_by_label("Samira Haddad").await.unwrap();
         }
+        if action == "close" {
+            b.click("label[for='outcome-partially_fulfilled']").await;
+        }
         b.click("form[method=post] button[type=submit].button")
             .await;
         b.wait_for(".banner.success").await;
         assert!(b.text(".banner").await.contains(banner), "{action}");
     }
     let page = b.text("main").await;
-    assert!(page.contains("In progress"), "{page}");
+    assert!(page.contains("Closed"), "{page}");
     assert!(b.text(".timeline").await.contains("To Samira Haddad"));
     b.check("case-accepted").await;
 
@@ -366,13 +370,13 @@ async fn a_caseworker_signs_in_reads_the_queue_and_a_case(backend: Backend) {
         preview.contains("Nothing has been changed yet"),
         "{preview}"
     );
-    assert_eq!(preview.matches("Will be changed.").count(), 3, "{preview}");
+    assert_eq!(preview.matches("Will be changed.").count(), 2, "{preview}");
     b.check("bulk-preview").await;
     b.click("form[action='/cases/bulk/confirm'] button[type=submit]")
         .await;
     b.wait_for(".banner").await;
     let banner = b.text(".banner").await;
-    assert!(banner.contains("3 of 3 cases changed"), "{banner}");
+    assert!(banner.contains("2 of 2 cases changed"), "{banner}");
     b.check("cases-after-bulk").await;
     b.click("header button[type=submit]").await;
     b.wait_for_path("/sign-in").await;

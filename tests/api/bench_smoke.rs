@@ -7,7 +7,7 @@ mod support;
 use crate::both_backends;
 use crate::helpers::Backend;
 
-both_backends!(the_load_benchmark_runs);
+both_backends!(the_load_benchmark_runs, the_documents_benchmark_runs);
 
 async fn the_load_benchmark_runs(backend: Backend) {
     let cfg = support::load::Config {
@@ -20,9 +20,22 @@ async fn the_load_benchmark_runs(backend: Backend) {
             .then(|| std::env::var("RFA_TEST_POSTGRES_URL").unwrap()),
     };
     let results = support::load::run(&cfg).await.expect("benchmark run");
-    assert_eq!(results.len(), 8);
+    assert_eq!(results.len(), 12);
     for r in &results {
         assert!(r.requests > 0, "{}: no requests", r.scenario);
         assert_eq!(r.errors, 0, "{}: errors", r.scenario);
     }
+}
+
+async fn the_documents_benchmark_runs(backend: Backend) {
+    let postgres =
+        (backend == Backend::Postgres).then(|| std::env::var("RFA_TEST_POSTGRES_URL").unwrap());
+    let figures = support::documents::run(env!("CARGO_BIN_EXE_rfa-tracker"), 1, postgres)
+        .await
+        .expect("documents benchmark run");
+    assert!(figures["upload_mib_s"].as_f64().unwrap() > 0.0, "{figures}");
+    assert!(
+        figures["download_mib_s"].as_f64().unwrap() > 0.0,
+        "{figures}"
+    );
 }

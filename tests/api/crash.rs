@@ -19,7 +19,10 @@ use crate::cli::{Running, binary, serve};
 use crate::helpers::{Backend, TEST_SECRET, TestApp, TestDb, backend_available, say, settings};
 use crate::rfas::World;
 
-both_backends!(acknowledged_intakes_survive_sigkill);
+both_backends!(
+    acknowledged_intakes_survive_sigkill,
+    a_server_killed_mid_upload_leaves_no_document,
+);
 
 /// Kills per backend: 20 by default (CI), more with RFA_KILL_ROUNDS for a longer run.
 fn kill_rounds() -> usize {
@@ -578,4 +581,97 @@ async fn sqlite_on_a_full_disk_refuses_writes_and_keeps_reading() {
         .await
         .unwrap();
     assert_eq!(verify["ok"], true, "{verify}");
+}
+
+/// An upload cut by SIGKILL half way: after a restart there is no document, no event, and
+/// nothing in the store but the staging area's remains.
+async fn a_server_killed_mid_upload_leaves_no_document(backend: Backend) {
+    use tokio::io::AsyncWriteExt;
+    let w = World::new(backend).await;
+    let rfa = w.intake().await;
+    let id = rfa["id"].as_str().unwrap();
+    let db = w.app.db.shared();
+    let mut server = start_binary(&db);
+    let boundary = "rfa-crash-test-boundary";
+    let preamble = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nannex\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.pdf\"\r\n\
+         Content-Type: application/pdf\r\n\r\n"
+    );
+    let file_len = 8 * 1024 * 1024;
+    let closing = format!("\r\n--{boundary}--\r\n");
+    let total = preamble.len() + file_len + closing.len();
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let mut stream = TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/rfas/{id}/documents HTTP/1.1\r\nHost: {addr}\r\n\
+         Authorization: Bearer {}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n\
+         Content-Length: {total}\r\n\r\n",
+        w.supervisor
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(preamble.as_bytes()).await.unwrap();
+    let mut half = b"%PDF-1.7\n".to_vec();
+    half.resize(file_len / 2, b'x');
+    stream.write_all(&half).await.unwrap();
+    stream.flush().await.unwrap();
+    // The upload is being staged when the server dies.
+    let staging = db.dir.path().join("data").join("documents").join("tmp");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::read_dir(&staging).map_or(0, |d| d.count()) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the upload never reached the store"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    drop(stream);
+    let server = start_binary(&db);
+    let client = reqwest::Client::new();
+    let list: Value = client
+        .get(format!(
+            "{}/api/v1/rfas/{id}/documents?withdrawn=true",
+            server.base
+        ))
+        .bearer_auth(&w.supervisor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"], json!([]), "no document");
+    let events = w.events(&w.supervisor, &rfa).await;
+    assert!(
+        events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["action"] != "add_document"),
+        "no event: {events}"
+    );
+    let stored: Vec<_> = std::fs::read_dir(db.dir.path().join("data").join("documents"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name() != "tmp")
+        .collect();
+    assert!(
+        stored.is_empty(),
+        "nothing stored outside staging: {stored:?}"
+    );
+    // The service goes on taking uploads.
+    let form = reqwest::multipart::Form::new().text("kind", "annex").part(
+        "file",
+        reqwest::multipart::Part::bytes(b"%PDF-1.7\n%%EOF\n".to_vec()).file_name("after.pdf"),
+    );
+    let res = client
+        .post(format!("{}/api/v1/rfas/{id}/documents", server.base))
+        .bearer_auth(&w.supervisor)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
 }

@@ -610,6 +610,7 @@ fn walk(
                     kind: ResponseKind::InformationPackage,
                     description: "Demo package".into(),
                     shared_on,
+                    documents: Vec::new(),
                 },
                 unit,
             )?;

@@ -296,6 +296,7 @@ fn command(action: RfaAction, f: &HashMap<String, String>) -> Result<Command, Ve
                 kind: kind.unwrap_or(ResponseKind::Other),
                 description: text("description"),
                 shared_on: date("shared_on", &mut errors),
+                documents: Vec::new(),
             }
         }
         RfaAction::Withdraw => Command::Withdraw {

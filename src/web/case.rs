@@ -245,7 +245,18 @@ fn detail(e: &EventView, names: &std::collections::HashMap<String, String>) -> O
             let trigger = d["trigger"].as_str().unwrap_or_default();
             Some(format!("{outcome} ({trigger})"))
         }
-        "record_response" => text("description"),
+        "record_response" => {
+            let sent: Vec<&str> = d["documents"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|doc| doc["file_name"].as_str())
+                .collect();
+            match (text("description"), sent.is_empty()) {
+                (Some(t), false) => Some(format!("{t} Sent: {}.", sent.join(", "))),
+                (t, _) => t,
+            }
+        }
         "add_document" => text("file_name"),
         "withdraw_document" => text("reason"),
         "override_eligibility" => text("justification"),

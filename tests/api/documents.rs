@@ -14,6 +14,7 @@ both_backends!(
     uploads_are_refused_by_content_size_and_reach,
     a_withdrawn_document_is_kept_with_its_reason,
     altered_bytes_are_refused_and_reported,
+    a_response_names_the_documents_sent,
 );
 
 const PDF: &[u8] = b"%PDF-1.7\n1 0 obj <</Type /Catalog>> endobj\ntrailer <<>>\n%%EOF\n";
@@ -398,4 +399,71 @@ async fn altered_bytes_are_refused_and_reported(backend: Backend) {
         403,
     )
     .await;
+}
+
+async fn a_response_names_the_documents_sent(backend: Backend) {
+    let w = World::new(backend).await;
+    let rfa = w.intake().await;
+    let doc: Value = upload(
+        &w,
+        &w.supervisor,
+        &rfa,
+        form(PDF, "Antwort.pdf", "response"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let mut rfa = rfa;
+    for (action, body) in [
+        ("start_review", json!({})),
+        ("assign", json!({"assignee_id": w.supervisor_id})),
+        ("accept", json!({})),
+    ] {
+        rfa = w.act(&w.supervisor, &rfa, action, body).await;
+    }
+    let response = |documents: Value| {
+        json!({"kind": "other", "description": "Evidence package sent by courier.",
+               "shared_on": "2026-03-10", "documents": documents})
+    };
+    // A document of no request, or a repeated one: named, nothing recorded.
+    let stranger = uuid::Uuid::now_v7().to_string();
+    let res = w
+        .act_raw(
+            &w.supervisor,
+            &rfa,
+            "record_response",
+            response(json!([stranger])),
+        )
+        .await;
+    let p = assert_problem(res, 422).await;
+    assert_eq!(p["errors"][0]["field"], "documents[0]", "{p}");
+    let res = w
+        .act_raw(
+            &w.supervisor,
+            &rfa,
+            "record_response",
+            response(json!([doc["id"], doc["id"]])),
+        )
+        .await;
+    assert_problem(res, 422).await;
+    w.act(
+        &w.supervisor,
+        &rfa,
+        "record_response",
+        response(json!([doc["id"]])),
+    )
+    .await;
+    let events = w.events(&w.supervisor, &rfa).await;
+    let recorded = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "record_response")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        recorded["details"]["documents"],
+        json!([{"id": doc["id"], "file_name": "Antwort.pdf", "sha256": doc["sha256"]}])
+    );
 }

@@ -243,7 +243,7 @@ pub async fn update(
 /// Take a lifecycle action. Needs `If-Match`.
 ///
 /// Bodies: `start_review {}`, `accept {}`, `decline {outcome, reason}`,
-/// `request_information {message}`, `resume {}`, `record_response {kind, description, shared_on}`,
+/// `request_information {message}`, `resume {}`, `record_response {kind, description, shared_on, documents?}` (`documents`: ids of the request's documents that were sent),
 /// `close {outcome, reason?}`, `withdraw {reason}`, `reopen {reason}`, `assign {assignee_id}`,
 /// `set_priority {priority}`, `extend_deadline {due_on, reason}`, `add_note {text}`,
 /// `evaluate_eligibility {}`, `override_eligibility {justification}`,

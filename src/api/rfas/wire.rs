@@ -185,6 +185,9 @@ struct ResponseFields {
     description: String,
     #[serde(deserialize_with = "crate::service::day::deserialize")]
     shared_on: NaiveDate,
+    /// The request's documents that were sent, by id.
+    #[serde(default)]
+    documents: Vec<uuid::Uuid>,
 }
 
 #[derive(Deserialize)]
@@ -273,6 +276,7 @@ pub fn parse_command(action: RfaAction, body: &Value) -> Result<Command, AppErro
                 kind: f.kind,
                 description: f.description,
                 shared_on: f.shared_on,
+                documents: f.documents.iter().map(uuid::Uuid::to_string).collect(),
             }
         }
         RfaAction::Close => {

@@ -43,6 +43,8 @@ pub enum Command {
         kind: ResponseKind,
         description: String,
         shared_on: NaiveDate,
+        /// The request's documents that were sent (their ids), named in the event.
+        documents: Vec<String>,
     },
     Close {
         outcome: ClosingOutcome,
@@ -119,10 +121,18 @@ impl Command {
             Command::RecordResponse {
                 description,
                 shared_on,
+                documents,
                 ..
             } => {
                 text(&mut errors, "description", description);
                 errors.not_future("shared_on", *shared_on);
+                if documents.len() > 50 {
+                    errors.add("documents", "lists more than 50 documents");
+                }
+                let mut seen = std::collections::HashSet::new();
+                if !documents.iter().all(|d| seen.insert(d.as_str())) {
+                    errors.add("documents", "must not repeat a document");
+                }
             }
             Command::Close { reason, .. } => {
                 if let Some(reason) = reason {
@@ -255,9 +265,13 @@ pub fn apply(
             kind,
             description,
             shared_on,
-        } => Effect::details(
-            json!({"kind": kind, "description": description, "shared_on": shared_on}),
-        ),
+            documents,
+        } => Effect::details(json!({
+            "kind": kind,
+            "description": description,
+            "shared_on": shared_on,
+            "documents": documents_sent(c, r, documents)?,
+        })),
         Command::Close { outcome, reason } => close(c, rules, r, &refuse, *outcome, reason, at)?,
         Command::Withdraw { reason } => withdraw(rules, r, reason, at)?,
         Command::Reopen { reason } => {
@@ -594,4 +608,30 @@ fn record_assurance<'a>(
         evaluation: Some(evaluate(c, rules, row, rules.day_of(at))?),
         ..Effect::details(json!({"reference": reference, "given_on": given_on}))
     })
+}
+
+/// The documents a response names, as its event records them (id, name, SHA-256): each must
+/// be one of this request's documents, not withdrawn.
+fn documents_sent(
+    c: &mut DbConnection,
+    row: &RfaRow,
+    ids: &[String],
+) -> Result<Vec<Value>, AppError> {
+    let mut errors = Errors::new();
+    let mut sent = Vec::with_capacity(ids.len());
+    for (i, id) in ids.iter().enumerate() {
+        match crate::db::documents::find(c, id)? {
+            Some(d) if d.rfa_id == row.id && d.withdrawn_at.is_none() => sent.push(json!({
+                "id": d.id,
+                "file_name": d.file_name,
+                "sha256": d.sha256,
+            })),
+            _ => errors.add(
+                format!("documents[{i}]"),
+                "is not a document of this request (or it was withdrawn)",
+            ),
+        }
+    }
+    errors.finish()?;
+    Ok(sent)
 }

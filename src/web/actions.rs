@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use actix_web::web::{Data, Form, Path};
+use actix_web::web::{Bytes, Data, Path};
 use actix_web::{HttpRequest, HttpResponse, get, post};
 use askama::Template;
 use chrono::NaiveDate;
@@ -69,7 +69,9 @@ fn choices<T: Copy>(all: &[T], name: impl Fn(T) -> (String, String), chosen: &st
         .collect()
 }
 
-/// The page's title, its button, whether it is a warning, and its fields' shapes.
+/// The page's title, its button, whether it is a warning, and its fields' shapes. `people`
+/// is what the form offers to choose from, as (id, name): the people an assignment may go
+/// to, or the documents a response may name.
 fn form_of(
     action: RfaAction,
     people: &[(String, String)],
@@ -149,7 +151,28 @@ fn form_of(
                 ),
                 text("description", "Description", "textarea"),
                 text("shared_on", "Sent on", "date"),
-            ],
+            ]
+            .into_iter()
+            .chain((!people.is_empty()).then(|| {
+                let chosen = value("documents");
+                Field {
+                    name: "documents",
+                    label: "Documents sent (optional)",
+                    kind: "checkboxes",
+                    hint: None,
+                    value: String::new(),
+                    options: people
+                        .iter()
+                        .map(|(id, name)| Choice {
+                            selected: chosen.lines().any(|c| c == id),
+                            value: id.clone(),
+                            label: name.clone(),
+                        })
+                        .collect(),
+                    error: None,
+                }
+            }))
+            .collect(),
         ),
         RfaAction::Close => (
             "Close the request",
@@ -296,7 +319,11 @@ fn command(action: RfaAction, f: &HashMap<String, String>) -> Result<Command, Ve
                 kind: kind.unwrap_or(ResponseKind::Other),
                 description: text("description"),
                 shared_on: date("shared_on", &mut errors),
-                documents: Vec::new(),
+                documents: text("documents")
+                    .lines()
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_string)
+                    .collect(),
             }
         }
         RfaAction::Withdraw => Command::Withdraw {
@@ -366,15 +393,21 @@ async fn page(svc: &Services, shown: Shown, status: StatusCode) -> Result<HttpRe
         errors,
         changed,
     } = shown;
-    let people = if action == RfaAction::Assign {
-        let id = RfaId::from_stored(rfa.id.clone());
-        rfas::assignable(svc, signed.caller(), id)
+    // What the form offers to choose from: people to assign, documents sent with a response.
+    let id = RfaId::from_stored(rfa.id.clone());
+    let people = match action {
+        RfaAction::Assign => rfas::assignable(svc, signed.caller(), id)
             .await?
             .into_iter()
             .map(|p| (p.id, p.display_name))
-            .collect()
-    } else {
-        Vec::new()
+            .collect(),
+        RfaAction::RecordResponse => rfas::documents::list(svc, signed.caller(), id, false)
+            .await?
+            .items
+            .into_iter()
+            .map(|d| (d.id, d.file_name))
+            .collect(),
+        _ => Vec::new(),
     };
     let (title, button, warning, mut fields) = form_of(action, &people, &values);
     let mut summary = Vec::new();
@@ -464,9 +497,22 @@ pub async fn take(
     req: HttpRequest,
     signed: Signed,
     path: Path<(String, String)>,
-    form: Form<HashMap<String, String>>,
+    body: Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let values = form.into_inner();
+    // One value per name, but the ticked documents, kept one per line.
+    let mut values: HashMap<String, String> = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(&body) {
+        let v = v.into_owned();
+        match values.get_mut(&*k) {
+            Some(all) if k == "documents" => {
+                all.push('\n');
+                all.push_str(&v);
+            }
+            _ => {
+                values.insert(k.into_owned(), v);
+            }
+        }
+    }
     session::checked_form(
         &req,
         &svc,

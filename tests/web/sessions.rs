@@ -1085,6 +1085,72 @@ async fn documents_are_added_downloaded_and_withdrawn_on_the_case_page(backend: 
             .starts_with("attachment")
     );
     assert_eq!(res.bytes().await.unwrap().as_ref(), b"%PDF-1.4\n%%EOF\n");
+    // A response names the documents sent, ticked on its form.
+    let token = token_of(&desk.app.login(&desk.supervisor_email, PASSWORD).await);
+    let supervisor_id = {
+        let people = api_json(&desk, "/api/v1/people", &token).await;
+        people["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["display_name"] == "Samira Haddad")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let mut rfa = api_json(&desk, &format!("/api/v1/rfas/{id}"), &token).await;
+    for (action, body) in [
+        ("start_review", json!({})),
+        ("assign", json!({"assignee_id": supervisor_id})),
+        ("accept", json!({})),
+    ] {
+        let res = desk
+            .app
+            .client
+            .post(desk.app.url(&format!("/api/v1/rfas/{id}/actions/{action}")))
+            .bearer_auth(&token)
+            .header("if-match", format!("\"{}\"", rfa["version"]))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{action}");
+        rfa = res.json().await.unwrap();
+    }
+    let doc_id = href.rsplit('/').next().unwrap().to_string();
+    let form = page(
+        &desk,
+        &format!("/cases/{id}/actions/record_response"),
+        &liaison,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(form.contains("Documents sent (optional)"), "{form}");
+    assert!(form.contains(&format!("value=\"{doc_id}\"")), "{form}");
+    let res = post_form(
+        &desk,
+        &format!("/cases/{id}/actions/record_response"),
+        &liaison,
+        &[
+            ("csrf", hidden(&form, "csrf")),
+            ("version", rfa["version"].to_string()),
+            ("kind", "other".into()),
+            ("description", "Witness list sent by courier.".into()),
+            ("shared_on", "2026-03-10".into()),
+            ("documents", doc_id.clone()),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let case = page(&desk, &format!("/cases/{id}"), &liaison)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(case.contains("Sent: Zeugenliste.pdf."), "{case}");
     // Another jurisdiction's officer: nothing.
     let outsider = sign_in(&desk, &desk.outsider_email).await;
     assert_eq!(page(&desk, &href, &outsider).await.status(), 404);

@@ -38,22 +38,23 @@ pub struct Field {
     pub error: Option<String>,
 }
 
+/// A confirm page: an action's (or a document withdrawal's) fields and its button.
 #[derive(Template)]
 #[template(path = "action.html")]
-struct ActionPage {
-    user: Option<UserBar>,
-    csrf: String,
-    case_href: String,
-    reference: String,
-    subject: String,
-    title: &'static str,
-    button: &'static str,
-    warning: bool,
-    post_to: String,
-    version: i64,
-    fields: Vec<Field>,
-    errors: Vec<(String, String)>,
-    changed: Option<String>,
+pub(super) struct ActionPage {
+    pub(super) user: Option<UserBar>,
+    pub(super) csrf: String,
+    pub(super) case_href: String,
+    pub(super) reference: String,
+    pub(super) subject: String,
+    pub(super) title: &'static str,
+    pub(super) button: &'static str,
+    pub(super) warning: bool,
+    pub(super) post_to: String,
+    pub(super) version: i64,
+    pub(super) fields: Vec<Field>,
+    pub(super) errors: Vec<(String, String)>,
+    pub(super) changed: Option<String>,
 }
 
 fn choices<T: Copy>(all: &[T], name: impl Fn(T) -> (String, String), chosen: &str) -> Vec<Choice> {
@@ -459,14 +460,10 @@ pub async fn confirm(
     let (id, action) = parse(&path.0, &path.1)?;
     let rfa = rfas::get(&svc, signed.caller(), id).await?;
     // Not the user's to take at all (403), before not possible now (409), as the API answers.
-    let access = crate::domain::policy::authorize(
-        signed.0.who.principal(),
+    if !signed.may(
         crate::domain::lifecycle::permission(action),
-        crate::domain::policy::Resource::Rfa {
-            jurisdiction_id: &rfa.jurisdiction_id,
-        },
-    );
-    if access != crate::domain::policy::Decision::Allow {
+        &rfa.jurisdiction_id,
+    ) {
         return Err(PageError::Service(AppError::Forbidden(
             "Your roles do not permit this.".into(),
         )));
@@ -541,7 +538,7 @@ pub async fn take(
         Err(AppError::Validation(errors)) => (errors, None),
         Err(AppError::VersionMismatch) => (
             Vec::new(),
-            Some("This case changed since you opened it. Check where it is now, then send the form again.".into()),
+            Some("Someone changed it meanwhile. What you typed is kept below: check where the case is now, then send the form again.".into()),
         ),
         Err(AppError::NotAllowedNow { detail, .. }) => {
             (vec![FieldError::new("", detail)], None)

@@ -332,9 +332,12 @@ pub async fn show(
         None => None,
     };
     let documents = super::documents::lines(&svc, &signed, &rfa).await?;
-    let add_document_href =
-        super::documents::allowed(&signed, &rfa, crate::domain::policy::Action::AddDocument)
-            .then(|| format!("/cases/{}/documents/new", rfa.id));
+    let add_document_href = signed
+        .may(
+            crate::domain::policy::Action::AddDocument,
+            &rfa.jurisdiction_id,
+        )
+        .then(|| format!("/cases/{}/documents/new", rfa.id));
     Ok(ok(&CasePage {
         documents,
         add_document_href,

@@ -8,12 +8,13 @@ use actix_web::web::{Bytes, Data, Path};
 use actix_web::{HttpRequest, HttpResponse, get, post};
 use askama::Template;
 
-use super::actions::{Choice, Field};
+use super::actions::{ActionPage, Choice, Field};
 use super::page::{PageError, UserBar, render, see_other};
 use super::session::{self, Signed};
 use super::words;
 use crate::domain::documents::DocumentKind;
 use crate::domain::ids::RfaId;
+use crate::domain::policy::Action;
 use crate::error::{AppError, FieldError};
 use crate::service::Services;
 use crate::service::rfas::{self, RfaView, documents};
@@ -53,7 +54,7 @@ pub async fn lines(
 ) -> Result<Vec<DocumentLine>, PageError> {
     let id = RfaId::from_stored(rfa.id.clone());
     let list = documents::list(svc, signed.caller(), id, false).await?;
-    let may_withdraw = allowed(signed, rfa, crate::domain::policy::Action::WithdrawDocument);
+    let may_withdraw = signed.may(Action::WithdrawDocument, &rfa.jurisdiction_id);
     Ok(list
         .items
         .into_iter()
@@ -74,17 +75,6 @@ pub async fn lines(
             description: d.description,
         })
         .collect())
-}
-
-/// Whether the user's roles permit `action` on this case (the policy's own answer).
-pub fn allowed(signed: &Signed, rfa: &RfaView, action: crate::domain::policy::Action) -> bool {
-    crate::domain::policy::authorize(
-        signed.0.who.principal(),
-        action,
-        crate::domain::policy::Resource::Rfa {
-            jurisdiction_id: &rfa.jurisdiction_id,
-        },
-    ) == crate::domain::policy::Decision::Allow
 }
 
 #[derive(Template)]
@@ -122,7 +112,7 @@ async fn case_for_upload(
     id: &RfaId,
 ) -> Result<RfaView, PageError> {
     let rfa = rfas::get(svc, signed.caller(), id.clone()).await?;
-    if !allowed(signed, &rfa, crate::domain::policy::Action::AddDocument) {
+    if !signed.may(Action::AddDocument, &rfa.jurisdiction_id) {
         return Err(PageError::Service(AppError::Forbidden(
             "Your roles do not permit this.".into(),
         )));
@@ -300,32 +290,14 @@ pub async fn download(
     Ok(serve(&view, checked))
 }
 
-#[derive(Template)]
-#[template(path = "action.html")]
-struct WithdrawPage {
-    user: Option<UserBar>,
-    csrf: String,
-    case_href: String,
-    reference: String,
-    subject: String,
-    title: &'static str,
-    button: &'static str,
-    warning: bool,
-    post_to: String,
-    version: i64,
-    fields: Vec<Field>,
-    errors: Vec<(String, String)>,
-    changed: Option<String>,
-}
-
 fn withdraw_page(
     signed: &Signed,
     rfa: &RfaView,
     doc: &documents::DocumentView,
     reason: String,
     error: Option<String>,
-) -> WithdrawPage {
-    WithdrawPage {
+) -> ActionPage {
+    ActionPage {
         user: Some(UserBar::of(&signed.0)),
         csrf: signed.0.csrf.clone(),
         case_href: format!("/cases/{}", rfa.id),
@@ -366,11 +338,7 @@ async fn withdrawable(
 ) -> Result<(RfaView, documents::DocumentView), PageError> {
     let id = case_id(&path.0)?;
     let rfa = rfas::get(svc, signed.caller(), id.clone()).await?;
-    if !allowed(
-        signed,
-        &rfa,
-        crate::domain::policy::Action::WithdrawDocument,
-    ) {
+    if !signed.may(Action::WithdrawDocument, &rfa.jurisdiction_id) {
         return Err(PageError::Service(AppError::Forbidden(
             "Your roles do not permit this.".into(),
         )));

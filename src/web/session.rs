@@ -32,6 +32,17 @@ impl Signed {
     pub fn caller(&self) -> Caller {
         Caller::Checked(self.0.who.clone())
     }
+
+    /// Whether the user's roles permit `action` on a request of this jurisdiction (the
+    /// policy's own answer; the service asks it again when the action is taken).
+    pub fn may(&self, action: crate::domain::policy::Action, jurisdiction_id: &str) -> bool {
+        use crate::domain::policy::{Decision, Resource, authorize};
+        authorize(
+            self.0.who.principal(),
+            action,
+            Resource::Rfa { jurisdiction_id },
+        ) == Decision::Allow
+    }
 }
 
 impl FromRequest for Signed {

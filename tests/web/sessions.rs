@@ -946,37 +946,7 @@ async fn intake_corrections_until_acceptance_record_what_changed(backend: Backen
         404
     );
     // Once accepted, the intake stays as it is.
-    let supervisor_id = {
-        let people = api_json(&desk, "/api/v1/people", &token).await;
-        people["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["display_name"] == "Samira Haddad")
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    let mut rfa = api_json(&desk, &format!("/api/v1/rfas/{id}"), &token).await;
-    for (action, body) in [
-        ("start_review", json!({})),
-        ("assign", json!({"assignee_id": supervisor_id})),
-        ("accept", json!({})),
-    ] {
-        let res = desk
-            .app
-            .client
-            .post(desk.app.url(&format!("/api/v1/rfas/{id}/actions/{action}")))
-            .bearer_auth(&token)
-            .header("if-match", format!("\"{}\"", rfa["version"]))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200, "{action}");
-        rfa = res.json().await.unwrap();
-    }
+    let rfa = accepted_through_the_api(&desk, &token, id).await;
     assert_eq!(rfa["intake_editable"], false);
     let case = page(&desk, &format!("/cases/{id}"), &liaison)
         .await
@@ -1087,37 +1057,7 @@ async fn documents_are_added_downloaded_and_withdrawn_on_the_case_page(backend: 
     assert_eq!(res.bytes().await.unwrap().as_ref(), b"%PDF-1.4\n%%EOF\n");
     // A response names the documents sent, ticked on its form.
     let token = token_of(&desk.app.login(&desk.supervisor_email, PASSWORD).await);
-    let supervisor_id = {
-        let people = api_json(&desk, "/api/v1/people", &token).await;
-        people["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["display_name"] == "Samira Haddad")
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    let mut rfa = api_json(&desk, &format!("/api/v1/rfas/{id}"), &token).await;
-    for (action, body) in [
-        ("start_review", json!({})),
-        ("assign", json!({"assignee_id": supervisor_id})),
-        ("accept", json!({})),
-    ] {
-        let res = desk
-            .app
-            .client
-            .post(desk.app.url(&format!("/api/v1/rfas/{id}/actions/{action}")))
-            .bearer_auth(&token)
-            .header("if-match", format!("\"{}\"", rfa["version"]))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200, "{action}");
-        rfa = res.json().await.unwrap();
-    }
+    let rfa = accepted_through_the_api(&desk, &token, id).await;
     let doc_id = href.rsplit('/').next().unwrap().to_string();
     let form = page(
         &desk,
@@ -1196,4 +1136,30 @@ async fn documents_are_added_downloaded_and_withdrawn_on_the_case_page(backend: 
         case.contains("Document withdrawn"),
         "in the history: {case}"
     );
+}
+
+/// Starts the review of a request, assigns it to the supervisor and accepts it, through the
+/// API as the supervisor (`token`); returns the request as it then is.
+async fn accepted_through_the_api(desk: &Desk, token: &str, id: &str) -> serde_json::Value {
+    let supervisor_id = person_id(desk, token, "Samira Haddad").await;
+    let mut rfa = api_json(desk, &format!("/api/v1/rfas/{id}"), token).await;
+    for (action, body) in [
+        ("start_review", json!({})),
+        ("assign", json!({"assignee_id": supervisor_id})),
+        ("accept", json!({})),
+    ] {
+        let res = desk
+            .app
+            .client
+            .post(desk.app.url(&format!("/api/v1/rfas/{id}/actions/{action}")))
+            .bearer_auth(token)
+            .header("if-match", format!("\"{}\"", rfa["version"]))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{action}");
+        rfa = res.json().await.unwrap();
+    }
+    rfa
 }

@@ -43,6 +43,10 @@ struct ReportOutput {
     /// json, csv or xlsx.
     #[arg(long, default_value = "json")]
     format: String,
+    /// For csv and xlsx: `tables` (as the figures page shows them) or `long` (one row per
+    /// figure, for scripts).
+    #[arg(long, default_value = "tables")]
+    layout: String,
     /// Count only events recorded up to this moment (RFC 3339).
     #[arg(long)]
     as_of: Option<chrono::DateTime<chrono::Utc>>,
@@ -220,10 +224,13 @@ fn report(settings: Settings, command: ReportCommand) -> anyhow::Result<()> {
         let report = reports::report(&svc, caller, spec, out.as_of)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let layout = export::Layout::parse(&out.layout).ok_or_else(|| {
+            anyhow::anyhow!("unknown layout `{}`; use tables or long", out.layout)
+        })?;
         let bytes = match out.format.as_str() {
             "json" => serde_json::to_vec_pretty(&report)?,
-            "csv" => export::to_csv(&report).map_err(|e| anyhow::anyhow!("{e}"))?,
-            "xlsx" => export::to_xlsx(&report).map_err(|e| anyhow::anyhow!("{e}"))?,
+            "csv" => export::to_csv(&report, layout, &[]).map_err(|e| anyhow::anyhow!("{e}"))?,
+            "xlsx" => export::to_xlsx(&report, layout, &[]).map_err(|e| anyhow::anyhow!("{e}"))?,
             other => anyhow::bail!("unknown format `{other}`; use json, csv or xlsx"),
         };
         Ok::<_, anyhow::Error>((bytes, out.output, out.format))

@@ -14,7 +14,7 @@ use crate::api::problem::Problem;
 use crate::api::users::PageQuery;
 use crate::domain::ids::SnapshotId;
 use crate::error::AppError;
-use crate::export;
+use crate::export::{self, Layout};
 use crate::service::Services;
 use crate::service::reports::{
     self, NewSnapshot, Report, ReportSpec, Snapshot, SnapshotDiff, SnapshotPage,
@@ -33,6 +33,27 @@ enum ExportFormat {
     Xlsx,
 }
 
+/// The export layouts, as the document names them.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum ExportLayout {
+    Tables,
+    Long,
+}
+
+/// A snapshot: JSON, or its figures as a file.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotQuery {
+    /// `json` (default), `csv` or `xlsx`; the `Accept` header works too.
+    #[param(inline, value_type = Option<ExportFormat>)]
+    pub format: Option<String>,
+    /// For CSV and XLSX: `tables` (default) or `long`.
+    #[param(inline, value_type = Option<ExportLayout>)]
+    pub layout: Option<String>,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct AnnualQuery {
@@ -43,6 +64,10 @@ pub struct AnnualQuery {
     /// `json` (default), `csv` or `xlsx`; the `Accept` header works too.
     #[param(inline, value_type = Option<ExportFormat>)]
     pub format: Option<String>,
+    /// For CSV and XLSX: `tables` (default; the tables of the figures page) or `long` (one
+    /// row per figure: `section, key, figure, value`).
+    #[param(inline, value_type = Option<ExportLayout>)]
+    pub layout: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -57,6 +82,10 @@ pub struct RangeQuery {
     pub as_of: Option<DateTime<Utc>>,
     #[param(inline, value_type = Option<ExportFormat>)]
     pub format: Option<String>,
+    /// For CSV and XLSX: `tables` (default; the tables of the figures page) or `long` (one
+    /// row per figure: `section, key, figure, value`).
+    #[param(inline, value_type = Option<ExportLayout>)]
+    pub layout: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -67,6 +96,10 @@ pub struct CumulativeQuery {
     pub as_of: Option<DateTime<Utc>>,
     #[param(inline, value_type = Option<ExportFormat>)]
     pub format: Option<String>,
+    /// For CSV and XLSX: `tables` (default; the tables of the figures page) or `long` (one
+    /// row per figure: `section, key, figure, value`).
+    #[param(inline, value_type = Option<ExportLayout>)]
+    pub layout: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -78,15 +111,25 @@ pub struct ChartQuery {
 
 enum Format {
     Json,
-    Csv,
-    Xlsx,
+    Csv(Layout),
+    Xlsx(Layout),
 }
 
-fn format(req: &HttpRequest, explicit: Option<&str>) -> Result<Format, AppError> {
+fn format(
+    req: &HttpRequest,
+    explicit: Option<&str>,
+    layout: Option<&str>,
+) -> Result<Format, AppError> {
+    let layout = match layout {
+        None => Layout::default(),
+        Some(l) => {
+            Layout::parse(l).ok_or_else(|| AppError::field("layout", "must be tables or long"))?
+        }
+    };
     match explicit {
         Some("json") => return Ok(Format::Json),
-        Some("csv") => return Ok(Format::Csv),
-        Some("xlsx") => return Ok(Format::Xlsx),
+        Some("csv") => return Ok(Format::Csv(layout)),
+        Some("xlsx") => return Ok(Format::Xlsx(layout)),
         Some(_) => return Err(AppError::field("format", "must be json, csv or xlsx")),
         None => {}
     }
@@ -96,20 +139,36 @@ fn format(req: &HttpRequest, explicit: Option<&str>) -> Result<Format, AppError>
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     Ok(if accept.contains(XLSX) {
-        Format::Xlsx
+        Format::Xlsx(layout)
     } else if accept.contains("text/csv") {
-        Format::Csv
+        Format::Csv(layout)
     } else {
         Format::Json
     })
 }
 
 fn answer(report: &Report, format: Format) -> Result<HttpResponse, AppError> {
-    let stem = report.report.file_stem();
+    if let Format::Json = format {
+        return Ok(HttpResponse::Ok().json(report));
+    }
+    file(report, format, &report.report.file_stem(), &[])
+}
+
+/// A report as a CSV or XLSX download.
+fn file(
+    report: &Report,
+    format: Format,
+    stem: &str,
+    extra: &[(&'static str, String)],
+) -> Result<HttpResponse, AppError> {
     let (body, content_type, ext) = match format {
-        Format::Json => return Ok(HttpResponse::Ok().json(report)),
-        Format::Csv => (export::to_csv(report)?, "text/csv; charset=utf-8", "csv"),
-        Format::Xlsx => (export::to_xlsx(report)?, XLSX, "xlsx"),
+        Format::Json => return Err(AppError::internal("a JSON answer is not a file")),
+        Format::Csv(l) => (
+            export::to_csv(report, l, extra)?,
+            "text/csv; charset=utf-8",
+            "csv",
+        ),
+        Format::Xlsx(l) => (export::to_xlsx(report, l, extra)?, XLSX, "xlsx"),
     };
     Ok(HttpResponse::Ok()
         .content_type(content_type)
@@ -145,7 +204,7 @@ pub async fn annual(
     query: web::Query<AnnualQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
-    let f = format(&req, q.format.as_deref())?;
+    let f = format(&req, q.format.as_deref(), q.layout.as_deref())?;
     let spec = ReportSpec::Annual { year: q.year };
     let report = reports::report(&svc, permit.into(), spec, q.as_of).await?;
     answer(&report, f)
@@ -176,7 +235,7 @@ pub async fn range(
     query: web::Query<RangeQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
-    let f = format(&req, q.format.as_deref())?;
+    let f = format(&req, q.format.as_deref(), q.layout.as_deref())?;
     let spec = ReportSpec::Range {
         from: q.from,
         to: q.to,
@@ -210,13 +269,25 @@ pub async fn cumulative(
     query: web::Query<CumulativeQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
-    let f = format(&req, q.format.as_deref())?;
+    let f = format(&req, q.format.as_deref(), q.layout.as_deref())?;
     let spec = ReportSpec::Cumulative { through: q.through };
     let report = reports::report(&svc, permit.into(), spec, q.as_of).await?;
     answer(&report, f)
 }
 
-/// An SVG chart of received against processed per year.
+/// A chart as the file asked for: SVG, or PNG rendered from it (off the request threads).
+async fn chart_answer(bars: export::chart::Bars, png: bool) -> Result<HttpResponse, AppError> {
+    let svg = bars.svg();
+    if !png {
+        return Ok(HttpResponse::Ok().content_type("image/svg+xml").body(svg));
+    }
+    let bytes = web::block(move || export::chart::png(&svg))
+        .await
+        .map_err(|e| AppError::internal(format!("chart: {e}")))??;
+    Ok(HttpResponse::Ok().content_type("image/png").body(bytes))
+}
+
+/// Received against processed per year, as SVG.
 #[utoipa::path(
     tag = "reports",
     params(ChartQuery),
@@ -236,9 +307,102 @@ pub async fn chart(
     query: web::Query<ChartQuery>,
 ) -> Result<HttpResponse, AppError> {
     let years = reports::yearly(&svc, permit.into(), query.from, query.to).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("image/svg+xml")
-        .body(export::chart(&years)?))
+    chart_answer(export::chart::annual(&years), false).await
+}
+
+/// The same chart as PNG, for documents and slides.
+#[utoipa::path(
+    tag = "reports",
+    params(ChartQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "PNG", content_type = "image/png"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/charts/annual.png")]
+pub async fn chart_png(
+    svc: web::Data<Services>,
+    permit: Permit<ReadReports>,
+    query: web::Query<ChartQuery>,
+) -> Result<HttpResponse, AppError> {
+    let years = reports::yearly(&svc, permit.into(), query.from, query.to).await?;
+    chart_answer(export::chart::annual(&years), true).await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct JurisdictionChartQuery {
+    /// First day, inclusive.
+    #[serde(deserialize_with = "crate::service::day::deserialize")]
+    pub from: NaiveDate,
+    /// Last day, inclusive.
+    #[serde(deserialize_with = "crate::service::day::deserialize")]
+    pub to: NaiveDate,
+    /// How many jurisdictions get a bar of their own (1 to 30, default 10); the rest share one.
+    pub top: Option<usize>,
+}
+
+async fn jurisdiction_bars(
+    svc: &Services,
+    permit: Permit<ReadReports>,
+    q: &JurisdictionChartQuery,
+) -> Result<export::chart::Bars, AppError> {
+    let spec = ReportSpec::Range {
+        from: q.from,
+        to: q.to,
+    };
+    let rows =
+        reports::received_by_jurisdiction(svc, permit.into(), spec, q.top.unwrap_or(10)).await?;
+    Ok(export::chart::by_jurisdiction(&spec.title(), &rows))
+}
+
+/// Requests received by jurisdiction in a period (the largest, then the others together),
+/// as SVG.
+#[utoipa::path(
+    tag = "reports",
+    params(JurisdictionChartQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "SVG", content_type = "image/svg+xml"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/charts/jurisdictions.svg")]
+pub async fn jurisdictions_chart(
+    svc: web::Data<Services>,
+    permit: Permit<ReadReports>,
+    query: web::Query<JurisdictionChartQuery>,
+) -> Result<HttpResponse, AppError> {
+    chart_answer(jurisdiction_bars(&svc, permit, &query).await?, false).await
+}
+
+/// The same chart as PNG.
+#[utoipa::path(
+    tag = "reports",
+    params(JurisdictionChartQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "PNG", content_type = "image/png"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/charts/jurisdictions.png")]
+pub async fn jurisdictions_chart_png(
+    svc: web::Data<Services>,
+    permit: Permit<ReadReports>,
+    query: web::Query<JurisdictionChartQuery>,
+) -> Result<HttpResponse, AppError> {
+    chart_answer(jurisdiction_bars(&svc, permit, &query).await?, true).await
 }
 
 /// Freeze a report: its parameters, figures, the events it covered and a SHA-256 digest.
@@ -291,26 +455,44 @@ pub async fn list_snapshots(
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// One snapshot.
+/// One snapshot: JSON, or its figures as CSV or XLSX with its label and digest.
 #[utoipa::path(
     tag = "reports",
-    params(("id" = String, Path, description = "Snapshot id")),
+    params(("id" = String, Path, description = "Snapshot id"), SnapshotQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Snapshot),
+        (status = 200, description = "JSON, or CSV / XLSX as asked", content(
+            (Snapshot = "application/json"),
+            ("text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/reports/snapshots/{id}")]
 pub async fn get_snapshot(
     svc: web::Data<Services>,
+    req: HttpRequest,
     permit: Permit<ReadReports>,
     id: web::Path<String>,
+    query: web::Query<SnapshotQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = SnapshotId::from_stored(path_id(&id, "snapshot")?);
-    Ok(HttpResponse::Ok().json(reports::get_snapshot(&svc, permit.into(), id).await?))
+    let f = format(&req, query.format.as_deref(), query.layout.as_deref())?;
+    let snapshot = reports::get_snapshot(&svc, permit.into(), id).await?;
+    if let Format::Json = f {
+        return Ok(HttpResponse::Ok().json(snapshot));
+    }
+    let report = reports::snapshot_report(&svc, &snapshot)?;
+    let stem = format!(
+        "{}-snapshot-{}",
+        snapshot.report.file_stem(),
+        snapshot.id.get(..8).unwrap_or(&snapshot.id)
+    );
+    file(&report, f, &stem, &reports::snapshot_facts(&snapshot))
 }
 
 /// Compare a snapshot with the same report computed now: every figure that changed since.

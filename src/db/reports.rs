@@ -6,7 +6,7 @@ use diesel::dsl::{count_star, max};
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{jurisdictions, report_snapshots, rfa_events};
+use super::schema::{authorities, jurisdictions, report_snapshots, rfa_events, rfas};
 
 /// Which events a report reads: those recorded up to `as_of` (every one without it) and at
 /// most up to sequence number `upto`, read once at the start. Writers of events hold the chain
@@ -79,6 +79,49 @@ pub fn receipt_groups(
             rfa_events::assistance_types,
             count_star(),
         ))
+        .load(c)
+}
+
+/// For the breakdowns the events do not carry (crime, proceeding type, channel, authority
+/// kind): the intake and authority of each RFA received in [from, to] whose receipt was never
+/// corrected, as the request reads now.
+pub fn received_intakes(
+    c: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    cut: Cut,
+) -> QueryResult<Vec<(String, String)>> {
+    let until = as_of_or_end(cut.as_of);
+    let redated = redated_ids(until, cut.upto);
+    rfa_events::table
+        .inner_join(rfas::table)
+        .filter(rfa_events::report_kind.eq("received"))
+        .filter(rfa_events::report_day.between(from, to))
+        .filter(rfa_events::at.le(until))
+        .filter((rfa_events::seq + 0_i64).le(cut.upto))
+        .filter(rfa_events::rfa_id.ne_all(redated))
+        .select((rfas::intake, rfas::authority_id))
+        .load(c)
+}
+
+/// The intake and authority of the RFAs named (the few with a corrected receipt).
+pub fn intakes_of(c: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        out.extend(
+            rfas::table
+                .filter(rfas::id.eq_any(chunk))
+                .select((rfas::intake, rfas::authority_id))
+                .load::<(String, String)>(c)?,
+        );
+    }
+    Ok(out)
+}
+
+/// Every authority's kind, by id.
+pub fn authority_kinds(c: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {
+    authorities::table
+        .select((authorities::id, authorities::kind))
         .load(c)
 }
 
@@ -213,6 +256,21 @@ pub fn moved_away_by_jurisdiction(
         q = q.filter(rfa_events::at.le(t));
     }
     q.load(c)
+}
+
+/// The earliest day of receipt (as received or as corrected) up to `to`, within the cut.
+pub fn first_receipt_day(
+    c: &mut DbConnection,
+    to: NaiveDate,
+    cut: Cut,
+) -> QueryResult<Option<NaiveDate>> {
+    rfa_events::table
+        .filter(rfa_events::report_kind.eq_any(["received", "redated"]))
+        .filter(rfa_events::report_day.le(to))
+        .filter(rfa_events::at.le(as_of_or_end(cut.as_of)))
+        .filter((rfa_events::seq + 0_i64).le(cut.upto))
+        .select(diesel::dsl::min(rfa_events::report_day))
+        .first(c)
 }
 
 /// The last event recorded up to `as_of`: what a report covers.

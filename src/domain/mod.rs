@@ -47,3 +47,4 @@ pub mod lifecycle;
 pub mod policy;
 pub mod registry;
 pub mod roles;
+pub mod words;

@@ -1,33 +1,89 @@
-//! The figures as files: CSV, XLSX and an SVG chart, made from the service's read models
-//! (`service::reports`). No HTTP here either: the API and the command line both write them.
+//! The figures as files: CSV, XLSX, and charts as SVG and PNG (`chart`), made from the
+//! service's read models (`service::reports`). No HTTP here either: the API, the screens and
+//! the command line all write them.
+
+pub mod chart;
 
 use crate::error::AppError;
+use crate::service::reports::tables::{Figure, about, shown, tables};
 use crate::service::reports::{Report, rows};
 
-pub fn to_csv(report: &Report) -> Result<Vec<u8>, AppError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| AppError::internal(format!("csv: {e}"));
-    w.write_record(["section", "key", "figure", "value"])
-        .map_err(fail)?;
-    for r in rows(&report.figures) {
-        w.write_record(r.iter().map(|c| cell(c).into_owned()))
-            .map_err(fail)?;
+/// How a report is laid out in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// The tables of the figures page, one after another (CSV) or one per sheet (XLSX).
+    #[default]
+    Tables,
+    /// One row per figure, `section, key, figure, value`: the machine format scripts read.
+    Long,
+}
+
+impl Layout {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "tables" => Some(Layout::Tables),
+            "long" => Some(Layout::Long),
+            _ => None,
+        }
     }
-    w.into_inner()
-        .map_err(|e| AppError::internal(format!("csv: {e}")))
+}
+
+fn csv_failed(e: impl std::fmt::Display) -> AppError {
+    AppError::internal(format!("csv: {e}"))
+}
+
+/// A figure as a CSV cell: the number, or nothing where there is nothing to measure.
+fn number_cell(f: Figure) -> String {
+    f.map(|x| shown(Some(x))).unwrap_or_default()
+}
+
+/// The report as CSV. `extra` adds facts to the "About" block (a snapshot's label and
+/// digest).
+pub fn to_csv(
+    report: &Report,
+    layout: Layout,
+    extra: &[(&'static str, String)],
+) -> Result<Vec<u8>, AppError> {
+    if layout == Layout::Long {
+        let rows: Vec<Vec<String>> = rows(&report.figures).into_iter().map(Vec::from).collect();
+        return table_csv(&["section", "key", "figure", "value"], &rows);
+    }
+    let mut w = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
+    let mut put = |record: Vec<String>| {
+        w.write_record(record.iter().map(|c| cell(c).into_owned()))
+            .map_err(csv_failed)
+    };
+    put(vec!["About".into()])?;
+    for (k, v) in about(report).into_iter().chain(extra.iter().cloned()) {
+        put(vec![k.into(), v])?;
+    }
+    for t in tables(report) {
+        put(vec![])?;
+        put(vec![t.title.into()])?;
+        put(t.columns.iter().map(|c| c.to_string()).collect())?;
+        for r in t.rows.iter().chain(t.total.iter()) {
+            let mut record = vec![r.label.clone()];
+            record.extend(r.values.iter().map(|v| number_cell(*v)));
+            put(record)?;
+        }
+        if let Some(note) = t.note {
+            put(vec![note.into()])?;
+        }
+    }
+    w.into_inner().map_err(csv_failed)
 }
 
 /// A CSV of a table: a header row, then the rows, each cell neutralised (`cell`).
 pub fn table_csv(header: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, AppError> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| AppError::internal(format!("csv: {e}"));
-    w.write_record(header).map_err(fail)?;
+    w.write_record(header).map_err(csv_failed)?;
     for r in rows {
         w.write_record(r.iter().map(|c| cell(c).into_owned()))
-            .map_err(fail)?;
+            .map_err(csv_failed)?;
     }
-    w.into_inner()
-        .map_err(|e| AppError::internal(format!("csv: {e}")))
+    w.into_inner().map_err(csv_failed)
 }
 
 /// A cell a spreadsheet would read as a formula (it starts with `=`, `+`, `-`, `@`, a tab
@@ -42,123 +98,107 @@ pub fn cell(value: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-pub fn to_xlsx(report: &Report) -> Result<Vec<u8>, AppError> {
+/// The report as a workbook: the sheet "About", then one sheet per table with a bold header
+/// row, numbers as numbers, a bold totals row and columns wide enough to read.
+pub fn to_xlsx(
+    report: &Report,
+    layout: Layout,
+    extra: &[(&'static str, String)],
+) -> Result<Vec<u8>, AppError> {
     use rust_xlsxwriter::{Format, Workbook};
     let fail = |e: rust_xlsxwriter::XlsxError| AppError::internal(format!("xlsx: {e}"));
     let mut book = Workbook::new();
     let bold = Format::new().set_bold();
-    let sheet = book.add_worksheet();
-    sheet.set_name("Figures").map_err(fail)?;
-    for (col, h) in ["section", "key", "figure", "value"].iter().enumerate() {
-        sheet
-            .write_string_with_format(0, col as u16, *h, &bold)
+    let wrap = Format::new().set_text_wrap();
+    let about_sheet = book.add_worksheet();
+    about_sheet.set_name("About").map_err(fail)?;
+    for (i, (k, v)) in about(report)
+        .into_iter()
+        .chain(extra.iter().cloned())
+        .enumerate()
+    {
+        about_sheet
+            .write_string_with_format(i as u32, 0, k, &bold)
+            .map_err(fail)?;
+        about_sheet
+            .write_string_with_format(i as u32, 1, &v, &wrap)
             .map_err(fail)?;
     }
-    for (i, r) in rows(&report.figures).iter().enumerate() {
-        let row = (i + 1) as u32;
-        for (col, cell) in r.iter().enumerate().take(3) {
-            sheet.write_string(row, col as u16, cell).map_err(fail)?;
+    about_sheet.set_column_width(0, 18).map_err(fail)?;
+    about_sheet.set_column_width(1, 90).map_err(fail)?;
+    let tables = match layout {
+        Layout::Tables => tables(report),
+        Layout::Long => vec![],
+    };
+    for t in &tables {
+        let sheet = book.add_worksheet();
+        sheet.set_name(t.sheet).map_err(fail)?;
+        for (col, h) in t.columns.iter().enumerate() {
+            sheet
+                .write_string_with_format(0, col as u16, *h, &bold)
+                .map_err(fail)?;
         }
-        match r[3].parse::<f64>() {
-            Ok(n) => sheet.write_number(row, 3, n).map_err(fail)?,
-            Err(_) => sheet.write_string(row, 3, &r[3]).map_err(fail)?,
-        };
-    }
-    sheet.set_column_width(0, 20).map_err(fail)?;
-    sheet.set_column_width(1, 36).map_err(fail)?;
-    sheet.set_column_width(2, 18).map_err(fail)?;
-    let about = book.add_worksheet();
-    about.set_name("About").map_err(fail)?;
-    let facts = [
-        ("report", report.report.kind().to_string()),
-        ("from", report.from.to_string()),
-        ("to", report.to.to_string()),
-        ("time_zone", report.time_zone.clone()),
-        ("as_of", report.as_of.to_rfc3339()),
-        ("covered_seq", report.covered_seq.to_string()),
-    ];
-    for (i, (k, v)) in facts.iter().enumerate() {
-        about
-            .write_string_with_format(i as u32, 0, *k, &bold)
+        let mut widest = t.columns[0].chars().count();
+        let mut row = 1u32;
+        for (r, is_total) in t
+            .rows
+            .iter()
+            .map(|r| (r, false))
+            .chain(t.total.iter().map(|r| (r, true)))
+        {
+            widest = widest.max(r.label.chars().count());
+            if is_total {
+                sheet.write_string_with_format(row, 0, &r.label, &bold)
+            } else {
+                sheet.write_string(row, 0, &r.label)
+            }
             .map_err(fail)?;
-        about.write_string(i as u32, 1, v).map_err(fail)?;
+            for (i, v) in r.values.iter().enumerate() {
+                let col = i as u16 + 1;
+                match (v, is_total) {
+                    (Some(x), true) => sheet.write_number_with_format(row, col, *x, &bold),
+                    (Some(x), false) => sheet.write_number(row, col, *x),
+                    (None, _) => sheet.write_blank(row, col, &Format::new()),
+                }
+                .map_err(fail)?;
+            }
+            row += 1;
+        }
+        if let Some(note) = t.note {
+            sheet.write_string(row + 1, 0, note).map_err(fail)?;
+        }
+        sheet
+            .set_column_width(0, (widest as f64 + 2.0).min(60.0))
+            .map_err(fail)?;
+        for (i, h) in t.columns.iter().enumerate().skip(1) {
+            sheet
+                .set_column_width(i as u16, (h.chars().count() as f64 + 2.0).max(10.0))
+                .map_err(fail)?;
+        }
+    }
+    if layout == Layout::Long {
+        let sheet = book.add_worksheet();
+        sheet.set_name("Figures").map_err(fail)?;
+        for (col, h) in ["section", "key", "figure", "value"].iter().enumerate() {
+            sheet
+                .write_string_with_format(0, col as u16, *h, &bold)
+                .map_err(fail)?;
+        }
+        for (i, r) in rows(&report.figures).iter().enumerate() {
+            let row = (i + 1) as u32;
+            for (col, cell) in r.iter().enumerate().take(3) {
+                sheet.write_string(row, col as u16, cell).map_err(fail)?;
+            }
+            match r[3].parse::<f64>() {
+                Ok(n) => sheet.write_number(row, 3, n).map_err(fail)?,
+                Err(_) => sheet.write_string(row, 3, &r[3]).map_err(fail)?,
+            };
+        }
+        sheet.set_column_width(0, 20).map_err(fail)?;
+        sheet.set_column_width(1, 36).map_err(fail)?;
+        sheet.set_column_width(2, 18).map_err(fail)?;
     }
     book.save_to_buffer().map_err(fail)
-}
-
-/// An SVG bar chart of received against processed per year.
-pub fn chart(years: &[(i32, i64, i64)]) -> Result<String, AppError> {
-    use plotters::prelude::*;
-    let fail = |e: String| AppError::internal(format!("chart: {e}"));
-    let mut svg = String::new();
-    {
-        let width = 120 + 70 * years.len() as u32;
-        let root = SVGBackend::with_string(&mut svg, (width.max(480), 400)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
-        let top = years
-            .iter()
-            .map(|(_, r, p)| (*r).max(*p))
-            .max()
-            .unwrap_or(0)
-            .max(1);
-        let first = years.first().map(|y| y.0).unwrap_or(2000);
-        let last = years.last().map(|y| y.0).unwrap_or(first);
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "Requests for assistance received and processed per year",
-                ("sans-serif", 18),
-            )
-            .margin(16)
-            .x_label_area_size(36)
-            .y_label_area_size(48)
-            .build_cartesian_2d((first * 2 - 1)..(last * 2 + 2), 0i64..(top + top / 10 + 1))
-            .map_err(|e| fail(e.to_string()))?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(years.len().max(1) * 2 + 2)
-            .x_label_formatter(&|x| {
-                if x % 2 == 0 {
-                    "".into()
-                } else {
-                    ((x + 1) / 2).to_string()
-                }
-            })
-            .y_desc("requests")
-            .draw()
-            .map_err(|e| fail(e.to_string()))?;
-        let received = RGBColor(31, 94, 164);
-        let processed = RGBColor(230, 140, 30);
-        chart
-            .draw_series(
-                years.iter().map(|(y, r, _)| {
-                    Rectangle::new([(y * 2 - 1, 0), (y * 2, *r)], received.filled())
-                }),
-            )
-            .map_err(|e| fail(e.to_string()))?
-            .label("received")
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], received.filled()));
-        chart
-            .draw_series(
-                years.iter().map(|(y, _, p)| {
-                    Rectangle::new([(y * 2, 0), (y * 2 + 1, *p)], processed.filled())
-                }),
-            )
-            .map_err(|e| fail(e.to_string()))?
-            .label("processed")
-            .legend(move |(x, y)| {
-                Rectangle::new([(x, y - 5), (x + 10, y + 5)], processed.filled())
-            });
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(|e| fail(e.to_string()))?;
-        root.present().map_err(|e| fail(e.to_string()))?;
-    }
-    Ok(svg)
 }
 
 #[cfg(test)]

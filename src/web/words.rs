@@ -4,7 +4,8 @@
 use chrono::NaiveDate;
 
 use crate::domain::eligibility::{Criterion, CriterionResult, Outcome};
-use crate::domain::lifecycle::{ClosingOutcome, Priority, RfaAction, State};
+use crate::domain::lifecycle::{Priority, RfaAction, State};
+pub use crate::domain::words::{outcome, plain};
 
 pub fn state(s: State) -> (&'static str, &'static str) {
     match s {
@@ -100,26 +101,6 @@ pub fn action(a: RfaAction) -> (&'static str, &'static str) {
         }
         RfaAction::OverrideEligibility => ("Override eligibility", "The override is recorded."),
         RfaAction::RecordAssurance => ("Record an assurance", "The assurance is recorded."),
-    }
-}
-
-pub fn outcome(o: ClosingOutcome) -> &'static str {
-    match o {
-        ClosingOutcome::Fulfilled => "fulfilled",
-        ClosingOutcome::PartiallyFulfilled => "partially fulfilled",
-        ClosingOutcome::DeclinedIneligible => "declined as not eligible",
-        ClosingOutcome::DeclinedOther => "declined",
-        ClosingOutcome::Withdrawn => "withdrawn",
-    }
-}
-
-/// Snake-case vocabulary (`crimes_against_humanity`) as words (`crimes against humanity`).
-pub fn plain(wire: &str) -> String {
-    let s = wire.replace('_', " ");
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => s,
     }
 }
 

@@ -19,6 +19,9 @@ both_backends!(
     a_corrected_day_of_receipt_moves_the_request_to_its_period,
     as_of_reproduces_an_earlier_report_and_snapshots_show_what_changed,
     exports_parse_back_to_the_same_figures,
+    exports_read_as_the_tables_of_the_report,
+    a_snapshot_exports_as_a_file_and_an_altered_one_is_flagged,
+    charts_label_every_bar_and_come_as_png,
     figures_are_for_supervisors_and_reporting_staff_only,
 );
 
@@ -316,6 +319,7 @@ async fn as_of_reproduces_an_earlier_report_and_snapshots_show_what_changed(back
     )
     .await;
     assert_eq!(stored["digest"], snap["digest"]);
+    assert_eq!(stored["altered"], false);
     let diff = get_json(
         &w.app,
         &reporting,
@@ -347,6 +351,21 @@ async fn as_of_reproduces_an_earlier_report_and_snapshots_show_what_changed(back
     .into_iter()
     .collect();
     assert_eq!(changed, expected);
+    // The same differences, as the tables read.
+    let totals_processed = diff["table_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["table"] == "Totals" && c["row"] == "Processed")
+        .expect("the processed total changed");
+    assert_eq!(
+        (
+            &totals_processed["published"],
+            &totals_processed["now"],
+            &totals_processed["change"]
+        ),
+        (&json!(0.0), &json!(1.0), &json!(1.0))
+    );
     let list = get_json(&w.app, &reporting, "/api/v1/reports/snapshots").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
     // A future as_of cannot be reproduced, so it is refused.
@@ -394,7 +413,10 @@ async fn exports_parse_back_to_the_same_figures(backend: Backend) {
     // CSV.
     let res = w
         .app
-        .get("/api/v1/reports/annual?year=2026&format=csv", Some(&s))
+        .get(
+            "/api/v1/reports/annual?year=2026&format=csv&layout=long",
+            Some(&s),
+        )
         .await;
     assert!(
         res.headers()["content-disposition"]
@@ -415,7 +437,7 @@ async fn exports_parse_back_to_the_same_figures(backend: Backend) {
     let res = w
         .app
         .client
-        .get(w.app.url("/api/v1/reports/annual?year=2026"))
+        .get(w.app.url("/api/v1/reports/annual?year=2026&layout=long"))
         .bearer_auth(&s)
         .header(
             "accept",
@@ -456,7 +478,240 @@ async fn exports_parse_back_to_the_same_figures(backend: Backend) {
         m += 1;
     }
     assert_eq!(m, n);
-    // The chart is well-formed SVG.
+}
+
+/// The blocks of a CSV in the tables layout: title → (header, rows).
+fn csv_tables(text: &str) -> std::collections::BTreeMap<String, (Vec<String>, Vec<Vec<String>>)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut out = std::collections::BTreeMap::new();
+    let mut block: Vec<Vec<String>> = Vec::new();
+    let mut flush = |block: &mut Vec<Vec<String>>| {
+        if block.len() >= 2 {
+            let title = block[0][0].clone();
+            let header = block[1].clone();
+            let rows = block[2..].iter().filter(|r| r.len() > 1).cloned().collect();
+            out.insert(title, (header, rows));
+        }
+        block.clear();
+    };
+    for record in reader.records() {
+        let r: Vec<String> = record.unwrap().iter().map(String::from).collect();
+        if r.iter().all(|c| c.is_empty()) {
+            flush(&mut block);
+        } else {
+            block.push(r);
+        }
+    }
+    flush(&mut block);
+    out
+}
+
+async fn exports_read_as_the_tables_of_the_report(backend: Backend) {
+    let w = World::new(backend).await;
+    let s = w.supervisor.clone();
+    let rfa = w.intake().await;
+    w.act(&s, &rfa, "withdraw", json!({"reason": "Withdrawn"}))
+        .await;
+    let mut body = w.intake_body();
+    body["jurisdiction_id"] = json!(w.other_jurisdiction);
+    body["authority_id"] = json!(w.other_authority);
+    w.intake_with(&s, &body).await;
+    let report = get_json(&w.app, &s, "/api/v1/reports/annual?year=2026").await;
+    // The new breakdowns count every request received once (crimes may count more).
+    for section in ["by_proceeding_type", "by_channel", "by_authority_kind"] {
+        let sum: i64 = report[section]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_i64().unwrap())
+            .sum();
+        assert_eq!(sum, report["received"].as_i64().unwrap(), "{section}");
+    }
+    assert!(!report["by_crime"].as_object().unwrap().is_empty());
+    // CSV, the default layout: one block per table, plain labels, a totals row.
+    let res = w
+        .app
+        .get("/api/v1/reports/annual?year=2026&format=csv", Some(&s))
+        .await;
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    assert!(text.starts_with("About\n"), "{text}");
+    assert!(!text.contains("identity_holds") && !text.contains(w.jurisdiction.as_str()));
+    let blocks = csv_tables(&text);
+    let (header, rows) = &blocks["By jurisdiction"];
+    assert_eq!(
+        header,
+        &[
+            "Jurisdiction",
+            "Pending at start",
+            "Received",
+            "Reopened",
+            "Processed",
+            "Pending at end"
+        ]
+    );
+    let jurisdictions = report["by_jurisdiction"].as_array().unwrap();
+    assert_eq!(rows.len(), jurisdictions.len() + 1);
+    for j in jurisdictions {
+        let row = rows.iter().find(|r| r[0] == j["name"]).unwrap();
+        assert_eq!(row[2], j["received"].to_string());
+        assert_eq!(row[4], j["processed"].to_string());
+    }
+    let total = rows.last().unwrap();
+    assert_eq!(total[0], "Total");
+    assert_eq!(total[2], report["received"].to_string());
+    assert_eq!(total[5], report["pending_end"].to_string());
+    let (_, outcomes) = &blocks["Processed, by outcome"];
+    assert_eq!(outcomes[0], ["Withdrawn", "1"]);
+    assert!(blocks.contains_key("Received, by crime alleged"));
+    assert!(blocks.contains_key("Processing time in days"));
+    // XLSX: an About sheet, a sheet per table with numbers as numbers.
+    let res = w
+        .app
+        .get("/api/v1/reports/annual?year=2026&format=xlsx", Some(&s))
+        .await;
+    let bytes = res.bytes().await.unwrap();
+    use calamine::{Reader, Xlsx};
+    let mut book: Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let names = book.sheet_names();
+    assert_eq!(names[0], "About");
+    for sheet in [
+        "Totals",
+        "By jurisdiction",
+        "By outcome",
+        "By crime",
+        "Processing days",
+    ] {
+        assert!(names.iter().any(|n| n == sheet), "{sheet} in {names:?}");
+    }
+    let sheet = book.worksheet_range("By jurisdiction").unwrap();
+    let rows: Vec<_> = sheet.rows().collect();
+    assert_eq!(rows[0][0].to_string(), "Jurisdiction");
+    let last = rows.last().unwrap();
+    assert_eq!(last[0].to_string(), "Total");
+    assert_eq!(
+        last[2],
+        calamine::Data::Float(report["received"].as_f64().unwrap())
+    );
+    let about = book.worksheet_range("About").unwrap();
+    let facts: Vec<String> = about.rows().map(|r| r[0].to_string()).collect();
+    for k in [
+        "Report",
+        "Period",
+        "Time zone",
+        "As of",
+        "Events covered",
+        "Identity",
+    ] {
+        assert!(facts.iter().any(|f| f == k), "{k} in {facts:?}");
+    }
+    // The cumulative report starts at the first request, not in 1900.
+    let cumulative = get_json(&w.app, &s, "/api/v1/reports/cumulative?through=2026").await;
+    assert_ne!(cumulative["from"], "1900-01-01");
+    assert!(cumulative["from"].as_str().unwrap().starts_with("2026-"));
+    let res = w
+        .app
+        .get(
+            "/api/v1/reports/annual?year=2026&format=csv&layout=wide",
+            Some(&s),
+        )
+        .await;
+    let problem = assert_problem(res, 422).await;
+    assert_eq!(problem["errors"][0]["field"], "layout");
+}
+
+async fn a_snapshot_exports_as_a_file_and_an_altered_one_is_flagged(backend: Backend) {
+    let w = World::new(backend).await;
+    w.intake().await;
+    let (_, reporting) = w.app.user_with(&["reporting"], &[]).await;
+    let snap: Value = w
+        .app
+        .post(
+            "/api/v1/reports/snapshots",
+            Some(&reporting),
+            &json!({"kind": "annual", "year": 2026, "label": "=HYPERLINK(\"x\")"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = snap["id"].as_str().unwrap();
+    let res = w
+        .app
+        .get(
+            &format!("/api/v1/reports/snapshots/{id}?format=csv"),
+            Some(&reporting),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = res.text().await.unwrap();
+    assert!(text.contains(snap["digest"].as_str().unwrap()), "{text}");
+    assert!(text.contains("Matches"));
+    // The label is a formula to a spreadsheet: it stays text.
+    assert!(text.contains("'=HYPERLINK"), "{text}");
+    let (_, totals) = &csv_tables(&text)["Totals"];
+    assert!(totals.iter().any(|r| r[0] == "Received" && r[1] == "1"));
+    let res = w
+        .app
+        .get(
+            &format!("/api/v1/reports/snapshots/{id}?format=xlsx"),
+            Some(&reporting),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("rfa-figures-2026-snapshot-")
+    );
+    // Someone with database access changes the frozen figures: every read says so.
+    w.app.db.execute(
+        "UPDATE report_snapshots SET figures = replace(figures, '\"received\":1', '\"received\":9')",
+    );
+    let stored = get_json(
+        &w.app,
+        &reporting,
+        &format!("/api/v1/reports/snapshots/{id}"),
+    )
+    .await;
+    assert_eq!(stored["figures"]["received"], 9, "the edit took");
+    assert_eq!(stored["altered"], true);
+    let diff = get_json(
+        &w.app,
+        &reporting,
+        &format!("/api/v1/reports/snapshots/{id}/diff"),
+    )
+    .await;
+    assert_eq!(diff["snapshot_altered"], true);
+    let text = w
+        .app
+        .get(
+            &format!("/api/v1/reports/snapshots/{id}?format=csv"),
+            Some(&reporting),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("FAILED"), "{text}");
+}
+
+async fn charts_label_every_bar_and_come_as_png(backend: Backend) {
+    let w = World::new(backend).await;
+    let s = w.supervisor.clone();
+    w.intake().await;
+    w.intake().await;
     let svg = w
         .app
         .get(
@@ -468,7 +723,65 @@ async fn exports_parse_back_to_the_same_figures(backend: Backend) {
     let svg = svg.text().await.unwrap();
     let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
     assert_eq!(doc.root_element().tag_name().name(), "svg");
-    assert!(svg.contains("received") && svg.contains("processed"));
+    let texts: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .collect();
+    for year in ["2024", "2025", "2026"] {
+        assert_eq!(texts.iter().filter(|t| **t == year).count(), 1, "{year}");
+    }
+    assert!(!texts.contains(&"2027"), "no phantom year: {texts:?}");
+    for label in ["Received", "Processed", "Year", "Requests"] {
+        assert!(texts.contains(&label), "{label} in {texts:?}");
+    }
+    assert!(texts.contains(&"2"), "the value on the 2026 bar: {texts:?}");
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("Requests for assistance received and processed"))
+    );
+    for path in [
+        "/api/v1/reports/charts/annual.png?from=2024&to=2026",
+        "/api/v1/reports/charts/jurisdictions.png?from=2026-01-01&to=2026-12-31&top=1",
+    ] {
+        let res = w.app.get(path, Some(&s)).await;
+        assert_eq!(res.status(), 200, "{path}");
+        assert_eq!(res.headers()["content-type"], "image/png");
+        let bytes = res.bytes().await.unwrap();
+        let decoder = png::Decoder::new(std::io::Cursor::new(bytes.to_vec()));
+        let reader = decoder.read_info().expect("a PNG");
+        let info = reader.info();
+        assert!(
+            info.width >= 1000 && info.height >= 700,
+            "{}x{}",
+            info.width,
+            info.height
+        );
+    }
+    let mut body = w.intake_body();
+    body["jurisdiction_id"] = json!(w.other_jurisdiction);
+    body["authority_id"] = json!(w.other_authority);
+    w.intake_with(&s, &body).await;
+    let svg = w
+        .app
+        .get(
+            "/api/v1/reports/charts/jurisdictions.svg?from=2026-01-01&to=2026-12-31&top=1",
+            Some(&s),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(svg.contains("1 other jurisdiction<"), "{svg}");
+    let res = w
+        .app
+        .get(
+            "/api/v1/reports/charts/jurisdictions.svg?from=2026-01-01&to=2026-12-31&top=0",
+            Some(&s),
+        )
+        .await;
+    assert_problem(res, 422).await;
 }
 
 async fn figures_are_for_supervisors_and_reporting_staff_only(backend: Backend) {

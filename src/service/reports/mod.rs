@@ -5,10 +5,11 @@
 //! entry point checks the caller.
 
 mod snapshots;
+pub mod tables;
 
 pub use snapshots::{
-    Change, NewSnapshot, Snapshot, SnapshotDiff, SnapshotPage, create_snapshot, diff_snapshot,
-    get_snapshot, list_snapshots,
+    Change, NewSnapshot, Snapshot, SnapshotDiff, SnapshotPage, TableChange, create_snapshot,
+    diff_snapshot, get_snapshot, list_snapshots, snapshot_facts, snapshot_report,
 };
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -52,6 +53,17 @@ impl ReportSpec {
             ReportSpec::Annual { year } => (jan1(year), dec31(year)),
             ReportSpec::Range { from, to } => (from, to),
             ReportSpec::Cumulative { through } => (jan1(1900), dec31(through)),
+        }
+    }
+
+    /// What the period is called in a title: "2023", "1 January 2024 to 30 April 2024",
+    /// "all years through 2023".
+    pub fn title(&self) -> String {
+        let day = |d: NaiveDate| d.format("%-d %B %Y").to_string();
+        match *self {
+            ReportSpec::Annual { year } => year.to_string(),
+            ReportSpec::Range { from, to } => format!("{} to {}", day(from), day(to)),
+            ReportSpec::Cumulative { through } => format!("all years through {through}"),
         }
     }
 
@@ -134,6 +146,17 @@ pub struct Figures {
     pub by_outcome: BTreeMap<String, i64>,
     pub by_assistance_type: BTreeMap<String, i64>,
     pub by_priority: BTreeMap<String, i64>,
+    /// The requests received, by the crimes alleged (a request alleging two counts under
+    /// both), the proceedings they serve, how they reached the mechanism and the kind of
+    /// authority that sent them: as each request reads now (see docs/reporting.md).
+    #[serde(default)]
+    pub by_crime: BTreeMap<String, i64>,
+    #[serde(default)]
+    pub by_proceeding_type: BTreeMap<String, i64>,
+    #[serde(default)]
+    pub by_channel: BTreeMap<String, i64>,
+    #[serde(default)]
+    pub by_authority_kind: BTreeMap<String, i64>,
     pub processing_days: ProcessingDays,
 }
 
@@ -189,7 +212,9 @@ impl ToSchema for AnyFigures {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Report {
     pub report: ReportSpec,
-    pub from: NaiveDate,
+    /// The period's first day; for cumulative totals, the first day of receipt recorded
+    /// (`null` while there is none).
+    pub from: Option<NaiveDate>,
     pub to: NaiveDate,
     pub time_zone: String,
     /// Only events recorded up to this moment count.
@@ -272,8 +297,10 @@ pub fn compute(
         as_of,
         upto: covered_seq,
     };
+    let mut first_day = Some(from);
     let figures = match spec {
         ReportSpec::Cumulative { .. } => {
+            first_day = store::first_receipt_day(c, to, cut)?;
             let mut received = 0;
             let mut processed = 0;
             let mut jurisdictions = BTreeSet::new();
@@ -303,7 +330,7 @@ pub fn compute(
     };
     Ok(Report {
         report: spec,
-        from,
+        from: first_day,
         to,
         time_zone: rules.tz.name().to_string(),
         as_of: as_of.unwrap_or(now).and_utc(),
@@ -351,7 +378,7 @@ fn period_figures(
     for row in store::redated_receipts_touching(c, from, to, cut)? {
         latest.insert(row.rfa_id.clone(), row);
     }
-    for r in latest.into_values() {
+    for r in latest.values().cloned() {
         if r.day.is_some_and(|d| from <= d && d <= to) {
             count_receipt(
                 r.jurisdiction_id,
@@ -361,6 +388,12 @@ fn period_figures(
             );
         }
     }
+    let redated: Vec<String> = latest
+        .values()
+        .filter(|r| r.day.is_some_and(|d| from <= d && d <= to))
+        .map(|r| r.rfa_id.clone())
+        .collect();
+    let facets = facets(c, from, to, cut, &redated)?;
     // Processed: closing events on days of the period, counted in groups by the database.
     let mut processed = 0;
     let mut processed_by_j = Counts::new();
@@ -447,12 +480,67 @@ fn period_figures(
         by_outcome,
         by_assistance_type,
         by_priority,
+        by_crime: facets.crime,
+        by_proceeding_type: facets.proceeding_type,
+        by_channel: facets.channel,
+        by_authority_kind: facets.authority_kind,
         processing_days: ProcessingDays {
             count: processed,
             with_paused: stats(with_paused),
             without_paused: stats(without_paused),
         },
     })
+}
+
+/// The breakdowns of the received requests that their intake gives.
+#[derive(Default)]
+struct Facets {
+    crime: BTreeMap<String, i64>,
+    proceeding_type: BTreeMap<String, i64>,
+    channel: BTreeMap<String, i64>,
+    authority_kind: BTreeMap<String, i64>,
+}
+
+/// Only the intake's fields the breakdowns read (the rest of the JSON is skipped).
+#[derive(Deserialize)]
+struct IntakeFacets {
+    #[serde(default)]
+    crimes: Vec<String>,
+    #[serde(default)]
+    proceeding_type: String,
+    #[serde(default)]
+    channel: String,
+}
+
+fn facets(
+    c: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    cut: store::Cut,
+    redated: &[String],
+) -> Result<Facets, AppError> {
+    let kinds: HashMap<String, String> = store::authority_kinds(c)?.into_iter().collect();
+    let mut rows = store::received_intakes(c, from, to, cut)?;
+    rows.extend(store::intakes_of(c, redated)?);
+    let mut f = Facets::default();
+    let add = |m: &mut BTreeMap<String, i64>, k: &str| *m.entry(k.to_string()).or_insert(0) += 1;
+    for (intake, authority) in rows {
+        let i: IntakeFacets = serde_json::from_str(&intake)
+            .map_err(|e| AppError::internal(format!("stored intake: {e}")))?;
+        for crime in &i.crimes {
+            add(&mut f.crime, crime);
+        }
+        add(&mut f.proceeding_type, &i.proceeding_type);
+        add(&mut f.channel, &i.channel);
+        add(
+            &mut f.authority_kind,
+            kinds
+                .get(&authority)
+                .map(String::as_str)
+                .unwrap_or_default(),
+        );
+    }
+    Ok(f)
 }
 
 /// A report now or as of a past moment (never the future: that would not be reproducible).
@@ -511,6 +599,45 @@ pub async fn yearly(
         .await
 }
 
+/// Received per jurisdiction in a period, largest first: the first `top`, then the rest
+/// together as "Other jurisdictions" (`top` is 1 to 30).
+pub async fn received_by_jurisdiction(
+    svc: &Services,
+    caller: Caller,
+    spec: ReportSpec,
+    top: usize,
+) -> Result<Vec<(String, i64)>, AppError> {
+    if !(1..=30).contains(&top) {
+        return Err(AppError::field("top", "must be between 1 and 30"));
+    }
+    let report = report(svc, caller, spec, None).await?;
+    let AnyFigures::Period(f) = report.figures else {
+        return Err(AppError::field(
+            "kind",
+            "a chart by jurisdiction needs a period",
+        ));
+    };
+    let mut rows: Vec<(String, i64)> = f
+        .by_jurisdiction
+        .iter()
+        .filter(|j| j.received > 0)
+        .map(|j| (j.name.clone(), j.received))
+        .collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    if rows.len() > top {
+        let others: i64 = rows[top..].iter().map(|r| r.1).sum();
+        let n = rows.len() - top;
+        rows.truncate(top);
+        let label = if n == 1 {
+            "1 other jurisdiction".to_string()
+        } else {
+            format!("{n} other jurisdictions")
+        };
+        rows.push((label, others));
+    }
+    Ok(rows)
+}
+
 // ---------------------------------------------------------------------------------------
 // Flat rows for CSV and XLSX, and for comparing snapshots
 
@@ -549,7 +676,11 @@ pub fn rows(figures: &AnyFigures) -> Vec<[String; 4]> {
                     out.push([section.clone(), k.clone(), "processed".into(), scalar(x)]);
                 }
             }
-            ("by_assistance_type" | "by_priority", Value::Object(m)) => {
+            (
+                "by_assistance_type" | "by_priority" | "by_crime" | "by_proceeding_type"
+                | "by_channel" | "by_authority_kind",
+                Value::Object(m),
+            ) => {
                 for (k, x) in m {
                     out.push([section.clone(), k.clone(), "received".into(), scalar(x)]);
                 }

@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use super::{AnyFigures, ReportSpec, report, rows};
+use super::tables::tables;
+use super::{AnyFigures, Report, ReportSpec, report, rows};
 use crate::db::reports::{self as store, SnapshotRow};
 use crate::domain::canonical::canonical;
 use crate::domain::ids::SnapshotId;
@@ -45,6 +46,10 @@ pub struct Snapshot {
     pub covered_seq: i64,
     /// SHA-256 over the report's parameters, as_of, covered_seq and figures (canonical JSON).
     pub digest: String,
+    /// Recomputed on every read: true when the stored parameters or figures no longer give
+    /// the stored digest, that is, the snapshot was changed after it was frozen. Its figures
+    /// must not be trusted.
+    pub altered: bool,
     #[schema(value_type = Object)]
     pub figures: Value,
     pub created_by: String,
@@ -65,13 +70,33 @@ pub struct Change {
     pub now: Option<String>,
 }
 
+/// One figure of the published tables that differs now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TableChange {
+    /// The table's title, as on the figures page: "By jurisdiction".
+    pub table: String,
+    /// The row's label: "Germany", "Total".
+    pub row: String,
+    /// The column's heading: "Received".
+    pub column: String,
+    pub published: Option<f64>,
+    pub now: Option<f64>,
+    /// now − published, where both are figures.
+    pub change: Option<f64>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SnapshotDiff {
     pub snapshot_id: String,
     pub snapshot_as_of: DateTime<Utc>,
     pub compared_as_of: DateTime<Utc>,
+    /// The snapshot's own digest check (see `Snapshot.altered`).
+    pub snapshot_altered: bool,
     pub unchanged: bool,
+    /// In the long machine layout's names.
     pub changes: Vec<Change>,
+    /// The same differences as they read in the tables.
+    pub table_changes: Vec<TableChange>,
 }
 
 fn digest_of(
@@ -91,9 +116,16 @@ fn digest_of(
 
 fn snapshot_view(row: SnapshotRow) -> Result<Snapshot, AppError> {
     let bad = |e: serde_json::Error| AppError::internal(format!("stored snapshot: {e}"));
+    let report: ReportSpec = serde_json::from_str(&row.parameters).map_err(bad)?;
+    let figures: Value = serde_json::from_str(&row.figures).map_err(bad)?;
+    let altered = digest_of(&report, &row.as_of.and_utc(), row.covered_seq, &figures) != row.digest;
+    if altered {
+        tracing::error!(snapshot = %row.id, "a report snapshot no longer matches its digest");
+    }
     Ok(Snapshot {
-        report: serde_json::from_str(&row.parameters).map_err(bad)?,
-        figures: serde_json::from_str(&row.figures).map_err(bad)?,
+        report,
+        figures,
+        altered,
         id: row.id,
         label: row.label,
         as_of: row.as_of.and_utc(),
@@ -228,8 +260,8 @@ pub async fn diff_snapshot(
     let who = caller.resolve(svc, Some(Action::ReadReports)).await?;
     let snapshot = get_snapshot(svc, who.clone().into(), id).await?;
     let now = report(svc, who.into(), snapshot.report, None).await?;
-    let then: AnyFigures = serde_json::from_value(snapshot.figures.clone())
-        .map_err(|e| AppError::internal(format!("stored snapshot figures: {e}")))?;
+    let published = snapshot_report(svc, &snapshot)?;
+    let then = published.figures.clone();
     let key = |r: &[String; 4]| format!("{}/{}/{}", r[0], r[1], r[2]).replace("//", "/");
     let old: BTreeMap<String, String> =
         rows(&then).iter().map(|r| (key(r), r[3].clone())).collect();
@@ -248,11 +280,99 @@ pub async fn diff_snapshot(
             now: new.get(k).cloned(),
         })
         .collect();
+    let table_changes = compare_tables(&published, &now);
     Ok(SnapshotDiff {
         snapshot_id: snapshot.id,
         snapshot_as_of: snapshot.as_of,
         compared_as_of: now.as_of,
+        snapshot_altered: snapshot.altered,
         unchanged: changes.is_empty(),
         changes,
+        table_changes,
     })
+}
+
+/// A snapshot as the report it froze, to show or export its tables. The time zone is not
+/// frozen with it: the one configured now is named.
+pub fn snapshot_report(svc: &Services, snapshot: &Snapshot) -> Result<Report, AppError> {
+    let figures: AnyFigures = serde_json::from_value(snapshot.figures.clone())
+        .map_err(|e| AppError::internal(format!("stored snapshot figures: {e}")))?;
+    let (from, to) = snapshot.report.period();
+    Ok(Report {
+        report: snapshot.report,
+        from: match snapshot.report {
+            ReportSpec::Cumulative { .. } => None,
+            _ => Some(from),
+        },
+        to,
+        time_zone: svc.rules.tz.name().to_string(),
+        as_of: snapshot.as_of,
+        covered_seq: snapshot.covered_seq,
+        figures,
+    })
+}
+
+/// What a snapshot's download says about it beyond the report itself.
+pub fn snapshot_facts(snapshot: &Snapshot) -> Vec<(&'static str, String)> {
+    let mut facts = vec![("Snapshot", snapshot.id.clone())];
+    if let Some(label) = &snapshot.label {
+        facts.push(("Label", label.clone()));
+    }
+    facts.push((
+        "Frozen",
+        snapshot
+            .created_at
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
+    ));
+    facts.push(("Digest (SHA-256)", snapshot.digest.clone()));
+    facts.push((
+        "Digest check",
+        if snapshot.altered {
+            "FAILED: the stored figures no longer match the digest; this snapshot was altered after it was frozen.".into()
+        } else {
+            "Matches: the figures are the ones frozen.".into()
+        },
+    ));
+    facts
+}
+
+/// Every cell of the tables that differs between two reports of the same period.
+fn compare_tables(then: &Report, now: &Report) -> Vec<TableChange> {
+    type Key = (String, String, String);
+    let cells = |r: &Report| -> (Vec<Key>, BTreeMap<Key, Option<f64>>) {
+        let mut order = Vec::new();
+        let mut map = BTreeMap::new();
+        for t in tables(r) {
+            for row in t.rows.iter().chain(t.total.iter()) {
+                for (col, v) in t.columns.iter().skip(1).zip(&row.values) {
+                    let k = (t.title.to_string(), row.label.clone(), col.to_string());
+                    if map.insert(k.clone(), *v).is_none() {
+                        order.push(k);
+                    }
+                }
+            }
+        }
+        (order, map)
+    };
+    let (mut order, old) = cells(then);
+    let (new_order, new) = cells(now);
+    order.extend(new_order.into_iter().filter(|k| !old.contains_key(k)));
+    order
+        .into_iter()
+        .filter_map(|k| {
+            let (published, current) = (
+                old.get(&k).copied().flatten(),
+                new.get(&k).copied().flatten(),
+            );
+            (published != current).then(|| TableChange {
+                change: published.zip(current).map(|(a, b)| b - a),
+                table: k.0,
+                row: k.1,
+                column: k.2,
+                published,
+                now: current,
+            })
+        })
+        .collect()
 }

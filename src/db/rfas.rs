@@ -383,6 +383,28 @@ pub fn queue_count(conn: &mut DbConnection, f: &QueueFilter, cap: i64) -> QueryR
     Ok(ids.len() as i64)
 }
 
+/// How many RFAs a queue filter matches, counted by the database.
+pub fn matching_count(conn: &mut DbConnection, f: &QueueFilter) -> QueryResult<i64> {
+    matching(rfas::table.into_boxed(), f)
+        .count()
+        .get_result(conn)
+}
+
+/// How many RFAs a queue filter matches per assignee (`None`: unassigned).
+pub fn matching_by_assignee(
+    conn: &mut DbConnection,
+    f: &QueueFilter,
+) -> QueryResult<Vec<(Option<String>, i64)>> {
+    matching(
+        rfas::table
+            .group_by(rfas::assignee_id)
+            .select((rfas::assignee_id, diesel::dsl::count_star()))
+            .into_boxed(),
+        f,
+    )
+    .load(conn)
+}
+
 /// A queue query's filters, keyset and order, whatever it selects.
 fn narrowed<'a, ST: 'static>(
     q: rfas::BoxedQuery<'a, Backend, ST>,
@@ -423,10 +445,18 @@ fn narrowed<'a, ST: 'static>(
 }
 
 /// A queue query's filters alone.
-fn matching<'a, ST: 'static>(
-    mut q: rfas::BoxedQuery<'a, Backend, ST>,
+type Grouped<'a, ST, GB> = diesel::internal::table_macro::BoxedSelectStatement<
+    'a,
+    ST,
+    diesel::internal::table_macro::FromClause<rfas::table>,
+    Backend,
+    GB,
+>;
+
+fn matching<'a, ST: 'static, GB: 'static>(
+    mut q: Grouped<'a, ST, GB>,
     f: &QueueFilter,
-) -> rfas::BoxedQuery<'a, Backend, ST> {
+) -> Grouped<'a, ST, GB> {
     if let Some(scope) = &f.scope {
         q = q.filter(rfas::jurisdiction_id.eq_any(scope.clone()));
     }

@@ -37,6 +37,8 @@ pub enum Action {
     WithdrawDocument,
     /// Download the case list as a spreadsheet.
     ExportQueue,
+    /// The supervisors' overview: open work by state, deadline and assignee.
+    ReadOverview,
     /// See colleagues by name (the people a case names, the assignee picker).
     ReadPeople,
     // Figures and audit
@@ -89,6 +91,7 @@ const TABLE: &[(Action, [Option<Reach>; 4])] = &[
     (Action::AddDocument, [Some(Own), Some(All), None, None]),
     (Action::WithdrawDocument, [None, Some(All), None, None]),
     (Action::ExportQueue, [None, Some(All), None, None]),
+    (Action::ReadOverview, [None, Some(All), None, None]),
     (Action::ReadPeople, [Some(Own), Some(All), None, None]),
     (Action::ReadReports, [None, Some(All), Some(All), None]),
     (Action::ManageUsers, [None, None, None, Some(All)]),
@@ -228,6 +231,7 @@ mod tests {
             (AddDocument, "LY--"),
             (WithdrawDocument, "-Y--"),
             (ExportQueue, "-Y--"),
+            (ReadOverview, "-Y--"),
             (ReadPeople, "LY--"),
             (ReadReports, "-YY-"),
             (ManageUsers, "---Y"),

@@ -9,7 +9,7 @@ use askama::Template;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use super::page::{PageError, UserBar, ok, urlencode};
+use super::page::{PageError, UserBar, ok, see_other, urlencode};
 use super::session::Signed;
 use super::words;
 use crate::domain::eligibility::Outcome;
@@ -19,7 +19,7 @@ use crate::domain::policy;
 use crate::service::Services;
 use crate::service::accounts;
 use crate::service::registry;
-use crate::service::rfas::{self, Assignee, QueuePage, QueueQuery, QueueSort, QueueView};
+use crate::service::rfas::{self, Assignee, QueuePage, QueueQuery, QueueSort, QueueView, overview};
 
 const OPEN: [State; 4] = [
     State::Received,
@@ -53,6 +53,10 @@ pub struct ListParams {
     /// Received on or before this day.
     to: Option<String>,
     tag: Option<String>,
+    /// On the Open tab: one open state only (`under_review`).
+    state: Option<String>,
+    /// `soon`: due within the next days (see `overview::DUE_SOON_DAYS`), not yet overdue.
+    due: Option<String>,
     q: Option<String>,
     sort: Option<String>,
     order: Option<String>,
@@ -88,7 +92,18 @@ impl ListParams {
             .unwrap_or("open")
     }
 
-    pub(super) fn query(&self, me: &str) -> QueueQuery {
+    fn open_state(&self) -> Option<State> {
+        self.state
+            .as_deref()
+            .and_then(State::parse)
+            .filter(|s| self.tab() == "open" && s.is_open())
+    }
+
+    fn due_soon(&self) -> bool {
+        self.due.as_deref() == Some("soon") && self.tab() == "open"
+    }
+
+    pub(super) fn query(&self, me: &str, today: NaiveDate) -> QueueQuery {
         let mut q = QueueQuery {
             limit: 50,
             cursor: self.cursor.clone(),
@@ -108,6 +123,15 @@ impl ListParams {
             "awaiting" => q.states = vec![State::AwaitingRequester],
             "closed" => q.states = vec![State::Closed],
             _ => q.states = OPEN.to_vec(),
+        }
+        if let Some(state) = self.open_state() {
+            q.states = vec![state];
+        }
+        if self.due_soon() {
+            let soon = overview::due_soon_query(today);
+            q.states.retain(|s| soon.states.contains(s));
+            q.overdue = soon.overdue;
+            q.due_before = soon.due_before;
         }
         q.jurisdiction = self.jurisdiction.as_deref().and_then(JurisdictionId::parse);
         if self.tab() != "mine" && self.tab() != "unassigned" {
@@ -153,6 +177,8 @@ impl ListParams {
             ("from", &self.from),
             ("to", &self.to),
             ("tag", &self.tag),
+            ("state", &self.state),
+            ("due", &self.due),
             ("priority", &self.priority),
             ("eligibility", &self.eligibility),
             ("q", &self.q),
@@ -277,9 +303,14 @@ pub async fn list(
     signed: Signed,
     params: Query<ListParams>,
 ) -> Result<HttpResponse, PageError> {
+    let home = UserBar::home(&signed.0);
+    if home != "/" {
+        // Reporting staff and administrators have no case list: their own start page.
+        return Ok(see_other(home));
+    }
     let p = params.into_inner();
     let me = signed.0.who.user_id().to_string();
-    let query = p.query(&me);
+    let query = p.query(&me, svc.rules().today());
     let (count, more) =
         rfas::queue_count(&svc, signed.caller(), query.clone(), COUNT_CAP + 1).await?;
     let QueuePage::Summaries(page) = rfas::queue(&svc, signed.caller(), query).await? else {
@@ -376,6 +407,15 @@ pub async fn list(
     }
     if let Some(v) = chosen(&p.tag) {
         chips.push(("tag", format!("Tag: {v}")));
+    }
+    if let Some(s) = p.open_state() {
+        chips.push(("state", format!("State: {}", words::state(s).0)));
+    }
+    if p.due_soon() {
+        chips.push((
+            "due",
+            format!("Due in the next {} days", overview::DUE_SOON_DAYS),
+        ));
     }
     if let Some(v) = chosen(&p.q) {
         chips.push(("q", format!("Text: {v}")));
@@ -548,7 +588,13 @@ pub async fn download(
 ) -> Result<HttpResponse, PageError> {
     let p = params.into_inner();
     let me = signed.0.who.user_id().to_string();
-    let (rows, truncated) = rfas::queue_export(&svc, signed.caller(), p.query(&me), 10_000).await?;
+    let (rows, truncated) = rfas::queue_export(
+        &svc,
+        signed.caller(),
+        p.query(&me, svc.rules().today()),
+        10_000,
+    )
+    .await?;
     let today = svc.rules().today();
     let table: Vec<Vec<String>> = rows
         .into_iter()

@@ -18,7 +18,9 @@ pub mod cases;
 pub mod correction;
 pub mod documents;
 pub mod intake;
+pub mod overview;
 pub mod page;
+pub mod reports;
 pub mod session;
 pub mod words;
 
@@ -37,9 +39,18 @@ pub const CSP: &str = "default-src 'self'; img-src 'self' data:; object-src 'non
 /// documents), as before the screens existed.
 fn is_page(path: &str) -> bool {
     path == "/"
-        || ["/sign-in", "/sign-out", "/account", "/cases", "/static"]
-            .iter()
-            .any(|p| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
+        || [
+            "/sign-in",
+            "/sign-out",
+            "/account",
+            "/cases",
+            "/overview",
+            "/reports",
+            "/admin",
+            "/static",
+        ]
+        .iter()
+        .any(|p| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
 }
 
 /// The screens' scope.
@@ -70,6 +81,16 @@ pub fn scope() -> impl HttpServiceFactory {
         .service(documents::withdraw_form)
         .service(documents::withdraw)
         .service(documents::download)
+        .service(overview::show)
+        .service(reports::figures)
+        .service(reports::download)
+        .service(reports::chart_svg)
+        .service(reports::chart_png)
+        .service(reports::freeze)
+        .service(reports::snapshots)
+        .service(reports::snapshot_download)
+        .service(reports::compare)
+        .service(reports::snapshot)
         .service(actions::confirm)
         .service(actions::take)
         .default_service(aw::to(page::not_found))

@@ -5,21 +5,48 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 
+use crate::domain::policy::{Action, reach};
 use crate::error::AppError;
 use crate::service::accounts::BrowserCaller;
 
-/// The signed-in user as the masthead shows them, with the token its sign-out form sends.
+/// The signed-in user as the masthead shows them, with the token its sign-out form sends
+/// and the parts of the service their roles open.
 pub struct UserBar {
     pub name: String,
     pub csrf: String,
+    pub links: Vec<(&'static str, &'static str)>,
 }
+
+/// The masthead's links: (label, path, the action that opens it).
+const SECTIONS: [(&str, &str, Action); 4] = [
+    ("Cases", "/", Action::ReadRfa),
+    ("Overview", "/overview", Action::ReadOverview),
+    ("Figures", "/reports", Action::ReadReports),
+    ("Users", "/admin/users", Action::ManageUsers),
+];
 
 impl UserBar {
     pub fn of(caller: &BrowserCaller) -> Self {
+        let roles = &caller.who.principal().roles;
         Self {
             name: caller.display_name.clone(),
             csrf: caller.csrf.clone(),
+            links: SECTIONS
+                .iter()
+                .filter(|(_, _, a)| reach(roles, *a).is_some())
+                .map(|(label, path, _)| (*label, *path))
+                .collect(),
         }
+    }
+
+    /// Where this user starts: the first part of the service their roles open.
+    pub fn home(caller: &BrowserCaller) -> &'static str {
+        let roles = &caller.who.principal().roles;
+        SECTIONS
+            .iter()
+            .find(|(_, _, a)| reach(roles, *a).is_some())
+            .map(|(_, path, _)| *path)
+            .unwrap_or("/account/password")
     }
 }
 

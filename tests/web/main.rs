@@ -12,5 +12,6 @@
 mod helpers;
 
 mod browser;
+mod reporting;
 mod screens;
 mod sessions;

@@ -739,10 +739,31 @@ async fn every_screen_answers_each_role_as_the_policy_says(backend: Backend) {
     // Columns: nobody, liaison officer, another jurisdiction's officer, supervisor,
     // reporting, administrator.
     let gets: Vec<(String, [u16; 6])> = vec![
-        ("/".into(), [303, 200, 200, 200, 403, 403]),
+        // Reporting staff and administrators are sent to their own start page.
+        ("/".into(), [303, 200, 200, 200, 303, 303]),
         (
             "/?tab=closed&priority=high".into(),
-            [303, 200, 200, 200, 403, 403],
+            [303, 200, 200, 200, 303, 303],
+        ),
+        ("/overview".into(), [303, 403, 403, 200, 403, 403]),
+        ("/reports".into(), [303, 403, 403, 200, 200, 403]),
+        (
+            "/reports?kind=range&from=2026-01-01&to=2026-12-31&as_of=2026-06-01T10:00".into(),
+            [303, 403, 403, 200, 200, 403],
+        ),
+        ("/reports?year=1800".into(), [303, 403, 403, 200, 200, 403]),
+        (
+            "/reports/download?kind=annual&year=2026&format=xlsx".into(),
+            [303, 403, 403, 200, 200, 403],
+        ),
+        (
+            "/reports/chart.svg?kind=cumulative&through=2026".into(),
+            [303, 403, 403, 200, 200, 403],
+        ),
+        ("/reports/snapshots".into(), [303, 403, 403, 200, 200, 403]),
+        (
+            "/reports/snapshots/not-a-snapshot".into(),
+            [303, 404, 404, 404, 404, 404],
         ),
         ("/cases/new".into(), [303, 200, 200, 200, 403, 403]),
         (case.clone(), [303, 200, 404, 200, 403, 403]),
@@ -800,6 +821,16 @@ async fn every_screen_answers_each_role_as_the_policy_says(backend: Backend) {
                     ("change", "priority~urgent".into()),
                 ],
                 [303, 403, 403, 200, 403, 403],
+            ),
+            (
+                "/reports/snapshots".into(),
+                vec![
+                    ("csrf", csrf.clone()),
+                    ("kind", "annual".into()),
+                    ("year", "2026".into()),
+                    ("label", "Access matrix".into()),
+                ],
+                [303, 403, 403, 303, 303, 403],
             ),
         ];
         for (path, form, expect) in posts {

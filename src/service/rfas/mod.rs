@@ -8,6 +8,7 @@ mod commands;
 mod correct;
 mod intake;
 mod notify;
+pub mod overview;
 mod queue;
 mod summary;
 mod view;

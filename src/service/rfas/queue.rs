@@ -230,7 +230,7 @@ fn decode_cursor(raw: &str, sort: QueueSort, descending: bool) -> Result<store::
 }
 
 /// The queue query as the store's filter, within the caller's reach.
-fn filter_of(
+pub(super) fn filter_of(
     q: &QueueQuery,
     who: &crate::domain::policy::Principal,
     rules: &crate::service::Rules,

@@ -95,6 +95,20 @@ enum UserCommand {
         /// The name shown to others (defaults to the email).
         #[arg(long)]
         name: Option<String>,
+        /// A jurisdiction's id, for a liaison officer (repeat for several).
+        #[arg(long = "jurisdiction")]
+        jurisdictions: Vec<String>,
+    },
+    /// Give a user a new one-time password, printed once; they choose their own at next
+    /// sign-in. Their sessions end.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+    },
+    /// End a lock from repeated failed sign-ins.
+    Unlock {
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -111,9 +125,14 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
         Command::Migrate => migrate(&settings),
-        Command::User(UserCommand::Create { email, roles, name }) => {
-            create_user(&settings, &email, &roles, name.as_deref())
-        }
+        Command::User(UserCommand::Create {
+            email,
+            roles,
+            name,
+            jurisdictions,
+        }) => create_user(&settings, &email, &roles, name.as_deref(), &jurisdictions),
+        Command::User(UserCommand::ResetPassword { email }) => reset_password(&settings, &email),
+        Command::User(UserCommand::Unlock { email }) => unlock(&settings, &email),
         Command::Report(r) => report(settings, r),
         Command::DemoData => demo_data(settings),
     };
@@ -145,14 +164,49 @@ fn migrate(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A service error as the command line says it: the fields and messages, no internals.
+fn said(e: rfa_tracker::error::AppError) -> anyhow::Error {
+    use rfa_tracker::error::AppError;
+    match e {
+        AppError::Validation(errors) => anyhow::anyhow!(
+            "{}",
+            errors
+                .iter()
+                .map(|e| format!("{} {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        AppError::Conflict(m) | AppError::NotFound(m) => anyhow::anyhow!("{m}"),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+fn reset_password(settings: &Settings, email: &str) -> anyhow::Result<()> {
+    let db = rfa_tracker::db::Database::connect(&settings.database)?;
+    let mut conn = db.pool.get()?;
+    let password =
+        rfa_tracker::service::accounts::reset_password_blocking(&mut conn, email).map_err(said)?;
+    println!("One-time password for {email} (shown once; to be changed at next sign-in):");
+    println!("{password}");
+    Ok(())
+}
+
+fn unlock(settings: &Settings, email: &str) -> anyhow::Result<()> {
+    let db = rfa_tracker::db::Database::connect(&settings.database)?;
+    let mut conn = db.pool.get()?;
+    rfa_tracker::service::accounts::unlock_blocking(&mut conn, email).map_err(said)?;
+    println!("{email} may sign in again");
+    Ok(())
+}
+
 fn create_user(
     settings: &Settings,
     email: &str,
     roles: &[String],
     name: Option<&str>,
+    jurisdictions: &[String],
 ) -> anyhow::Result<()> {
     use rfa_tracker::domain::roles::Role;
-    use rfa_tracker::error::AppError;
     use std::io::IsTerminal;
 
     let roles = roles
@@ -182,20 +236,10 @@ fn create_user(
         email,
         name.unwrap_or(email),
         &roles,
+        jurisdictions,
         &password,
     )
-    .map_err(|e| match e {
-        AppError::Validation(errors) => anyhow::anyhow!(
-            "{}",
-            errors
-                .iter()
-                .map(|e| format!("{} {}", e.field, e.message))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
-        AppError::Conflict(m) => anyhow::anyhow!("{m}"),
-        other => anyhow::anyhow!("{other}"),
-    })?;
+    .map_err(said)?;
     println!("created user {id} ({email})");
     Ok(())
 }

@@ -173,6 +173,8 @@ where
         .service(users::list)
         .service(users::get)
         .service(users::update)
+        .service(users::reset_password)
+        .service(users::unlock)
         .service(jurisdictions::create)
         .service(jurisdictions::list)
         .service(jurisdictions::get)

@@ -11,7 +11,9 @@ use crate::api::problem::Problem;
 use crate::domain::ids::UserId;
 use crate::error::AppError;
 use crate::service::Services;
-use crate::service::accounts::{self, CreateUser, People, UpdateUser, UserPage, UserView};
+use crate::service::accounts::{
+    self, CreateUser, PasswordReset, People, UpdateUser, UserPage, UserView,
+};
 
 /// Pagination of a list.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -149,4 +151,53 @@ pub async fn update(
     let id = user_id(&id)?;
     let user = accounts::update_user(&svc, permit.into(), id, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(user))
+}
+
+/// Give a user a new one-time password (answered once, never stored in clear); they must
+/// choose their own at next sign-in. Every session of theirs ends, and any sign-in lock.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = PasswordReset),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Your own account: change your password instead", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/users/{id}/password-reset")]
+pub async fn reset_password(
+    svc: web::Data<Services>,
+    permit: Permit<ManageUsers>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = user_id(&id)?;
+    let reset = accounts::reset_password(&svc, permit.into(), id).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(reset))
+}
+
+/// End a lock from repeated failed sign-ins.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = UserView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/users/{id}/unlock")]
+pub async fn unlock(
+    svc: web::Data<Services>,
+    permit: Permit<ManageUsers>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = user_id(&id)?;
+    Ok(HttpResponse::Ok().json(accounts::unlock_user(&svc, permit.into(), id).await?))
 }

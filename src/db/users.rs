@@ -202,6 +202,37 @@ pub fn set_password(
         .execute(conn)
 }
 
+/// A password set by an administrator: the user must choose their own at next sign-in,
+/// and any lock from failed sign-ins ends.
+pub fn reset_password(
+    conn: &mut DbConnection,
+    user_id: &str,
+    hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::password_hash.eq(hash),
+            users::password_changed_at.eq(now),
+            users::updated_at.eq(now),
+            users::must_change_password.eq(true),
+            users::failed_logins.eq(0),
+            users::locked_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)
+}
+
+/// Ends a lock from failed sign-ins.
+pub fn unlock(conn: &mut DbConnection, user_id: &str, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::failed_logins.eq(0),
+            users::locked_until.eq(None::<NaiveDateTime>),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
 /// Counts a failed sign-in; at the limit the account is locked until `lock_until`.
 pub fn record_failed_login(
     conn: &mut DbConnection,

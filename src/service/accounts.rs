@@ -818,6 +818,20 @@ fn check_roles(roles: &[Role], errors: &mut Vec<FieldError>) -> Vec<Role> {
     sorted
 }
 
+/// A liaison officer works on the requests of their jurisdictions: without one they would
+/// see nothing, which is never what was meant.
+const LIAISON_NEEDS_A_PLACE: &str = "must name at least one jurisdiction for a liaison officer";
+
+fn check_liaison_has_a_place(
+    roles: &[Role],
+    jurisdictions: &[String],
+    errors: &mut Vec<FieldError>,
+) {
+    if roles.contains(&Role::LiaisonOfficer) && jurisdictions.is_empty() {
+        errors.push(FieldError::new("jurisdiction_ids", LIAISON_NEEDS_A_PLACE));
+    }
+}
+
 fn check_jurisdictions(ids: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
     if ids.len() > MAX_JURISDICTIONS {
         errors.push(FieldError::new(
@@ -882,6 +896,7 @@ pub async fn create_user(
     let display_name = check_display_name(&req.display_name, &mut errors);
     let roles = check_roles(&req.roles, &mut errors);
     let jurisdictions = check_jurisdictions(&req.jurisdiction_ids, &mut errors);
+    check_liaison_has_a_place(&roles, &req.jurisdiction_ids, &mut errors);
     if let Some(p) = &req.password
         && let Err(m) = check_new_password(p)
     {
@@ -1027,9 +1042,6 @@ pub async fn update_user(
         .jurisdiction_ids
         .as_deref()
         .map(|j| check_jurisdictions(j, &mut errors));
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
     let actor = who.user_id().to_string();
     svc.db
         .run(move |c| {
@@ -1042,6 +1054,21 @@ pub async fn update_user(
                     && roles
                         .as_ref()
                         .map_or(was_admin, |r| r.contains(&Role::Admin));
+                let roles_after = match &roles {
+                    Some(r) => r.clone(),
+                    None => store::roles_of(c, &id)?,
+                };
+                let places_after = match &jurisdictions {
+                    Some(j) => j.clone(),
+                    None => store::jurisdictions_of(c, &id)?,
+                };
+                // Every wrong field at once: the form's own and this rule, which needs the
+                // account as stored.
+                let mut errors = errors.clone();
+                check_liaison_has_a_place(&roles_after, &places_after, &mut errors);
+                if !errors.is_empty() {
+                    return Err(AppError::Validation(errors));
+                }
                 if was_admin && !stays_admin && store::other_active_admins(c, &id)? == 0 {
                     return Err(AppError::Conflict(
                         "This is the last active administrator; appoint another first.".into(),
@@ -1076,8 +1103,101 @@ pub async fn update_user(
         .await
 }
 
+/// A password reset: the user, and the one-time password to give them (shown once).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasswordReset {
+    pub user: UserView,
+    /// Works for one sign-in, after which the user must choose their own password. Not
+    /// stored anywhere: give it to the user by a channel other than the one their account
+    /// email uses, if it could be read by someone else.
+    pub one_time_password: String,
+}
+
+/// Gives a user a new one-time password that must be changed at next sign-in, ends every
+/// session they have and any lock. Administrators reset others' passwords, never their own
+/// (they change it on their account page, knowing the current one).
+pub async fn reset_password(
+    svc: &Services,
+    caller: Caller,
+    id: UserId,
+) -> Result<PasswordReset, AppError> {
+    let who = caller.resolve(svc, Some(Action::ManageUsers)).await?;
+    if who.user_id() == id.as_str() {
+        return Err(AppError::Conflict(
+            "Change your own password on your account page.".into(),
+        ));
+    }
+    let password = random_token();
+    let hash = svc.hasher.hash(password.clone()).await?;
+    let actor = who.user_id().to_string();
+    let user = svc
+        .db
+        .run(move |c| {
+            c.write(|c| {
+                let id = id.as_str();
+                store::find(c, id)?.ok_or_else(|| AppError::NotFound("No such user.".into()))?;
+                let now = now();
+                store::reset_password(c, id, &hash, now)?;
+                store::revoke_user_sessions(c, id, None, "password reset", now)?;
+                tracing::info!(user = %id, by = %actor, "password reset");
+                user_view(c, id)
+            })
+        })
+        .await?;
+    Ok(PasswordReset {
+        user,
+        one_time_password: password,
+    })
+}
+
+/// Ends a lock from repeated failed sign-ins before it runs out.
+pub async fn unlock_user(svc: &Services, caller: Caller, id: UserId) -> Result<UserView, AppError> {
+    let who = caller.resolve(svc, Some(Action::ManageUsers)).await?;
+    let actor = who.user_id().to_string();
+    svc.db
+        .run(move |c| {
+            c.write(|c| {
+                let id = id.as_str();
+                store::find(c, id)?.ok_or_else(|| AppError::NotFound("No such user.".into()))?;
+                store::unlock(c, id, now())?;
+                tracing::info!(user = %id, by = %actor, "sign-in unlocked");
+                user_view(c, id)
+            })
+        })
+        .await
+}
+
 // ---------------------------------------------------------------------------------------
 // Start-up and the command line
+
+/// `rfa-tracker user reset-password`: a new one-time password for the user with this email.
+pub fn reset_password_blocking(conn: &mut DbConnection, email: &str) -> Result<String, AppError> {
+    let email = Email::parse(email).map_err(|m| AppError::field("email", m))?;
+    let password = random_token();
+    let hash = crate::auth::password::hash_blocking(&password)?;
+    conn.write(|c| {
+        let user = store::find_by_email(c, email.as_str())?
+            .ok_or_else(|| AppError::NotFound("No user has this email.".into()))?;
+        let now = now();
+        store::reset_password(c, &user.id, &hash, now)?;
+        store::revoke_user_sessions(c, &user.id, None, "password reset", now)?;
+        tracing::info!(user = %user.id, by = "command line", "password reset");
+        Ok::<_, AppError>(())
+    })?;
+    Ok(password)
+}
+
+/// `rfa-tracker user unlock`.
+pub fn unlock_blocking(conn: &mut DbConnection, email: &str) -> Result<(), AppError> {
+    let email = Email::parse(email).map_err(|m| AppError::field("email", m))?;
+    conn.write(|c| {
+        let user = store::find_by_email(c, email.as_str())?
+            .ok_or_else(|| AppError::NotFound("No user has this email.".into()))?;
+        store::unlock(c, &user.id, now())?;
+        tracing::info!(user = %user.id, by = "command line", "sign-in unlocked");
+        Ok(())
+    })
+}
 
 pub enum Bootstrapped {
     Existing,
@@ -1138,6 +1258,7 @@ pub fn create_user_blocking(
     email: &str,
     display_name: &str,
     roles: &[Role],
+    jurisdiction_ids: &[String],
     password: &str,
 ) -> Result<String, AppError> {
     let mut errors = Vec::new();
@@ -1146,6 +1267,8 @@ pub fn create_user_blocking(
     });
     let display_name = check_display_name(display_name, &mut errors);
     let roles = check_roles(roles, &mut errors);
+    let jurisdictions = check_jurisdictions(jurisdiction_ids, &mut errors);
+    check_liaison_has_a_place(&roles, jurisdiction_ids, &mut errors);
     if let Err(m) = check_new_password(password) {
         errors.push(FieldError::new("password", m));
     }
@@ -1161,6 +1284,7 @@ pub fn create_user_blocking(
                 "A user with this email already exists.".into(),
             ));
         }
+        check_jurisdictions_exist(c, &jurisdictions)?;
         insert_user(
             c,
             &NewAccount {
@@ -1172,7 +1296,7 @@ pub fn create_user_blocking(
                 must_change_password: false,
             },
             &roles,
-            &[],
+            &jurisdictions,
         )
     })?;
     Ok(id)

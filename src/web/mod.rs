@@ -22,6 +22,7 @@ pub mod overview;
 pub mod page;
 pub mod reports;
 pub mod session;
+pub mod users;
 pub mod words;
 
 use actix_web::dev::HttpServiceFactory;
@@ -82,6 +83,15 @@ pub fn scope() -> impl HttpServiceFactory {
         .service(documents::withdraw)
         .service(documents::download)
         .service(overview::show)
+        .service(users::list)
+        // Before `/admin/users/{id}`, which would take `new` for an id.
+        .service(users::new_form)
+        .service(users::create)
+        .service(users::edit_form)
+        .service(users::edit)
+        .service(users::reset_form)
+        .service(users::reset)
+        .service(users::unlock)
         .service(reports::figures)
         .service(reports::download)
         .service(reports::chart_svg)

@@ -16,6 +16,7 @@ both_backends!(
     password_change_signs_out_other_sessions,
     deactivation_takes_effect_at_once,
     lockout_after_failures_and_its_expiry,
+    an_administrator_resets_a_forgotten_password_and_unlocks,
     burst_of_sign_ins_gets_429,
     unknown_email_and_wrong_password_look_alike,
     forged_and_stale_tokens_are_refused,
@@ -712,4 +713,100 @@ async fn user_list_pages_without_gaps(backend: Backend) {
         assert!(status == 400 || status == 422, "{bad}: {status}");
         assert_problem(res, status).await;
     }
+}
+
+async fn an_administrator_resets_a_forgotten_password_and_unlocks(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[("auth.lockout_secs", json!(3600))]).await;
+    let admin = app.admin_token().await;
+    let (id, token) = app.user_with(&["supervisor"], &[]).await;
+    let me: Value = app
+        .get("/api/v1/me", Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let email = me["email"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/users/{id}/password-reset");
+    // Only administrators, never on their own account, never an unknown user.
+    assert_problem(app.post(&path, Some(&token), &json!({})).await, 403).await;
+    let admin_id = app
+        .get("/api/v1/me", Some(&admin))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_problem(
+        app.post(
+            &format!("/api/v1/users/{admin_id}/password-reset"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await,
+        409,
+    )
+    .await;
+    assert_problem(
+        app.post(
+            &format!("/api/v1/users/{}/password-reset", uuid::Uuid::now_v7()),
+            Some(&admin),
+            &json!({}),
+        )
+        .await,
+        404,
+    )
+    .await;
+    let res = app.post(&path, Some(&admin), &json!({})).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let reset: Value = res.json().await.unwrap();
+    let one_time = reset["one_time_password"].as_str().unwrap().to_string();
+    assert!(one_time.len() >= 32);
+    assert_eq!(reset["user"]["must_change_password"], true);
+    // The old session is over; the one-time password signs in, for a password change only.
+    assert_problem(app.get("/api/v1/me", Some(&token)).await, 401).await;
+    let fresh = token_of(&app.login(&email, &one_time).await);
+    let refused = assert_problem(app.get("/api/v1/rfas", Some(&fresh)).await, 403).await;
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("/api/v1/me/password")
+    );
+    let res = app
+        .post(
+            "/api/v1/me/password",
+            Some(&fresh),
+            &json!({"current_password": one_time, "new_password": "a password of my own choosing"}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(app.get("/api/v1/rfas", Some(&fresh)).await.status(), 200);
+
+    // Five wrong passwords lock the account for an hour; an administrator ends the lock.
+    let wrong = json!({"email": email, "password": "not the password"});
+    for _ in 0..5 {
+        assert_problem(app.post("/api/v1/auth/login", None, &wrong).await, 401).await;
+    }
+    let right = json!({"email": email, "password": "a password of my own choosing"});
+    assert_problem(app.post("/api/v1/auth/login", None, &right).await, 401).await;
+    let listed: Value = app
+        .get(&format!("/api/v1/users/{id}"), Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(listed["locked_until"].is_string(), "{listed}");
+    let unlock = format!("/api/v1/users/{id}/unlock");
+    assert_problem(app.post(&unlock, Some(&fresh), &json!({})).await, 403).await;
+    let res = app.post(&unlock, Some(&admin), &json!({})).await;
+    assert_eq!(res.status(), 200);
+    let unlocked: Value = res.json().await.unwrap();
+    assert!(unlocked.get("locked_until").is_none(), "{unlocked}");
+    assert_eq!(
+        app.post("/api/v1/auth/login", None, &right).await.status(),
+        200
+    );
 }

@@ -265,6 +265,104 @@ async fn users_are_created_from_the_command_line(backend: Backend) {
         .expect("request");
     assert_eq!(res.status(), 200);
     running.terminate();
+
+    // A forgotten password: a one-time one, printed once, that must be changed.
+    let mut cmd = binary();
+    base_env(&mut cmd, &db);
+    let out = cmd
+        .args(["user", "reset-password", "--email", "cli.user@rfa.test"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    let one_time = printed.lines().last().unwrap().trim().to_string();
+    assert!(one_time.len() >= 32, "{printed}");
+    let mut cmd = binary();
+    base_env(&mut cmd, &db);
+    let out = cmd
+        .args(["user", "reset-password", "--email", "nobody@rfa.test"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("No user has this email"));
+    let mut cmd = binary();
+    base_env(&mut cmd, &db);
+    let out = cmd
+        .args(["user", "unlock", "--email", "cli.user@rfa.test"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A liaison officer with a jurisdiction that is not in the registry is refused.
+    let mut cmd = binary();
+    base_env(&mut cmd, &db);
+    let mut out = cmd
+        .args([
+            "user",
+            "create",
+            "--email",
+            "officer@rfa.test",
+            "--role",
+            "liaison_officer",
+            "--jurisdiction",
+            "0190a3b0-0000-7000-8000-000000000000",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    out.stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"a password typed at stdin\n")
+        .expect("write");
+    let out = out.wait_with_output().expect("wait");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a jurisdiction in the registry"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut cmd = binary();
+    base_env(&mut cmd, &db);
+    let mut running = serve(cmd);
+    let client = reqwest::Client::new();
+    let res = client
+        .post(format!("{}/api/v1/auth/login", running.base))
+        .json(&json!({"email": "cli.user@rfa.test", "password": "a password typed at stdin"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 401, "the old password no longer works");
+    let tokens: Value = client
+        .post(format!("{}/api/v1/auth/login", running.base))
+        .json(&json!({"email": "cli.user@rfa.test", "password": one_time}))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .unwrap();
+    let me: Value = client
+        .get(format!("{}/api/v1/me", running.base))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["must_change_password"], true);
+    running.terminate();
 }
 
 async fn sigterm_stops_gracefully(backend: Backend) {

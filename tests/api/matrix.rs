@@ -84,6 +84,18 @@ pub fn rows() -> Vec<Row> {
         ),
         r(
             "POST",
+            "/api/v1/users/{id}/password-reset",
+            none,
+            [401, 403, 403, 403, 200],
+        ),
+        r(
+            "POST",
+            "/api/v1/users/{id}/unlock",
+            none,
+            [401, 403, 403, 403, 200],
+        ),
+        r(
+            "POST",
             "/api/v1/jurisdictions",
             |_| json!({"name": format!("J {}", uuid::Uuid::now_v7()), "country_code": "FR", "death_penalty_status": "abolished_all_crimes", "competence_bases": []}),
             [401, 403, 403, 403, 201],
@@ -250,6 +262,24 @@ pub fn rows() -> Vec<Row> {
             [401, 403, 200, 200, 403],
         ),
         r(
+            "GET",
+            "/api/v1/reports/charts/annual.png",
+            none,
+            [401, 403, 200, 200, 403],
+        ),
+        r(
+            "GET",
+            "/api/v1/reports/charts/jurisdictions.svg",
+            none,
+            [401, 403, 200, 200, 403],
+        ),
+        r(
+            "GET",
+            "/api/v1/reports/charts/jurisdictions.png",
+            none,
+            [401, 403, 200, 200, 403],
+        ),
+        r(
             "POST",
             "/api/v1/reports/snapshots",
             |_| json!({"kind": "annual", "year": 2026}),
@@ -338,16 +368,23 @@ async fn every_endpoint_against_every_role(backend: Backend) {
     let admin = app.admin_token().await;
     let mut tokens = vec![None];
     let mut emails = vec![String::new()];
+    // The liaison officer covers another jurisdiction than the matrix's request.
+    let (elsewhere, _) = crate::registry::jurisdiction_with_authority(&app, &admin, "DE").await;
     for role in ["liaison_officer", "supervisor", "reporting"] {
-        let (email, token) = user_for(&app, &admin, role).await;
+        let places = if role == "liaison_officer" {
+            vec![elsewhere.clone()]
+        } else {
+            vec![]
+        };
+        let (email, token) = user_for(&app, &admin, role, &places).await;
         tokens.push(Some(token));
         emails.push(email);
     }
-    let (email, token) = user_for(&app, &admin, "admin").await;
+    let (email, token) = user_for(&app, &admin, "admin", &[]).await;
     tokens.push(Some(token));
     emails.push(email);
     // The target of `{id}` rows: a user nobody else depends on.
-    let (target_email, _) = user_for(&app, &admin, "reporting").await;
+    let (target_email, _) = user_for(&app, &admin, "reporting", &[]).await;
     let target_id = find_user_id(&app, &admin, &target_email).await;
     let (jurisdiction_id, authority_id) =
         crate::registry::jurisdiction_with_authority(&app, &admin, "FR").await;
@@ -417,7 +454,8 @@ async fn every_endpoint_against_every_role(backend: Backend) {
                 "annual" => "?year=2026",
                 "range" => "?from=2026-01-01&to=2026-04-30",
                 "cumulative" => "?through=2026",
-                "annual.svg" => "?from=2024&to=2026",
+                "annual.svg" | "annual.png" => "?from=2024&to=2026",
+                "jurisdictions.svg" | "jurisdictions.png" => "?from=2026-01-01&to=2026-12-31",
                 _ => "",
             };
             format!("{path}{query}")
@@ -467,13 +505,19 @@ async fn every_endpoint_against_every_role(backend: Backend) {
 
 const MATRIX_PASSWORD: &str = "a password for this test user";
 
-async fn user_for(app: &TestApp, admin: &str, role: &str) -> (String, String) {
+async fn user_for(
+    app: &TestApp,
+    admin: &str,
+    role: &str,
+    jurisdictions: &[String],
+) -> (String, String) {
     let email = format!("{role}.{}@rfa.test", uuid::Uuid::now_v7().simple());
     let res = app
         .post(
             "/api/v1/users",
             Some(admin),
-            &json!({"email": email, "display_name": role, "roles": [role], "password": MATRIX_PASSWORD}),
+            &json!({"email": email, "display_name": role, "roles": [role],
+                    "jurisdiction_ids": jurisdictions, "password": MATRIX_PASSWORD}),
         )
         .await;
     assert_eq!(res.status(), 201);

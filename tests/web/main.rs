@@ -11,6 +11,7 @@
 #[allow(dead_code)]
 mod helpers;
 
+mod admin;
 mod browser;
 mod reporting;
 mod screens;

@@ -746,6 +746,12 @@ async fn every_screen_answers_each_role_as_the_policy_says(backend: Backend) {
             [303, 200, 200, 200, 303, 303],
         ),
         ("/overview".into(), [303, 403, 403, 200, 403, 403]),
+        ("/admin/users".into(), [303, 403, 403, 403, 403, 200]),
+        ("/admin/users/new".into(), [303, 403, 403, 403, 403, 200]),
+        (
+            "/admin/users/not-a-user".into(),
+            [303, 404, 404, 404, 404, 404],
+        ),
         ("/reports".into(), [303, 403, 403, 200, 200, 403]),
         (
             "/reports?kind=range&from=2026-01-01&to=2026-12-31&as_of=2026-06-01T10:00".into(),
@@ -831,6 +837,15 @@ async fn every_screen_answers_each_role_as_the_policy_says(backend: Backend) {
                     ("label", "Access matrix".into()),
                 ],
                 [303, 403, 403, 303, 303, 403],
+            ),
+            (
+                "/admin/users/new".into(),
+                vec![
+                    ("csrf", csrf.clone()),
+                    ("display_name", String::new()),
+                    ("email", "x".into()),
+                ],
+                [303, 403, 403, 403, 403, 422],
             ),
         ];
         for (path, form, expect) in posts {

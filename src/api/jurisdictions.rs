@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, get, patch, post, web};
 use serde::Serialize;
 
 use crate::api::extract::{Permit, ReadRegistry, WriteRegistry};
+use crate::api::fields::{Wire, every_error};
 use crate::api::json::Json;
 use crate::api::problem::Problem;
 use crate::api::users::PageQuery;
@@ -17,6 +18,47 @@ use crate::service::registry::{
     CreateJurisdiction, FrameworkView, JurisdictionPage, JurisdictionView, NewAssessment,
     NewAssurance, NewFramework, UpdateAuthority, UpdateJurisdiction,
 };
+use serde_json::Value;
+
+// Every registry body names all its wrong fields at once, as intake does.
+impl Wire for CreateJurisdiction {
+    const REQUIRED: &'static [&'static str] = &[
+        "name",
+        "country_code",
+        "death_penalty_status",
+        "competence_bases",
+    ];
+}
+
+impl Wire for UpdateJurisdiction {
+    const REQUIRED: &'static [&'static str] = &[];
+}
+
+impl Wire for NewAssessment {
+    const REQUIRED: &'static [&'static str] = &[
+        "outcome",
+        "assessed_on",
+        "review_due",
+        "assessor",
+        "summary",
+    ];
+}
+
+impl Wire for NewAssurance {
+    const REQUIRED: &'static [&'static str] = &["reference", "given_on"];
+}
+
+impl Wire for NewFramework {
+    const REQUIRED: &'static [&'static str] = &["kind", "reference", "signed_on"];
+}
+
+impl Wire for CreateAuthority {
+    const REQUIRED: &'static [&'static str] = &["name", "kind"];
+}
+
+impl Wire for UpdateAuthority {
+    const REQUIRED: &'static [&'static str] = &[];
+}
 
 /// Ids in paths are UUIDs; anything else cannot name a record.
 pub fn path_id(raw: &str, what: &str) -> Result<String, AppError> {
@@ -52,9 +94,10 @@ fn created(location: String, body: &impl Serialize) -> HttpResponse {
 pub async fn create(
     svc: web::Data<Services>,
     permit: Permit<WriteRegistry>,
-    body: Json<CreateJurisdiction>,
+    body: Json<Value>,
 ) -> Result<HttpResponse, AppError> {
-    let j = registry::create_jurisdiction(&svc, permit.into(), body.into_inner()).await?;
+    let j =
+        registry::create_jurisdiction(&svc, permit.into(), every_error(body.into_inner())?).await?;
     Ok(created(format!("/api/v1/jurisdictions/{}", j.id), &j))
 }
 
@@ -124,10 +167,11 @@ pub async fn update(
     svc: web::Data<Services>,
     permit: Permit<WriteRegistry>,
     id: web::Path<String>,
-    body: Json<UpdateJurisdiction>,
+    body: Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let id = jurisdiction_id(&id)?;
-    let j = registry::update_jurisdiction(&svc, permit.into(), id, body.into_inner()).await?;
+    let j = registry::update_jurisdiction(&svc, permit.into(), id, every_error(body.into_inner())?)
+        .await?;
     Ok(HttpResponse::Ok().json(j))
 }
 
@@ -150,10 +194,16 @@ pub async fn add_assessment(
     svc: web::Data<Services>,
     permit: Permit<WriteRegistry>,
     id: web::Path<String>,
-    body: Json<NewAssessment>,
+    body: Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let id = jurisdiction_id(&id)?;
-    let a = registry::add_assessment(&svc, permit.into(), id.clone(), body.into_inner()).await?;
+    let a = registry::add_assessment(
+        &svc,
+        permit.into(),
+        id.clone(),
+        every_error(body.into_inner())?,
+    )
+    .await?;
     Ok(created(format!("/api/v1/jurisdictions/{id}"), &a))
 }
 
@@ -176,10 +226,16 @@ pub async fn add_assurance(
     svc: web::Data<Services>,
     permit: Permit<WriteRegistry>,
     id: web::Path<String>,
-    body: Json<NewAssurance>,
+    body: Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let id = jurisdiction_id(&id)?;
-    let a = registry::add_assurance(&svc, permit.into(), id.clone(), body.into_inner()).await?;
+    let a = registry::add_assurance(
+        &svc,
+        permit.into(),
+        id.clone(),
+        every_error(body.into_inner())?,
+    )
+    .await?;
     Ok(created(format!("/api/v1/jurisdictions/{id}"), &a))
 }
 
@@ -202,10 +258,16 @@ pub async fn add_framework(
     svc: web::Data<Services>,
     permit: Permit<WriteRegistry>,
     id: web::Path<String>,
-    body: Json<NewFramework>,
+    body: Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let id = jurisdiction_id(&id)?;
-    let f = registry::add_framework(&svc, permit.into(), id.clone(), body.into_inner()).await?;
+    let f = registry::add_framework(
+        &svc,
+        permit.into(),
+        id.clone(),
+        every_error(body.into_inner())?,
+    )
+    .await?;
     Ok(created(format!("/api/v1/jurisdictions/{id}"), &f))
 }
 
@@ -255,10 +317,16 @@ pub async fn create_authority(
     svc: web::Data<Services>,
     permit: Permit<WriteRegistry>,
     id: web::Path<String>,
-    body: Json<CreateAuthority>,
+    body: Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let id = jurisdiction_id(&id)?;
-    let a = registry::create_authority(&svc, permit.into(), id.clone(), body.into_inner()).await?;
+    let a = registry::create_authority(
+        &svc,
+        permit.into(),
+        id.clone(),
+        every_error(body.into_inner())?,
+    )
+    .await?;
     Ok(created(
         format!("/api/v1/jurisdictions/{id}/authorities/{}", a.id),
         &a,
@@ -314,11 +382,18 @@ pub async fn update_authority(
     svc: web::Data<Services>,
     permit: Permit<WriteRegistry>,
     path: web::Path<(String, String)>,
-    body: Json<UpdateAuthority>,
+    body: Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let (id, aid) = path.into_inner();
     let id = jurisdiction_id(&id)?;
     let aid = AuthorityId::from_stored(path_id(&aid, "authority")?);
-    let a = registry::update_authority(&svc, permit.into(), id, aid, body.into_inner()).await?;
+    let a = registry::update_authority(
+        &svc,
+        permit.into(),
+        id,
+        aid,
+        every_error(body.into_inner())?,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(a))
 }

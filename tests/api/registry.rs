@@ -43,6 +43,7 @@ pub async fn jurisdiction_with_authority(
 both_backends!(
     registry_is_kept_with_its_history,
     registry_input_is_validated,
+    registry_bodies_name_every_wrong_field,
     registry_is_read_by_liaison_and_supervisors_only,
     authorities_belong_to_their_jurisdiction,
 );
@@ -411,4 +412,82 @@ async fn authorities_belong_to_their_jurisdiction(backend: Backend) {
         .unwrap();
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
     assert_eq!(page["items"][0]["jurisdiction_id"], se);
+}
+
+async fn registry_bodies_name_every_wrong_field(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin_token().await;
+    let fields = |problem: &Value| -> Vec<String> {
+        let mut f: Vec<String> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap().to_string())
+            .collect();
+        f.sort();
+        f
+    };
+    // Wrong vocabulary, a wrong nested value, a field it does not have, one missing.
+    let problem = assert_problem(
+        app.post(
+            "/api/v1/jurisdictions",
+            Some(&admin),
+            &json!({"name": "Atlantis", "death_penalty_status": "sometimes",
+                    "competence_bases": [{"basis": "vibes", "crimes": ["war_crimes"]}],
+                    "colour": "blue"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(
+        fields(&problem),
+        [
+            "colour",
+            "competence_bases[0].basis",
+            "country_code",
+            "death_penalty_status"
+        ],
+        "{problem}"
+    );
+    // Nothing was written.
+    let list: Value = app
+        .get("/api/v1/jurisdictions", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(list["items"].as_array().unwrap().is_empty(), "{list}");
+    let (jid, _) = jurisdiction_with_authority(&app, &admin, "DE").await;
+    let problem = assert_problem(
+        app.post(
+            &format!("/api/v1/jurisdictions/{jid}/assessments"),
+            Some(&admin),
+            &json!({"outcome": "great", "assessed_on": "yesterday", "review_due": "2030-13-01",
+                    "summary": "Fine."}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(
+        fields(&problem),
+        ["assessed_on", "assessor", "outcome", "review_due"],
+        "{problem}"
+    );
+    let problem = assert_problem(
+        app.post(
+            &format!("/api/v1/jurisdictions/{jid}/authorities"),
+            Some(&admin),
+            &json!({"kind": "oracle", "contact_email": 5}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(
+        fields(&problem),
+        ["contact_email", "kind", "name"],
+        "{problem}"
+    );
 }

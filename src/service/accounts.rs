@@ -820,7 +820,7 @@ fn check_roles(roles: &[Role], errors: &mut Vec<FieldError>) -> Vec<Role> {
 
 /// A liaison officer works on the requests of their jurisdictions: without one they would
 /// see nothing, which is never what was meant.
-const LIAISON_NEEDS_A_PLACE: &str = "must name at least one jurisdiction for a liaison officer";
+const LIAISON_NEEDS_A_PLACE: &str = "must include at least one for a liaison officer";
 
 fn check_liaison_has_a_place(
     roles: &[Role],

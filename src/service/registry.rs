@@ -201,6 +201,8 @@ pub struct ChangeView {
     /// `created` or `updated`.
     pub action: String,
     pub actor_id: String,
+    /// Who made the change, by name.
+    pub actor_name: String,
     pub at: chrono::DateTime<Utc>,
     /// The values after the change.
     #[schema(value_type = Object)]
@@ -689,9 +691,20 @@ pub async fn history(
             store::find_jurisdiction(c, &jurisdiction_id)?.ok_or_else(not_found)?;
             let rows = store::changes_of(c, &jurisdiction_id, after.as_deref(), limit + 1)?;
             let (rows, next_cursor) = page(rows, limit, |r| encode_cursor(&r.id));
+            let mut actors: Vec<String> = rows.iter().map(|r| r.actor_id.clone()).collect();
+            actors.sort();
+            actors.dedup();
+            let names: std::collections::HashMap<String, String> =
+                crate::db::users::display_names(c, &actors)?
+                    .into_iter()
+                    .collect();
             let items = rows
                 .into_iter()
                 .map(|r| ChangeView {
+                    actor_name: names
+                        .get(&r.actor_id)
+                        .cloned()
+                        .unwrap_or_else(|| "a former user".into()),
                     details: serde_json::from_str(&r.details).unwrap_or(serde_json::Value::Null),
                     id: r.id,
                     entity: r.entity,

@@ -20,6 +20,7 @@ pub mod documents;
 pub mod intake;
 pub mod overview;
 pub mod page;
+pub mod registry;
 pub mod reports;
 pub mod session;
 pub mod users;
@@ -48,6 +49,7 @@ fn is_page(path: &str) -> bool {
             "/overview",
             "/reports",
             "/admin",
+            "/registry",
             "/static",
         ]
         .iter()
@@ -92,6 +94,15 @@ pub fn scope() -> impl HttpServiceFactory {
         .service(users::reset_form)
         .service(users::reset)
         .service(users::unlock)
+        .service(registry::list)
+        // Before `/registry/{id}`, which would take `new` for an id.
+        .service(registry::new_form)
+        .service(registry::create)
+        .service(registry::show)
+        .service(registry::authority_form)
+        .service(registry::authority_edit)
+        .service(registry::form)
+        .service(registry::submit)
         .service(reports::figures)
         .service(reports::download)
         .service(reports::chart_svg)

@@ -18,11 +18,12 @@ pub struct UserBar {
 }
 
 /// The masthead's links: (label, path, the action that opens it).
-const SECTIONS: [(&str, &str, Action); 4] = [
+const SECTIONS: [(&str, &str, Action); 5] = [
     ("Cases", "/", Action::ReadRfa),
     ("Overview", "/overview", Action::ReadOverview),
     ("Figures", "/reports", Action::ReadReports),
     ("Users", "/admin/users", Action::ManageUsers),
+    ("Registry", "/registry", Action::ReadRegistry),
 ];
 
 impl UserBar {

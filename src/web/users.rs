@@ -279,23 +279,42 @@ fn fields(
     out
 }
 
-/// The errors a form shows in its summary: each linked to its field.
+/// The form's fields in the order it shows them, with the words a summary names them by.
+const LABELS: [(&str, &str); 5] = [
+    ("display_name", "Name"),
+    ("email", "Email address"),
+    ("roles", "Roles"),
+    ("jurisdiction_ids", "Jurisdictions"),
+    ("active", "Account"),
+];
+
+/// The errors a form shows in its summary, in the order of the form, each linked to its
+/// field.
 fn summary(errors: &[FieldError], message: Option<&str>) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = errors
+    let position = |f: &str| {
+        LABELS
+            .iter()
+            .position(|(k, _)| *k == f)
+            .unwrap_or(LABELS.len())
+    };
+    let mut out: Vec<(usize, String, String)> = errors
         .iter()
         .map(|e| {
             let field = e.field.split('[').next().unwrap_or(&e.field).to_string();
-            let label = match field.as_str() {
-                "display_name" => "The name",
-                "email" => "The email address",
-                "roles" => "The roles",
-                "jurisdiction_ids" => "A jurisdiction",
-                other => other,
-            };
-            let message = format!("{label} {}.", e.message);
-            (field, message)
+            let label = LABELS
+                .iter()
+                .find(|(k, _)| *k == field)
+                .map(|(_, l)| *l)
+                .unwrap_or("This form");
+            (
+                position(&field),
+                field.clone(),
+                format!("{label}: {}.", e.message),
+            )
         })
         .collect();
+    out.sort_by_key(|(p, _, _)| *p);
+    let mut out: Vec<(String, String)> = out.into_iter().map(|(_, f, m)| (f, m)).collect();
     if let Some(m) = message {
         out.push((String::new(), m.to_string()));
     }

@@ -736,6 +736,10 @@ async fn every_screen_answers_each_role_as_the_policy_says(backend: Backend) {
     let id = desk.rfa["id"].as_str().unwrap();
     let case = format!("/cases/{id}");
     let note = format!("/cases/{id}/actions/add_note");
+    let registry = format!(
+        "/registry/{}",
+        desk.rfa["jurisdiction_id"].as_str().unwrap()
+    );
     // Columns: nobody, liaison officer, another jurisdiction's officer, supervisor,
     // reporting, administrator.
     let gets: Vec<(String, [u16; 6])> = vec![
@@ -747,6 +751,18 @@ async fn every_screen_answers_each_role_as_the_policy_says(backend: Backend) {
         ),
         ("/overview".into(), [303, 403, 403, 200, 403, 403]),
         ("/admin/users".into(), [303, 403, 403, 403, 403, 200]),
+        ("/registry".into(), [303, 200, 200, 200, 403, 200]),
+        ("/registry/new".into(), [303, 403, 403, 403, 403, 200]),
+        (registry.clone(), [303, 200, 200, 200, 403, 200]),
+        (
+            format!("{registry}/assessments"),
+            [303, 403, 403, 403, 403, 200],
+        ),
+        (format!("{registry}/edit"), [303, 403, 403, 403, 403, 200]),
+        (
+            format!("{registry}/nothing"),
+            [303, 404, 404, 404, 404, 404],
+        ),
         ("/admin/users/new".into(), [303, 403, 403, 403, 403, 200]),
         (
             "/admin/users/not-a-user".into(),
@@ -845,6 +861,11 @@ async fn every_screen_answers_each_role_as_the_policy_says(backend: Backend) {
                     ("display_name", String::new()),
                     ("email", "x".into()),
                 ],
+                [303, 403, 403, 403, 403, 422],
+            ),
+            (
+                format!("{registry}/frameworks"),
+                vec![("csrf", csrf.clone()), ("reference", "MoU".into())],
                 [303, 403, 403, 403, 403, 422],
             ),
         ];

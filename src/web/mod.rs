@@ -11,6 +11,7 @@
 pub mod account;
 pub mod actions;
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod bulk;
 pub mod case;
@@ -94,6 +95,9 @@ pub fn scope() -> impl HttpServiceFactory {
         .service(users::reset_form)
         .service(users::reset)
         .service(users::unlock)
+        .service(audit::audit)
+        .service(audit::outbox_list)
+        .service(audit::retry)
         .service(registry::list)
         // Before `/registry/{id}`, which would take `new` for an id.
         .service(registry::new_form)

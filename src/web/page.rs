@@ -18,12 +18,14 @@ pub struct UserBar {
 }
 
 /// The masthead's links: (label, path, the action that opens it).
-const SECTIONS: [(&str, &str, Action); 5] = [
+const SECTIONS: [(&str, &str, Action); 7] = [
     ("Cases", "/", Action::ReadRfa),
     ("Overview", "/overview", Action::ReadOverview),
     ("Figures", "/reports", Action::ReadReports),
     ("Users", "/admin/users", Action::ManageUsers),
     ("Registry", "/registry", Action::ReadRegistry),
+    ("Audit", "/admin/audit", Action::VerifyAudit),
+    ("Mail", "/admin/outbox", Action::ManageOutbox),
 ];
 
 impl UserBar {

@@ -108,6 +108,21 @@ async fn an_administrator_keeps_the_registry(backend: Backend) {
     b.click("main form button[type=submit].button").await;
     b.wait_for(".banner.success").await;
     assert!(b.text("main").await.contains("Inactive"));
+
+    // The checks on the record, run on demand and told in words.
+    b.click("header nav a[href='/admin/audit']").await;
+    b.wait_for("main form button[type=submit]").await;
+    b.click("main form button[type=submit]").await;
+    b.wait_for(".identity").await;
+    let result = b.text("main").await;
+    assert!(result.contains("The event log: intact."), "{result}");
+    assert!(result.contains("The documents: intact."), "{result}");
+    b.check("audit").await;
+    b.click("a[href='/admin/outbox']").await;
+    b.wait_for(".tabs").await;
+    b.click("a[href='/admin/outbox?status=pending']").await;
+    b.wait_for("h1").await;
+    b.check("outbox").await;
     b.close().await;
 }
 

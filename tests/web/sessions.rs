@@ -752,6 +752,13 @@ async fn every_screen_answers_each_role_as_the_policy_says(backend: Backend) {
         ("/overview".into(), [303, 403, 403, 200, 403, 403]),
         ("/admin/users".into(), [303, 403, 403, 403, 403, 200]),
         ("/registry".into(), [303, 200, 200, 200, 403, 200]),
+        ("/admin/audit".into(), [303, 403, 403, 403, 403, 200]),
+        ("/admin/audit?run=1".into(), [303, 403, 403, 403, 403, 200]),
+        ("/admin/outbox".into(), [303, 403, 403, 403, 403, 200]),
+        (
+            "/admin/outbox?status=pending".into(),
+            [303, 403, 403, 403, 403, 200],
+        ),
         ("/registry/new".into(), [303, 403, 403, 403, 403, 200]),
         (registry.clone(), [303, 200, 200, 200, 403, 200]),
         (

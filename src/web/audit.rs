@@ -1,0 +1,207 @@
+//! Administrators' checks on the record: the event log's hash chain and every stored
+//! document's bytes, run on demand and shown in words; and outgoing mail that failed, with
+//! a way to send it again.
+
+use actix_web::web::{Bytes, Data, Path, Query};
+use actix_web::{HttpRequest, HttpResponse, get, post};
+use askama::Template;
+use serde::Deserialize;
+
+use super::intake::values_of;
+use super::page::{PageError, UserBar, ok, see_other, urlencode};
+use super::session::{self, Signed};
+use crate::domain::ids::MessageId;
+use crate::domain::policy::Action;
+use crate::error::AppError;
+use crate::service::Services;
+use crate::service::outbox;
+use crate::service::rfas::{self, documents};
+
+/// One check's result in words: (what, the finding, whether it holds).
+pub struct Finding {
+    what: &'static str,
+    words: String,
+    holds: bool,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    user: Option<UserBar>,
+    findings: Option<Vec<Finding>>,
+    checked_at: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuditParams {
+    run: Option<String>,
+}
+
+#[get("/admin/audit")]
+pub async fn audit(
+    svc: Data<Services>,
+    signed: Signed,
+    params: Query<AuditParams>,
+) -> Result<HttpResponse, PageError> {
+    signed
+        .caller()
+        .resolve(&svc, Some(Action::VerifyAudit))
+        .await?;
+    let findings = if params.run.is_some() {
+        let chain = rfas::verify_chain(&svc, signed.caller()).await?;
+        let docs = documents::verify_documents(&svc, signed.caller()).await?;
+        Some(vec![
+            Finding {
+                what: "The event log",
+                words: match chain.first_broken_seq {
+                    None => format!(
+                        "Every link of the hash chain holds: {} events checked.",
+                        chain.events_checked
+                    ),
+                    Some(seq) => format!(
+                        "The chain is broken at event {seq}: that event or the one before it was changed, removed or put out of place. {} events checked. Report it; do not publish figures until it is explained.",
+                        chain.events_checked
+                    ),
+                },
+                holds: chain.ok,
+            },
+            Finding {
+                what: "The documents",
+                words: if docs.ok {
+                    format!(
+                        "Every stored document matches its SHA-256: {} checked.",
+                        docs.checked
+                    )
+                } else {
+                    format!(
+                        "{} checked. Missing from the store: {}. Bytes no longer matching their SHA-256: {}.",
+                        docs.checked,
+                        if docs.missing.is_empty() {
+                            "none".into()
+                        } else {
+                            docs.missing.join(", ")
+                        },
+                        if docs.mismatched.is_empty() {
+                            "none".into()
+                        } else {
+                            docs.mismatched.join(", ")
+                        },
+                    )
+                },
+                holds: docs.ok,
+            },
+        ])
+    } else {
+        None
+    };
+    Ok(ok(&AuditPage {
+        user: Some(UserBar::of(&signed.0)),
+        findings,
+        checked_at: chrono::Utc::now()
+            .format("%-d %B %Y, %H:%M:%S UTC")
+            .to_string(),
+    }))
+}
+
+pub struct MessageLine {
+    subject: String,
+    recipient: String,
+    kind: String,
+    status: String,
+    attempts: i32,
+    last_error: String,
+    created: String,
+    retry_to: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "outbox.html")]
+struct OutboxPage {
+    user: Option<UserBar>,
+    csrf: String,
+    tabs: Vec<(&'static str, String, bool)>,
+    items: Vec<MessageLine>,
+    next_href: Option<String>,
+    banner: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OutboxParams {
+    status: Option<String>,
+    cursor: Option<String>,
+    done: Option<String>,
+}
+
+#[get("/admin/outbox")]
+pub async fn outbox_list(
+    svc: Data<Services>,
+    signed: Signed,
+    params: Query<OutboxParams>,
+) -> Result<HttpResponse, PageError> {
+    let status = params
+        .status
+        .clone()
+        .filter(|s| outbox::STATUSES.contains(&s.as_str()))
+        .unwrap_or_else(|| "failed".into());
+    let page = outbox::list(
+        &svc,
+        signed.caller(),
+        Some(status.clone()),
+        params.cursor.clone().filter(|c| c.len() <= 200),
+        50,
+    )
+    .await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|m| MessageLine {
+            retry_to: (m.status == "failed").then(|| format!("/admin/outbox/{}/retry", m.id)),
+            subject: m.subject,
+            recipient: m.recipient,
+            kind: super::words::plain(&m.kind),
+            status: super::words::plain(&m.status),
+            attempts: m.attempts,
+            last_error: m.last_error.unwrap_or_default(),
+            created: m.created_at.format("%-d %B %Y, %H:%M UTC").to_string(),
+        })
+        .collect();
+    let tabs = [
+        ("failed", "Failed"),
+        ("pending", "Waiting"),
+        ("sending", "Being sent"),
+        ("sent", "Sent"),
+        ("skipped", "Not sent"),
+    ]
+    .into_iter()
+    .map(|(k, label)| (label, format!("/admin/outbox?status={k}"), k == status))
+    .collect();
+    Ok(ok(&OutboxPage {
+        user: Some(UserBar::of(&signed.0)),
+        csrf: signed.0.csrf.clone(),
+        next_href: page
+            .next_cursor
+            .map(|c| format!("/admin/outbox?status={status}&cursor={}", urlencode(&c))),
+        tabs,
+        items,
+        banner: params
+            .done
+            .as_deref()
+            .map(|_| "The message is queued to be sent again.".to_string()),
+    }))
+}
+
+#[post("/admin/outbox/{id}/retry")]
+pub async fn retry(
+    svc: Data<Services>,
+    req: HttpRequest,
+    signed: Signed,
+    path: Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, PageError> {
+    let values = values_of(&body);
+    session::checked_form(&req, &svc, &signed, &values.one("csrf"))?;
+    let id = MessageId::parse(&path)
+        .ok_or_else(|| PageError::Service(AppError::NotFound("no such message".into())))?;
+    outbox::retry(&svc, signed.caller(), id).await?;
+    Ok(see_other("/admin/outbox?status=failed&done=retried"))
+}

@@ -191,6 +191,7 @@ where
         .service(reports::cumulative)
         .service(reports::chart)
         .service(reports::chart_png)
+        .service(reports::figure)
         .service(reports::jurisdictions_chart)
         .service(reports::jurisdictions_chart_png)
         .service(reports::create_snapshot)

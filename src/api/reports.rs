@@ -17,7 +17,8 @@ use crate::error::AppError;
 use crate::export::{self, Layout};
 use crate::service::Services;
 use crate::service::reports::{
-    self, NewSnapshot, Report, ReportSpec, Snapshot, SnapshotDiff, SnapshotPage,
+    self, FigureCases, FigureKind, NewSnapshot, Report, ReportSpec, Snapshot, SnapshotDiff,
+    SnapshotPage,
 };
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -403,6 +404,80 @@ pub async fn jurisdictions_chart_png(
     query: web::Query<JurisdictionChartQuery>,
 ) -> Result<HttpResponse, AppError> {
     chart_answer(jurisdiction_bars(&svc, permit, &query).await?, true).await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FigureQuery {
+    /// `annual` (with `year`), `range` (with `from` and `to`) or `cumulative` (with `through`).
+    pub report: String,
+    pub year: Option<i32>,
+    #[serde(default, deserialize_with = "crate::service::day::optional")]
+    pub from: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "crate::service::day::optional")]
+    pub to: Option<NaiveDate>,
+    pub through: Option<i32>,
+    /// `received`, `processed` or `reopened`.
+    #[param(inline, value_type = FigureKind)]
+    pub figure: String,
+    /// Only this jurisdiction's part of the figure.
+    pub jurisdiction_id: Option<String>,
+    pub as_of: Option<DateTime<Utc>>,
+}
+
+/// What a figure is made of: its count and, for supervisors, the requests behind it by
+/// reference (reporting staff get the count alone: figures, never case content).
+#[utoipa::path(
+    tag = "reports",
+    params(FigureQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = FigureCases),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/figure")]
+pub async fn figure(
+    svc: web::Data<Services>,
+    permit: Permit<ReadReports>,
+    query: web::Query<FigureQuery>,
+) -> Result<HttpResponse, AppError> {
+    let q = query.into_inner();
+    let mut errors = crate::service::validate::Errors::new();
+    let figure = FigureKind::parse(&q.figure);
+    if figure.is_none() {
+        errors.add("figure", "must be received, processed or reopened");
+    }
+    let jurisdiction = match q.jurisdiction_id.as_deref() {
+        None => None,
+        Some(raw) => {
+            let parsed = crate::domain::ids::JurisdictionId::parse(raw);
+            if parsed.is_none() {
+                errors.add("jurisdiction_id", "is not a UUID");
+            }
+            parsed
+        }
+    };
+    let spec = reports::NewSnapshot {
+        kind: q.report.clone(),
+        year: q.year,
+        from: q.from,
+        to: q.to,
+        through: q.through,
+        as_of: None,
+        label: None,
+    }
+    .spec_or(&mut errors, "report");
+    errors.finish()?;
+    let (Some(spec), Some(figure)) = (spec, figure) else {
+        return Err(AppError::internal("figure parameters"));
+    };
+    let cases =
+        reports::figure_cases(&svc, permit.into(), spec, q.as_of, figure, jurisdiction).await?;
+    Ok(HttpResponse::Ok().json(cases))
 }
 
 /// Freeze a report: its parameters, figures, the events it covered and a SHA-256 digest.

@@ -104,6 +104,50 @@ pub fn received_intakes(
         .load(c)
 }
 
+/// The RFAs behind events of one kind (`received`, `processed`, `reopened`) on days in
+/// [from, to], within the cut, optionally of one jurisdiction: one entry per event. For
+/// `received`, only the RFAs whose receipt was never corrected (the others are followed by
+/// [`redated_receipts_touching`]).
+pub fn rfas_behind(
+    c: &mut DbConnection,
+    kind: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    cut: Cut,
+    jurisdiction: Option<&str>,
+) -> QueryResult<Vec<String>> {
+    let until = as_of_or_end(cut.as_of);
+    let redated = redated_ids(until, cut.upto);
+    let mut q = rfa_events::table
+        .filter(rfa_events::report_kind.eq(kind.to_string()))
+        .filter(rfa_events::report_day.between(from, to))
+        .filter(rfa_events::at.le(until))
+        .filter((rfa_events::seq + 0_i64).le(cut.upto))
+        .select(rfa_events::rfa_id)
+        .into_boxed();
+    if kind == "received" {
+        q = q.filter(rfa_events::rfa_id.ne_all(redated));
+    }
+    if let Some(j) = jurisdiction {
+        q = q.filter(rfa_events::jurisdiction_id.eq(j.to_string()));
+    }
+    q.load(c)
+}
+
+/// References by RFA id.
+pub fn references_of(c: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        out.extend(
+            rfas::table
+                .filter(rfas::id.eq_any(chunk))
+                .select((rfas::id, rfas::reference))
+                .load::<(String, String)>(c)?,
+        );
+    }
+    Ok(out)
+}
+
 /// The intake and authority of the RFAs named (the few with a corrected receipt).
 pub fn intakes_of(c: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
     let mut out = Vec::with_capacity(ids.len());

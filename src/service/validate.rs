@@ -25,6 +25,20 @@ impl Errors {
         self.0.is_empty()
     }
 
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Renames a field in the errors added since `from` (one name in a shared reader,
+    /// another in the request that uses it).
+    pub fn rename_from(&mut self, from: usize, old: &str, new: &str) {
+        for e in self.0.iter_mut().skip(from) {
+            if e.field == old {
+                e.field = new.to_string();
+            }
+        }
+    }
+
     /// `Ok(())` when nothing was wrong, else the 422 listing every wrong field.
     pub fn finish(self) -> Result<(), AppError> {
         if self.0.is_empty() {

@@ -109,6 +109,7 @@ pub fn scope() -> impl HttpServiceFactory {
         .service(registry::submit)
         .service(reports::figures)
         .service(reports::download)
+        .service(reports::figure)
         .service(reports::chart_svg)
         .service(reports::chart_png)
         .service(reports::freeze)

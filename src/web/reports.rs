@@ -37,6 +37,9 @@ pub struct FigureParams {
     /// Downloads: `csv` or `xlsx`, and `tables` or `long`.
     format: Option<String>,
     layout: Option<String>,
+    /// What a figure is made of: `received`, `processed` or `reopened`, and a jurisdiction.
+    figure: Option<String>,
+    jurisdiction: Option<String>,
 }
 
 fn text(v: &Option<String>) -> &str {
@@ -162,22 +165,64 @@ fn moment_words(svc: &Services, t: DateTime<Utc>) -> String {
     )
 }
 
+/// A figure as a table cell: its text, and where it opens what it is made of (with words
+/// that say which figure the link is for).
+pub struct Cell {
+    text: String,
+    href: Option<String>,
+    about: String,
+}
+
 /// A table as the page prints it.
 pub struct TableView {
     key: &'static str,
     title: &'static str,
     columns: Vec<&'static str>,
-    rows: Vec<(String, Vec<String>)>,
-    total: Option<(String, Vec<String>)>,
+    rows: Vec<(String, Vec<Cell>)>,
+    total: Option<(String, Vec<Cell>)>,
     note: Option<&'static str>,
 }
 
-fn view_of(t: Table) -> TableView {
+/// Which figure a cell is, where it can be opened: received, reopened or processed, in the
+/// totals and by jurisdiction.
+fn figure_of(table: &str, column: &str, row_label: &str) -> Option<&'static str> {
+    let by_name = |name: &str| match name {
+        "Received" => Some("received"),
+        "Reopened" => Some("reopened"),
+        "Processed" => Some("processed"),
+        _ => None,
+    };
+    match table {
+        "jurisdictions" => by_name(column),
+        "totals" => by_name(row_label),
+        _ => None,
+    }
+}
+
+/// `links`: the figures page's query for this report, to open a figure; `None` where the
+/// figures are frozen (a snapshot).
+fn view_of(t: Table, links: Option<&str>) -> TableView {
     let row = |r: &tables::Row| {
-        (
-            r.label.clone(),
-            r.values.iter().map(|v| shown(*v)).collect::<Vec<_>>(),
-        )
+        let cells =
+            r.values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let column = t.columns.get(i + 1).copied().unwrap_or_default();
+                    let href = links
+                        .zip(figure_of(t.key, column, &r.label))
+                        .map(|(q, f)| match &r.key {
+                            Some(j) => format!("/reports/figure?{q}&figure={f}&jurisdiction={j}"),
+                            None => format!("/reports/figure?{q}&figure={f}"),
+                        });
+                    Cell {
+                        text: shown(*v),
+                        href,
+                        about: format!("{column}, {}", r.label),
+                    }
+                })
+                .collect::<Vec<_>>();
+        (r.label.clone(), cells)
     };
     TableView {
         key: t.key,
@@ -196,7 +241,7 @@ struct Shown {
     tables: Vec<TableView>,
 }
 
-fn shown_report(svc: &Services, report: &Report) -> Shown {
+fn shown_report(svc: &Services, report: &Report, links: Option<&str>) -> Shown {
     let facts = tables::about(report)
         .into_iter()
         .filter(|(k, _)| *k != "Identity")
@@ -212,7 +257,10 @@ fn shown_report(svc: &Services, report: &Report) -> Shown {
     Shown {
         facts,
         identity,
-        tables: tables::tables(report).into_iter().map(view_of).collect(),
+        tables: tables::tables(report)
+            .into_iter()
+            .map(|t| view_of(t, links))
+            .collect(),
     }
 }
 
@@ -324,7 +372,7 @@ pub async fn figures(
                 Some(chart_for(r.report, r)),
                 r.as_of.to_rfc3339(),
                 spec_fields(r.report),
-                Some(shown_report(&svc, r)),
+                Some(shown_report(&svc, r, Some(&q))),
             )
         }
         None => (vec![], None, String::new(), vec![], None),
@@ -462,6 +510,89 @@ pub async fn chart_png(
         ))
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
         .body(png))
+}
+
+pub struct CaseLink {
+    href: String,
+    reference: String,
+    times: i64,
+}
+
+#[derive(Template)]
+#[template(path = "report_figure.html")]
+struct FigurePage {
+    user: Option<UserBar>,
+    heading: String,
+    count: i64,
+    count_words: String,
+    facts: Vec<(&'static str, String)>,
+    cases: Option<Vec<CaseLink>>,
+    back_href: String,
+}
+
+/// What one figure of the page is made of.
+#[get("/reports/figure")]
+pub async fn figure(
+    svc: Data<Services>,
+    signed: Signed,
+    params: Query<FigureParams>,
+) -> Result<HttpResponse, PageError> {
+    let (spec, as_of) = asked(&svc, &params)?;
+    let figure = reports::FigureKind::parse(text(&params.figure)).ok_or_else(|| {
+        PageError::Service(AppError::field(
+            "figure",
+            "must be received, processed or reopened",
+        ))
+    })?;
+    let jurisdiction = match text(&params.jurisdiction) {
+        "" => None,
+        raw => Some(
+            crate::domain::ids::JurisdictionId::parse(raw).ok_or_else(|| {
+                PageError::Service(AppError::NotFound("no such jurisdiction".into()))
+            })?,
+        ),
+    };
+    let found =
+        reports::figure_cases(&svc, signed.caller(), spec, as_of, figure, jurisdiction).await?;
+    let what = match figure {
+        reports::FigureKind::Received => "Received",
+        reports::FigureKind::Processed => "Processed",
+        reports::FigureKind::Reopened => "Reopened",
+    };
+    let heading = match &found.jurisdiction_name {
+        Some(p) => format!("{what} in {}: {p}", spec.title()),
+        None => format!("{what} in {}", spec.title()),
+    };
+    let unit = match figure {
+        reports::FigureKind::Received => ("request", "requests"),
+        reports::FigureKind::Processed => ("closing", "closings"),
+        reports::FigureKind::Reopened => ("reopening", "reopenings"),
+    };
+    let count_words = format!(
+        "{} {}",
+        found.count,
+        if found.count == 1 { unit.0 } else { unit.1 }
+    );
+    Ok(ok(&FigurePage {
+        user: Some(UserBar::of(&signed.0)),
+        heading,
+        count: found.count,
+        count_words,
+        facts: vec![
+            ("As of", moment_words(&svc, found.as_of)),
+            ("Events covered", format!("1 to {}", found.covered_seq)),
+        ],
+        cases: found.cases.map(|list| {
+            list.into_iter()
+                .map(|c| CaseLink {
+                    href: format!("/cases/{}", c.id),
+                    reference: c.reference,
+                    times: c.times,
+                })
+                .collect()
+        }),
+        back_href: format!("/reports?{}", FigureParams::of(spec, text(&params.as_of))),
+    }))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -602,7 +733,7 @@ pub async fn snapshot(
                     .to_string()
             )
         ),
-        shown: shown_report(&svc, &report),
+        shown: shown_report(&svc, &report, None),
         s: line(&svc, &s),
     }))
 }

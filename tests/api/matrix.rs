@@ -263,6 +263,12 @@ pub fn rows() -> Vec<Row> {
         ),
         r(
             "GET",
+            "/api/v1/reports/figure",
+            none,
+            [401, 403, 200, 200, 403],
+        ),
+        r(
+            "GET",
             "/api/v1/reports/charts/annual.png",
             none,
             [401, 403, 200, 200, 403],
@@ -455,6 +461,7 @@ async fn every_endpoint_against_every_role(backend: Backend) {
                 "range" => "?from=2026-01-01&to=2026-04-30",
                 "cumulative" => "?through=2026",
                 "annual.svg" | "annual.png" => "?from=2024&to=2026",
+                "figure" => "?report=annual&year=2026&figure=received",
                 "jurisdictions.svg" | "jurisdictions.png" => "?from=2026-01-01&to=2026-12-31",
                 _ => "",
             };

@@ -22,6 +22,7 @@ both_backends!(
     exports_read_as_the_tables_of_the_report,
     a_snapshot_exports_as_a_file_and_an_altered_one_is_flagged,
     charts_label_every_bar_and_come_as_png,
+    a_figure_opens_to_the_requests_behind_it,
     figures_are_for_supervisors_and_reporting_staff_only,
 );
 
@@ -823,5 +824,60 @@ async fn figures_are_for_supervisors_and_reporting_staff_only(backend: Backend) 
         let res = w.app.get(&path, Some(&w.reporting)).await;
         let status = res.status().as_u16();
         assert!(status == 400 || status == 422, "{bad}: {status}");
+    }
+}
+
+async fn a_figure_opens_to_the_requests_behind_it(backend: Backend) {
+    let w = World::new(backend).await;
+    let s = w.supervisor.clone();
+    let (_, reporting) = w.app.user_with(&["reporting"], &[]).await;
+    let first = w.intake().await;
+    w.intake().await;
+    let mut body = w.intake_body();
+    body["jurisdiction_id"] = json!(w.other_jurisdiction);
+    body["authority_id"] = json!(w.other_authority);
+    w.intake_with(&s, &body).await;
+    w.act(&s, &first, "withdraw", json!({"reason": "Withdrawn"}))
+        .await;
+    let report = get_json(&w.app, &s, "/api/v1/reports/annual?year=2026").await;
+    let base = "/api/v1/reports/figure?report=annual&year=2026";
+    // The whole figure, then one jurisdiction's part: the same counts as the report's.
+    let all = get_json(&w.app, &s, &format!("{base}&figure=received")).await;
+    assert_eq!(all["count"], report["received"]);
+    assert_eq!(all["cases"].as_array().unwrap().len(), 3);
+    let mine = get_json(
+        &w.app,
+        &s,
+        &format!("{base}&figure=received&jurisdiction_id={}", w.jurisdiction),
+    )
+    .await;
+    let row = report["by_jurisdiction"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["jurisdiction_id"] == w.jurisdiction.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(mine["count"], row["received"]);
+    assert_eq!(mine["jurisdiction_name"], row["name"]);
+    let processed = get_json(&w.app, &s, &format!("{base}&figure=processed")).await;
+    assert_eq!(processed["count"], 1);
+    assert_eq!(processed["cases"][0]["id"], first["id"]);
+    assert_eq!(processed["cases"][0]["reference"], first["reference"]);
+    // Reporting staff get the figure, never the cases.
+    let counted = get_json(&w.app, &reporting, &format!("{base}&figure=received")).await;
+    assert_eq!(counted["count"], 3);
+    assert!(counted.get("cases").is_none(), "{counted}");
+    for bad in [
+        "report=annual&year=2026&figure=pending",
+        "report=weekly&figure=received",
+        "report=range&figure=received",
+        "report=annual&year=2026&figure=received&jurisdiction_id=x",
+    ] {
+        let res = w
+            .app
+            .get(&format!("/api/v1/reports/figure?{bad}"), Some(&s))
+            .await;
+        assert_problem(res, 422).await;
     }
 }

@@ -213,12 +213,18 @@ impl Browser {
 
     /// Waits (up to 10 s) for an element: after a click, the next page loads on its own time.
     pub async fn wait_for(&self, css: &str) {
-        self.client
-            .wait()
-            .at_most(Duration::from_secs(10))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("waiting for {css}: {e}"));
+        // Polled by hand: a find that meets a navigation in progress ("aborted by
+        // navigation") is tried again, as one that finds nothing yet is.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.client.find(Locator::Css(css)).await {
+                Ok(_) => return,
+                Err(e) if std::time::Instant::now() > deadline => {
+                    panic!("waiting for {css}: {e}")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
     }
 
     /// Waits (up to 10 s) until the page's path and query start with `prefix`.

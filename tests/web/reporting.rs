@@ -62,6 +62,17 @@ async fn reporting_staff_read_download_and_freeze_the_figures(backend: Backend) 
     let total = b.text("#table-jurisdictions tfoot").await;
     assert!(total.starts_with("Total"), "{total}");
     assert!(total.contains('2'), "two requests received: {total}");
+    // A figure opens to its count; the cases behind it are not for reporting staff.
+    b.click("#table-totals a[href*='figure=received']").await;
+    b.wait_for_path("/reports/figure").await;
+    b.wait_for("h1").await;
+    let page = b.text("main").await;
+    assert!(page.contains("2 requests"), "{page}");
+    assert!(!page.contains("RFA-"), "no references: {page}");
+    b.check("figure-count").await;
+    b.goto(&format!("{base}/reports?kind=annual&year=2026"))
+        .await;
+    b.wait_for("#table-jurisdictions").await;
     b.wait_for("img.chart").await;
     b.check("figures").await;
 
@@ -193,5 +204,23 @@ async fn a_supervisor_follows_the_overview_to_the_cases(backend: Backend) {
     assert!(b.text(".chips").await.contains("State: Received"));
     assert!(b.text("main").await.contains("2 cases"));
     b.check("overview-followed").await;
+    // A supervisor opens a figure to the requests behind it, and reaches them.
+    b.goto(&format!("{base}/reports?kind=annual&year=2026"))
+        .await;
+    b.wait_for("#table-jurisdictions").await;
+    b.click("#table-jurisdictions tbody a[href*='figure=received']")
+        .await;
+    b.wait_for("table.data").await;
+    let page = b.text("main").await;
+    assert!(page.contains("Federal Republic of Germany"), "{page}");
+    let reference = desk.rfa["reference"].as_str().unwrap();
+    assert!(page.contains(reference), "{page}");
+    b.check("figure-cases").await;
+    b.click(&format!(
+        "a[href='/cases/{}']",
+        desk.rfa["id"].as_str().unwrap()
+    ))
+    .await;
+    b.wait_for(".timeline").await;
     b.close().await;
 }

@@ -599,6 +599,149 @@ pub async fn yearly(
         .await
 }
 
+/// A figure that can be opened to see what it is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FigureKind {
+    Received,
+    Processed,
+    Reopened,
+}
+
+impl FigureKind {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "received" => Some(FigureKind::Received),
+            "processed" => Some(FigureKind::Processed),
+            "reopened" => Some(FigureKind::Reopened),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FigureKind::Received => "received",
+            FigureKind::Processed => "processed",
+            FigureKind::Reopened => "reopened",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FigureCase {
+    pub id: String,
+    pub reference: String,
+    /// How many times the request counts in the figure (a request closed, reopened and
+    /// closed again in one period is processed twice).
+    pub times: i64,
+}
+
+/// What one figure is made of.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FigureCases {
+    pub figure: FigureKind,
+    pub report: ReportSpec,
+    /// Only this jurisdiction's part of the figure (`null`: the whole figure).
+    pub jurisdiction_id: Option<String>,
+    pub jurisdiction_name: Option<String>,
+    pub as_of: DateTime<Utc>,
+    pub covered_seq: i64,
+    /// The figure: what the report's table shows for it.
+    pub count: i64,
+    /// The requests behind it, by reference, for supervisors. Absent for reporting staff,
+    /// who see figures but never case content.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cases: Option<Vec<FigureCase>>,
+}
+
+/// The requests behind a figure (received, processed or reopened in a period, overall or of
+/// one jurisdiction), counted exactly as the report counts them.
+pub async fn figure_cases(
+    svc: &Services,
+    caller: Caller,
+    spec: ReportSpec,
+    as_of: Option<DateTime<Utc>>,
+    figure: FigureKind,
+    jurisdiction: Option<crate::domain::ids::JurisdictionId>,
+) -> Result<FigureCases, AppError> {
+    let who = caller.resolve(svc, Some(Action::ReadReports)).await?;
+    spec.check()?;
+    if as_of.is_some_and(|t| t > Utc::now()) {
+        return Err(AppError::field("as_of", "must not be in the future"));
+    }
+    // Case references are case content: supervisors see them, reporting staff the count.
+    let sees_cases = crate::domain::policy::reach(&who.principal().roles, Action::ReadRfa)
+        == Some(crate::domain::policy::Reach::All);
+    let rules = svc.rules;
+    let jurisdiction = jurisdiction.map(|j| j.into_string());
+    svc.db
+        .run(move |c| {
+            let (from, to) = spec.period();
+            let as_of_naive = as_of.map(|t| t.naive_utc());
+            let covered_seq = store::covered_seq(c, as_of_naive.unwrap_or(rules.now()))?;
+            let cut = store::Cut {
+                as_of: as_of_naive,
+                upto: covered_seq,
+            };
+            let j = jurisdiction.as_deref();
+            let mut ids = store::rfas_behind(c, figure.as_str(), from, to, cut, j)?;
+            if figure == FigureKind::Received {
+                let mut latest: HashMap<String, store::ReceiptRow> = HashMap::new();
+                for row in store::redated_receipts_touching(c, from, to, cut)? {
+                    latest.insert(row.rfa_id.clone(), row);
+                }
+                ids.extend(
+                    latest
+                        .into_values()
+                        .filter(|r| r.day.is_some_and(|d| from <= d && d <= to))
+                        .filter(|r| j.is_none() || r.jurisdiction_id.as_deref() == j)
+                        .map(|r| r.rfa_id),
+                );
+            }
+            let count = ids.len() as i64;
+            let jurisdiction_name = match j {
+                None => None,
+                Some(j) => Some(
+                    store::jurisdiction_names(c)?
+                        .into_iter()
+                        .find(|(id, _)| id == j)
+                        .map(|(_, n)| n)
+                        .ok_or_else(|| AppError::NotFound("No such jurisdiction.".into()))?,
+                ),
+            };
+            let cases = if sees_cases {
+                let mut times: BTreeMap<String, i64> = BTreeMap::new();
+                for id in &ids {
+                    *times.entry(id.clone()).or_insert(0) += 1;
+                }
+                let distinct: Vec<String> = times.keys().cloned().collect();
+                let mut list: Vec<FigureCase> = store::references_of(c, &distinct)?
+                    .into_iter()
+                    .map(|(id, reference)| FigureCase {
+                        times: times.get(&id).copied().unwrap_or(1),
+                        id,
+                        reference,
+                    })
+                    .collect();
+                list.sort_by(|a, b| a.reference.cmp(&b.reference));
+                Some(list)
+            } else {
+                None
+            };
+            Ok(FigureCases {
+                figure,
+                report: spec,
+                jurisdiction_id: jurisdiction,
+                jurisdiction_name,
+                as_of: as_of_naive.unwrap_or(rules.now()).and_utc(),
+                covered_seq,
+                count,
+                cases,
+            })
+        })
+        .await
+}
+
 /// Received per jurisdiction in a period, largest first: the first `top`, then the rest
 /// together as "Other jurisdictions" (`top` is 1 to 30).
 pub async fn received_by_jurisdiction(

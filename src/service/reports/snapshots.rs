@@ -137,6 +137,15 @@ fn snapshot_view(row: SnapshotRow) -> Result<Snapshot, AppError> {
 }
 
 impl NewSnapshot {
+    /// The report these parameters name, with the field that names the kind called `kind_field`
+    /// in errors (`kind` for snapshots, `report` where `kind` means something else).
+    pub fn spec_or(&self, errors: &mut Errors, kind_field: &str) -> Option<ReportSpec> {
+        let before = errors.len();
+        let spec = self.spec(errors);
+        errors.rename_from(before, "kind", kind_field);
+        spec
+    }
+
     fn spec(&self, errors: &mut Errors) -> Option<ReportSpec> {
         let mut need = |name: &str, present: bool| {
             if !present {

@@ -17,6 +17,8 @@ pub type Figure = Option<f64>;
 pub struct Row {
     pub label: String,
     pub values: Vec<Figure>,
+    /// What the row stands for where a reader may open it: a jurisdiction's id.
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -114,6 +116,7 @@ fn breakdown(b: Breakdown<'_>, counts: &BTreeMap<String, i64>) -> Table {
         .map(|(k, n)| Row {
             label: label(k),
             values: vec![count(*n)],
+            key: None,
         })
         .collect();
     Table {
@@ -125,6 +128,7 @@ fn breakdown(b: Breakdown<'_>, counts: &BTreeMap<String, i64>) -> Table {
         total: total.then(|| Row {
             label: "Total".into(),
             values: vec![count(counts.values().sum())],
+            key: None,
         }),
         note,
     }
@@ -134,6 +138,7 @@ fn stats_row(label: &str, s: &DayStats) -> Row {
     Row {
         label: label.into(),
         values: vec![s.median, s.mean, s.p90],
+        key: None,
     }
 }
 
@@ -150,14 +155,17 @@ pub fn tables(report: &Report) -> Vec<Table> {
                     Row {
                         label: "Received".into(),
                         values: vec![count(c.received)],
+                        key: None,
                     },
                     Row {
                         label: "Processed".into(),
                         values: vec![count(c.processed)],
+                        key: None,
                     },
                     Row {
                         label: "Jurisdictions that sent requests".into(),
                         values: vec![count(c.jurisdictions_with_requests)],
+                        key: None,
                     },
                 ],
                 total: None,
@@ -193,6 +201,7 @@ pub fn tables(report: &Report) -> Vec<Table> {
                 .into_iter()
                 .map(count)
                 .collect(),
+                key: Some(j.jurisdiction_id.clone()),
             })
             .collect(),
         total: Some(Row {
@@ -207,6 +216,7 @@ pub fn tables(report: &Report) -> Vec<Table> {
             .into_iter()
             .map(count)
             .collect(),
+            key: None,
         }),
         note: None,
     };
@@ -230,6 +240,7 @@ pub fn tables(report: &Report) -> Vec<Table> {
         .map(|(label, n)| Row {
             label: label.into(),
             values: vec![count(n)],
+            key: None,
         })
         .collect(),
         total: None,

@@ -1,5 +1,6 @@
 //! Report benchmark: the annual report, an as-of report, a partial year and the cumulative
-//! totals over HTTP with many RFAs stored (default 1,000,000 over ten years).
+//! totals over HTTP with many RFAs stored (default 1,000,000 over ten years); the exports,
+//! the figures page as a browser gets it, its chart, and a figure opened to its requests.
 //!
 //!     cargo bench --bench reports
 //!
@@ -59,6 +60,8 @@ fn main() -> anyhow::Result<()> {
             .timeout(Duration::from_secs(120))
             .build()?;
         let token = support::login(&client, &base, "bench-reporting@rfa.test").await?;
+        let session = support::web_session(&base, "bench-reporting@rfa.test").await?;
+        let supervisor = support::web_session(&base, "bench-supervisor@rfa.test").await?;
         let cases = [
             (
                 "annual report 2024",
@@ -80,6 +83,30 @@ fn main() -> anyhow::Result<()> {
                 "annual report 2024 as CSV",
                 "/api/v1/reports/annual?year=2024&format=csv".to_string(),
             ),
+            (
+                "annual report 2024 as XLSX",
+                "/api/v1/reports/annual?year=2024&format=xlsx".to_string(),
+            ),
+            (
+                "figures page 2024 (HTML, all tables)",
+                "/reports?kind=annual&year=2024".to_string(),
+            ),
+            (
+                "figures page 2024 as of 2025-02-01",
+                "/reports?kind=annual&year=2024&as_of=2025-02-01T00:00".to_string(),
+            ),
+            (
+                "figures page chart 2019-2024 (SVG)",
+                "/reports/chart.svg?kind=annual&year=2024".to_string(),
+            ),
+            (
+                "chart 2019-2024 as PNG",
+                "/api/v1/reports/charts/annual.png?from=2019&to=2024".to_string(),
+            ),
+            (
+                "received 2024 behind the figure (supervisor, every reference)",
+                "/reports/figure?kind=annual&year=2024&figure=received".to_string(),
+            ),
         ];
         let mut out = Vec::new();
         for (name, path) in cases {
@@ -87,11 +114,16 @@ fn main() -> anyhow::Result<()> {
             let mut received = serde_json::Value::Null;
             for _ in 0..5 {
                 let t = Instant::now();
-                let res = client
-                    .get(format!("{base}{path}"))
-                    .bearer_auth(&token)
-                    .send()
-                    .await?;
+                let req = client.get(format!("{base}{path}"));
+                // The screens take a session cookie; the drill-down is a supervisor's.
+                let req = if path.starts_with("/api/") {
+                    req.bearer_auth(&token)
+                } else if path.starts_with("/reports/figure") {
+                    req.header(reqwest::header::COOKIE, &supervisor)
+                } else {
+                    req.header(reqwest::header::COOKIE, &session)
+                };
+                let res = req.send().await?;
                 anyhow::ensure!(res.status() == 200, "{path}: {}", res.status());
                 let body = res.text().await?;
                 times.push(t.elapsed().as_secs_f64() * 1000.0);

@@ -169,6 +169,35 @@ pub fn authority_kinds(c: &mut DbConnection) -> QueryResult<Vec<(String, String)
         .load(c)
 }
 
+/// Receipts (of RFAs whose receipt was never corrected) and closings per day in [from, to],
+/// within the cut: (kind, day, count), a few thousand rows for a chart of years.
+pub fn day_counts(
+    c: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    cut: Cut,
+) -> QueryResult<Vec<(String, Option<NaiveDate>, i64)>> {
+    let until = as_of_or_end(cut.as_of);
+    let redated = redated_ids(until, cut.upto);
+    rfa_events::table
+        .filter(rfa_events::report_kind.eq_any(["received", "processed"]))
+        .filter(rfa_events::report_day.between(from, to))
+        .filter(rfa_events::at.le(until))
+        .filter((rfa_events::seq + 0_i64).le(cut.upto))
+        .filter(
+            rfa_events::report_kind
+                .eq("processed")
+                .or(rfa_events::rfa_id.ne_all(redated)),
+        )
+        .group_by((rfa_events::report_kind, rfa_events::report_day))
+        .select((
+            rfa_events::report_kind.assume_not_null(),
+            rfa_events::report_day,
+            count_star(),
+        ))
+        .load(c)
+}
+
 /// A receipt or a correction that moved it: enough to decide whether the RFA counts as
 /// received in a period and to break it down.
 #[derive(Debug, Clone, Queryable)]

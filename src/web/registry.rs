@@ -560,35 +560,62 @@ fn summary(
     out
 }
 
-/// A form page, answered with the status given.
-#[allow(clippy::too_many_arguments)]
-fn form_page(
+/// Where a form sits: what its caption says, where it posts, where Back leads.
+struct Place {
+    caption: String,
+    post_to: String,
+    back: String,
+}
+
+/// A form of this kind with these values and what was wrong with them.
+fn show_form(
     signed: &Signed,
     status: StatusCode,
-    caption: String,
-    title: &'static str,
-    button: &'static str,
-    post_to: String,
-    back_href: String,
-    fields: Vec<Field>,
+    kind: Kind,
+    place: Place,
+    values: &Values,
     errors: &[FieldError],
     conflict: Option<String>,
 ) -> HttpResponse {
+    let fields = kind.fields(&Filled { values, errors });
+    let (title, button) = kind.words();
     let errors = summary(&fields, errors, conflict);
     render(
         status,
         &FormPage {
             user: Some(UserBar::of(&signed.0)),
             csrf: signed.0.csrf.clone(),
-            caption,
+            caption: place.caption,
             title,
-            post_to,
-            back_href,
+            post_to: place.post_to,
+            back_href: place.back,
             button,
             fields,
             errors,
         },
     )
+}
+
+/// After a form: to where it led, or the form again with what was wrong.
+fn answer(
+    signed: &Signed,
+    kind: Kind,
+    place: Place,
+    values: &Values,
+    result: Outcome,
+) -> HttpResponse {
+    match result {
+        Outcome::Done(to) => see_other(&to),
+        Outcome::Refused(errors, conflict) => show_form(
+            signed,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            kind,
+            place,
+            values,
+            &errors,
+            conflict,
+        ),
+    }
 }
 
 /// What became of a form: done (go there), or shown again with what was wrong.
@@ -800,21 +827,17 @@ pub async fn new_form(svc: Data<Services>, signed: Signed) -> Result<HttpRespons
         .caller()
         .resolve(&svc, Some(Action::WriteRegistry))
         .await?;
-    let (title, button) = Kind::NewJurisdiction.words();
     let values = Values(vec![]);
-    let fields = Kind::NewJurisdiction.fields(&Filled {
-        values: &values,
-        errors: &[],
-    });
-    Ok(form_page(
+    Ok(show_form(
         &signed,
         StatusCode::OK,
-        "Registry".into(),
-        title,
-        button,
-        "/registry/new".into(),
-        "/registry".into(),
-        fields,
+        Kind::NewJurisdiction,
+        Place {
+            caption: "Registry".into(),
+            post_to: "/registry/new".into(),
+            back: "/registry".into(),
+        },
+        &values,
         &[],
         None,
     ))
@@ -856,28 +879,17 @@ pub async fn create(
         )?,
         _ => Outcome::Refused(errors, None),
     };
-    let (title, button) = Kind::NewJurisdiction.words();
-    Ok(match result {
-        Outcome::Done(to) => see_other(&to),
-        Outcome::Refused(errors, conflict) => {
-            let fields = Kind::NewJurisdiction.fields(&Filled {
-                values: &values,
-                errors: &errors,
-            });
-            form_page(
-                &signed,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Registry".into(),
-                title,
-                button,
-                "/registry/new".into(),
-                "/registry".into(),
-                fields,
-                &errors,
-                conflict,
-            )
-        }
-    })
+    Ok(answer(
+        &signed,
+        Kind::NewJurisdiction,
+        Place {
+            caption: "Registry".into(),
+            post_to: "/registry/new".into(),
+            back: "/registry".into(),
+        },
+        &values,
+        result,
+    ))
 }
 
 #[get("/registry/{id}/{what}")]
@@ -899,20 +911,16 @@ pub async fn form(
         Kind::EditJurisdiction => jurisdiction_values(&j),
         _ => Values(vec![]),
     };
-    let (title, button) = kind.words();
-    let fields = kind.fields(&Filled {
-        values: &values,
-        errors: &[],
-    });
-    Ok(form_page(
+    Ok(show_form(
         &signed,
         StatusCode::OK,
-        j.name.clone(),
-        title,
-        button,
-        format!("/registry/{}/{what}", j.id),
-        format!("/registry/{}", j.id),
-        fields,
+        kind,
+        Place {
+            caption: j.name.clone(),
+            post_to: format!("/registry/{}/{what}", j.id),
+            back: format!("/registry/{}", j.id),
+        },
+        &values,
         &[],
         None,
     ))
@@ -1072,28 +1080,17 @@ pub async fn submit(
             )));
         }
     };
-    let (title, button) = kind.words();
-    Ok(match result {
-        Outcome::Done(to) => see_other(&to),
-        Outcome::Refused(errors, conflict) => {
-            let fields = kind.fields(&Filled {
-                values: &values,
-                errors: &errors,
-            });
-            form_page(
-                &signed,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                j.name.clone(),
-                title,
-                button,
-                format!("{back}/{what}"),
-                back,
-                fields,
-                &errors,
-                conflict,
-            )
-        }
-    })
+    Ok(answer(
+        &signed,
+        kind,
+        Place {
+            caption: j.name.clone(),
+            post_to: format!("{back}/{what}"),
+            back,
+        },
+        &values,
+        result,
+    ))
 }
 
 fn authority_id(raw: &str) -> Result<AuthorityId, PageError> {
@@ -1130,20 +1127,16 @@ pub async fn authority_form(
     let j = place_name(&svc, &signed, &id).await?;
     let a = stored_authority(&svc, &signed, &id, &aid).await?;
     let values = authority_values(&a);
-    let (title, button) = Kind::EditAuthority.words();
-    let fields = Kind::EditAuthority.fields(&Filled {
-        values: &values,
-        errors: &[],
-    });
-    Ok(form_page(
+    Ok(show_form(
         &signed,
         StatusCode::OK,
-        j.name.clone(),
-        title,
-        button,
-        format!("/registry/{}/authorities/{}", j.id, a.id),
-        format!("/registry/{}", j.id),
-        fields,
+        Kind::EditAuthority,
+        Place {
+            caption: j.name.clone(),
+            post_to: format!("/registry/{}/authorities/{}", j.id, a.id),
+            back: format!("/registry/{}", j.id),
+        },
+        &values,
         &[],
         None,
     ))
@@ -1185,26 +1178,15 @@ pub async fn authority_edit(
         )?,
         _ => Outcome::Refused(errors, None),
     };
-    let (title, button) = Kind::EditAuthority.words();
-    Ok(match result {
-        Outcome::Done(to) => see_other(&to),
-        Outcome::Refused(errors, conflict) => {
-            let fields = Kind::EditAuthority.fields(&Filled {
-                values: &values,
-                errors: &errors,
-            });
-            form_page(
-                &signed,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                j.name.clone(),
-                title,
-                button,
-                format!("{back}/authorities/{}", aid.as_str()),
-                back,
-                fields,
-                &errors,
-                conflict,
-            )
-        }
-    })
+    Ok(answer(
+        &signed,
+        Kind::EditAuthority,
+        Place {
+            caption: j.name.clone(),
+            post_to: format!("{back}/authorities/{}", aid.as_str()),
+            back,
+        },
+        &values,
+        result,
+    ))
 }

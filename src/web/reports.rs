@@ -426,10 +426,17 @@ fn layout_of(p: &FigureParams) -> Layout {
     Layout::parse(text(&p.layout)).unwrap_or_default()
 }
 
-fn asked(
+/// The report a download, chart or figure asks for, once the policy allows the question
+/// (what is wrong with it is for those who may ask it).
+async fn asked(
     svc: &Services,
+    signed: &Signed,
     p: &FigureParams,
 ) -> Result<(ReportSpec, Option<DateTime<Utc>>), PageError> {
+    signed
+        .caller()
+        .resolve(svc, Some(crate::domain::policy::Action::ReadReports))
+        .await?;
     let q = p.question(svc);
     match (q.spec, q.problems.first()) {
         (Some(spec), None) => Ok((spec, q.as_of)),
@@ -449,7 +456,7 @@ pub async fn download(
     signed: Signed,
     params: Query<FigureParams>,
 ) -> Result<HttpResponse, PageError> {
-    let (spec, as_of) = asked(&svc, &params)?;
+    let (spec, as_of) = asked(&svc, &signed, &params).await?;
     let report = reports::report(&svc, signed.caller(), spec, as_of).await?;
     download_answer(
         &report,
@@ -483,7 +490,7 @@ pub async fn chart_svg(
     signed: Signed,
     params: Query<FigureParams>,
 ) -> Result<HttpResponse, PageError> {
-    let (spec, _) = asked(&svc, &params)?;
+    let (spec, _) = asked(&svc, &signed, &params).await?;
     let svg = chart_bars(&svc, &signed, spec).await?.svg();
     Ok(HttpResponse::Ok()
         .content_type("image/svg+xml")
@@ -497,7 +504,7 @@ pub async fn chart_png(
     signed: Signed,
     params: Query<FigureParams>,
 ) -> Result<HttpResponse, PageError> {
-    let (spec, _) = asked(&svc, &params)?;
+    let (spec, _) = asked(&svc, &signed, &params).await?;
     let svg = chart_bars(&svc, &signed, spec).await?.svg();
     let png = actix_web::web::block(move || chart::png(&svg))
         .await
@@ -537,7 +544,7 @@ pub async fn figure(
     signed: Signed,
     params: Query<FigureParams>,
 ) -> Result<HttpResponse, PageError> {
-    let (spec, as_of) = asked(&svc, &params)?;
+    let (spec, as_of) = asked(&svc, &signed, &params).await?;
     let figure = reports::FigureKind::parse(text(&params.figure)).ok_or_else(|| {
         PageError::Service(AppError::field(
             "figure",

@@ -335,16 +335,27 @@ pub async fn new_form(svc: Data<Services>, signed: Signed) -> Result<HttpRespons
         jurisdictions: vec![],
         active: true,
     };
-    Ok(ok(&UserFormPage {
+    Ok(ok(&add_page(&signed, &empty, &places, &[], vec![])))
+}
+
+/// The form for adding a user, with what was typed and what was wrong.
+fn add_page(
+    signed: &Signed,
+    entered: &Entered,
+    places: &[(String, String)],
+    errors: &[FieldError],
+    summary: Vec<(String, String)>,
+) -> UserFormPage {
+    UserFormPage {
         user: Some(UserBar::of(&signed.0)),
         csrf: signed.0.csrf.clone(),
         title: "Add a user".into(),
         post_to: "/admin/users/new".into(),
         button: "Add the user",
-        fields: fields(&empty, &places, true, &[]),
-        errors: vec![],
+        fields: fields(entered, places, true, errors),
+        errors: summary,
         account: None,
-    }))
+    }
 }
 
 #[derive(Template)]
@@ -412,31 +423,19 @@ pub async fn create(
         )),
         Err(AppError::Validation(errors)) => Ok(render(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &UserFormPage {
-                user: Some(UserBar::of(&signed.0)),
-                csrf: signed.0.csrf.clone(),
-                title: "Add a user".into(),
-                post_to: "/admin/users/new".into(),
-                button: "Add the user",
-                fields: fields(&entered, &places, true, &errors),
-                errors: summary(&errors, None),
-                account: None,
-            },
+            &add_page(&signed, &entered, &places, &errors, summary(&errors, None)),
         )),
         Err(AppError::Conflict(m)) => {
             let errors = vec![FieldError::new("email", "is already someone's")];
             Ok(render(
                 StatusCode::CONFLICT,
-                &UserFormPage {
-                    user: Some(UserBar::of(&signed.0)),
-                    csrf: signed.0.csrf.clone(),
-                    title: "Add a user".into(),
-                    post_to: "/admin/users/new".into(),
-                    button: "Add the user",
-                    fields: fields(&entered, &places, true, &errors),
-                    errors: vec![("email".into(), m)],
-                    account: None,
-                },
+                &add_page(
+                    &signed,
+                    &entered,
+                    &places,
+                    &errors,
+                    vec![("email".into(), m)],
+                ),
             ))
         }
         Err(e) => Err(e.into()),

@@ -78,11 +78,26 @@ async fn demo_data_reproduces_the_published_figures(backend: Backend) {
     .await;
     assert_eq!(early["received"], 45);
     assert_eq!(early["reopened"], 3);
-    // The identity holds for every year and every jurisdiction, and years chain up.
+    // The identity holds for every year and every jurisdiction, and years chain up; the
+    // chart of the years counts as each year's report does.
+    let chart = app
+        .get(
+            "/api/v1/reports/charts/annual.svg?from=2018&to=2024",
+            Some(&reporting),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
     let mut previous_end = 0;
     let mut outcomes = BTreeSet::new();
     for y in 2018..=2024 {
         let r = year(y).await;
+        let bar = format!(
+            "{y}: {} Received, {} Processed",
+            r["received"], r["processed"]
+        );
+        assert!(chart.contains(&bar), "{bar} in {chart}");
         assert_eq!(r["identity_holds"], true, "{y}");
         assert_eq!(r["pending_start"].as_i64(), Some(previous_end), "{y}");
         previous_end = r["pending_end"].as_i64().unwrap();
@@ -737,6 +752,22 @@ async fn charts_label_every_bar_and_come_as_png(backend: Backend) {
         assert!(texts.contains(&label), "{label} in {texts:?}");
     }
     assert!(texts.contains(&"2"), "the value on the 2026 bar: {texts:?}");
+    // The description a screen reader reads lists every value: the report's own figures.
+    let desc = doc
+        .descendants()
+        .find(|n| n.has_tag_name("desc"))
+        .and_then(|n| n.text())
+        .unwrap_or_default()
+        .to_string();
+    let report = get_json(&w.app, &s, "/api/v1/reports/annual?year=2026").await;
+    assert!(
+        desc.contains(&format!(
+            "2026: {} Received, {} Processed",
+            report["received"], report["processed"]
+        )),
+        "{desc}"
+    );
+    assert!(desc.contains("2025: 0 Received, 0 Processed"), "{desc}");
     assert!(
         texts
             .iter()

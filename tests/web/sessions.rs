@@ -740,6 +740,34 @@ async fn every_screen_answers_each_role_as_the_policy_says(backend: Backend) {
         "/registry/{}",
         desk.rfa["jurisdiction_id"].as_str().unwrap()
     );
+    let authority = format!(
+        "{registry}/authorities/{}",
+        desk.rfa["authority_id"].as_str().unwrap()
+    );
+    let snapshot: serde_json::Value = desk
+        .app
+        .post(
+            "/api/v1/reports/snapshots",
+            Some(&token_of(&desk.app.login(&reporting_email, PASSWORD).await)),
+            &json!({"kind": "annual", "year": 2026}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let snapshot = format!("/reports/snapshots/{}", snapshot["id"].as_str().unwrap());
+    let users: serde_json::Value = api_json(&desk, "/api/v1/users", &admin).await;
+    let someone = format!(
+        "/admin/users/{}",
+        users["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["display_name"] == "Samira Haddad")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+    );
     // Columns: nobody, liaison officer, another jurisdiction's officer, supervisor,
     // reporting, administrator.
     let gets: Vec<(String, [u16; 6])> = vec![
@@ -771,6 +799,29 @@ async fn every_screen_answers_each_role_as_the_policy_says(backend: Backend) {
             [303, 404, 404, 404, 404, 404],
         ),
         ("/admin/users/new".into(), [303, 403, 403, 403, 403, 200]),
+        (someone.clone(), [303, 403, 403, 403, 403, 200]),
+        (
+            format!("{someone}/password-reset"),
+            [303, 403, 403, 403, 403, 200],
+        ),
+        (authority.clone(), [303, 403, 403, 403, 403, 200]),
+        (snapshot.clone(), [303, 403, 403, 200, 200, 403]),
+        (
+            format!("{snapshot}/compare"),
+            [303, 403, 403, 200, 200, 403],
+        ),
+        (
+            format!("{snapshot}/download?format=xlsx"),
+            [303, 403, 403, 200, 200, 403],
+        ),
+        (
+            "/reports/figure?kind=annual&year=2026&figure=processed".into(),
+            [303, 403, 403, 200, 200, 403],
+        ),
+        (
+            "/reports/figure?kind=annual&year=2026&figure=pending".into(),
+            [303, 403, 403, 422, 422, 403],
+        ),
         (
             "/admin/users/not-a-user".into(),
             [303, 404, 404, 404, 404, 404],

@@ -15,6 +15,13 @@ pub struct Bars {
     pub series: Vec<&'static str>,
     /// (category label, one value per series)
     pub groups: Vec<(String, Vec<i64>)>,
+    /// Bars across, one row per category, for long labels (jurisdictions' names).
+    pub horizontal: bool,
+}
+
+/// About how wide a text is at a font size (DejaVu Sans averages a little over half an em).
+fn text_width(text: &str, size: f64) -> f64 {
+    text.chars().count() as f64 * size * 0.58
 }
 
 const FONT: &str = "DejaVu Sans, Arial, Helvetica, sans-serif";
@@ -43,13 +50,18 @@ fn step_for(top: i64) -> i64 {
 
 impl Bars {
     pub fn svg(&self) -> String {
+        if self.horizontal {
+            return self.svg_across();
+        }
         let n = self.groups.len().max(1);
         let bar = 26.0;
         let gap = 24.0;
         let group_w = bar * self.series.len() as f64 + gap;
         let (left, right, top_m, bottom) = (72.0, 24.0, 86.0, 64.0);
         let plot_w = group_w * n as f64;
-        let width = (left + plot_w + right).max(520.0);
+        let width = (left + plot_w + right)
+            .max(520.0)
+            .max(text_width(&self.title, 17.0) + 40.0);
         let plot_h = 280.0;
         let height = top_m + plot_h + bottom;
         let max = self
@@ -61,49 +73,7 @@ impl Bars {
         let step = step_for(max);
         let axis_top = ((max + step - 1) / step).max(1) * step;
         let y = |v: i64| top_m + plot_h - plot_h * v as f64 / axis_top as f64;
-        let mut s = String::new();
-        let _ = write!(
-            s,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" role="img" aria-labelledby="chart-title chart-desc" font-family="{FONT}">"#
-        );
-        let desc: Vec<String> = self
-            .groups
-            .iter()
-            .map(|(label, values)| {
-                let parts: Vec<String> = self
-                    .series
-                    .iter()
-                    .zip(values)
-                    .map(|(s, v)| format!("{v} {s}"))
-                    .collect();
-                format!("{label}: {}", parts.join(", "))
-            })
-            .collect();
-        let _ = write!(
-            s,
-            r#"<title id="chart-title">{}</title><desc id="chart-desc">{}</desc>"#,
-            escape(&self.title),
-            escape(&desc.join("; "))
-        );
-        s.push_str(r##"<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#f5b25c"/><line x1="0" y1="0" x2="0" y2="6" stroke="#5a3200" stroke-width="2"/></pattern></defs>"##);
-        let _ = write!(
-            s,
-            r##"<rect width="100%" height="100%" fill="#ffffff"/><text x="{:.0}" y="30" text-anchor="middle" font-size="17" font-weight="bold" fill="#0b0c0c">{}</text>"##,
-            width / 2.0,
-            escape(&self.title)
-        );
-        // Legend, under the title.
-        let mut lx = left;
-        for (i, name) in self.series.iter().enumerate() {
-            let _ = write!(
-                s,
-                r##"<rect x="{lx:.0}" y="48" width="16" height="16" fill="{}" stroke="#0b0c0c"/><text x="{:.0}" y="61" font-size="13" fill="#0b0c0c">{}</text>"##,
-                FILLS[i % 2],
-                lx + 22.0,
-                escape(name)
-            );
-            lx += 40.0 + 8.0 * name.len() as f64;
-        }
+        let mut s = self.head(width, height, left);
         // Value axis: grid lines and their figures.
         let mut v = 0;
         while v <= axis_top {
@@ -160,6 +130,120 @@ impl Bars {
     }
 }
 
+impl Bars {
+    /// The opening of the SVG: its size, title and description (every value, for screen
+    /// readers), the hatching, the white ground, the title and the legend.
+    fn head(&self, width: f64, height: f64, left: f64) -> String {
+        let mut s = String::new();
+        let _ = write!(
+            s,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" role="img" aria-labelledby="chart-title chart-desc" font-family="{FONT}">"#
+        );
+        let desc: Vec<String> = self
+            .groups
+            .iter()
+            .map(|(label, values)| {
+                let parts: Vec<String> = self
+                    .series
+                    .iter()
+                    .zip(values)
+                    .map(|(s, v)| format!("{v} {s}"))
+                    .collect();
+                format!("{label}: {}", parts.join(", "))
+            })
+            .collect();
+        let _ = write!(
+            s,
+            r#"<title id="chart-title">{}</title><desc id="chart-desc">{}</desc>"#,
+            escape(&self.title),
+            escape(&desc.join("; "))
+        );
+        s.push_str(r##"<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#f5b25c"/><line x1="0" y1="0" x2="0" y2="6" stroke="#5a3200" stroke-width="2"/></pattern></defs>"##);
+        let _ = write!(
+            s,
+            r##"<rect width="100%" height="100%" fill="#ffffff"/><text x="{:.0}" y="30" text-anchor="middle" font-size="17" font-weight="bold" fill="#0b0c0c">{}</text>"##,
+            width / 2.0,
+            escape(&self.title)
+        );
+        // Legend, under the title.
+        let mut lx = left;
+        for (i, name) in self.series.iter().enumerate() {
+            let _ = write!(
+                s,
+                r##"<rect x="{lx:.0}" y="48" width="16" height="16" fill="{}" stroke="#0b0c0c"/><text x="{:.0}" y="61" font-size="13" fill="#0b0c0c">{}</text>"##,
+                FILLS[i % 2],
+                lx + 22.0,
+                escape(name)
+            );
+            lx += 40.0 + 8.0 * name.len() as f64;
+        }
+        s
+    }
+
+    /// Bars across: each category's label at the left, its bar and value to the right.
+    fn svg_across(&self) -> String {
+        let label_w = self
+            .groups
+            .iter()
+            .map(|(l, _)| text_width(l, 12.0))
+            .fold(0.0, f64::max)
+            .min(420.0);
+        let (left, right, top_m, bottom) = (label_w + 24.0, 48.0, 86.0, 64.0);
+        let row_h = 26.0;
+        let plot_w = 520.0;
+        let plot_h = row_h * self.groups.len().max(1) as f64;
+        let width = (left + plot_w + right).max(text_width(&self.title, 17.0) + 40.0);
+        let height = top_m + plot_h + bottom;
+        let max = self
+            .groups
+            .iter()
+            .flat_map(|(_, v)| v.iter().copied())
+            .max()
+            .unwrap_or(0);
+        let step = step_for(max);
+        let axis_top = ((max + step - 1) / step).max(1) * step;
+        let x = |v: i64| left + plot_w * v as f64 / axis_top as f64;
+        let mut s = self.head(width, height, left);
+        let mut v = 0;
+        while v <= axis_top {
+            let xx = x(v);
+            let _ = write!(
+                s,
+                r##"<line x1="{xx:.1}" y1="{top_m:.0}" x2="{xx:.1}" y2="{:.0}" stroke="#d0d0d0"/><text x="{xx:.1}" y="{:.0}" text-anchor="middle" font-size="12" fill="#0b0c0c">{v}</text>"##,
+                top_m + plot_h,
+                top_m + plot_h + 18.0
+            );
+            v += step;
+        }
+        for (i, (label, values)) in self.groups.iter().enumerate() {
+            let y = top_m + row_h * i as f64;
+            let value = values.first().copied().unwrap_or(0);
+            let _ = write!(
+                s,
+                r##"<text x="{:.0}" y="{:.1}" text-anchor="end" font-size="12" fill="#0b0c0c">{}</text><rect x="{left:.0}" y="{:.1}" width="{:.1}" height="{:.0}" fill="{}" stroke="#0b0c0c" stroke-width="0.8"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#0b0c0c">{value}</text>"##,
+                left - 8.0,
+                y + row_h / 2.0 + 4.0,
+                escape(label),
+                y + 4.0,
+                x(value) - left,
+                row_h - 8.0,
+                FILLS[0],
+                x(value) + 4.0,
+                y + row_h / 2.0 + 4.0
+            );
+        }
+        let _ = write!(
+            s,
+            r##"<line x1="{left:.0}" y1="{top_m:.0}" x2="{left:.0}" y2="{:.0}" stroke="#0b0c0c"/><text x="{:.0}" y="{:.0}" text-anchor="middle" font-size="13" fill="#0b0c0c">{}</text></svg>"##,
+            top_m + plot_h,
+            left + plot_w / 2.0,
+            top_m + plot_h + 46.0,
+            escape(&self.y_title)
+        );
+        s
+    }
+}
+
 /// Received against processed per year.
 pub fn annual(years: &[(i32, i64, i64)]) -> Bars {
     let span = match (years.first(), years.last()) {
@@ -176,6 +260,7 @@ pub fn annual(years: &[(i32, i64, i64)]) -> Bars {
             .iter()
             .map(|(y, r, p)| (y.to_string(), vec![*r, *p]))
             .collect(),
+        horizontal: false,
     }
 }
 
@@ -187,6 +272,7 @@ pub fn by_jurisdiction(period: &str, rows: &[(String, i64)]) -> Bars {
         y_title: "Requests received".into(),
         series: vec!["Received"],
         groups: rows.iter().map(|(n, v)| (n.clone(), vec![*v])).collect(),
+        horizontal: true,
     }
 }
 

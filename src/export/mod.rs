@@ -48,9 +48,11 @@ pub fn to_csv(
         let rows: Vec<Vec<String>> = rows(&report.figures).into_iter().map(Vec::from).collect();
         return table_csv(&["section", "key", "figure", "value"], &rows);
     }
+    // A UTF-8 byte-order mark first: spreadsheet programs then read names in every script
+    // (Arabic, Cyrillic, diacritics) as UTF-8 when the file is opened by a double click.
     let mut w = csv::WriterBuilder::new()
         .flexible(true)
-        .from_writer(Vec::new());
+        .from_writer("\u{feff}".as_bytes().to_vec());
     let mut put = |record: Vec<String>| {
         w.write_record(record.iter().map(|c| cell(c).into_owned()))
             .map_err(csv_failed)

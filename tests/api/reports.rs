@@ -554,7 +554,8 @@ async fn exports_read_as_the_tables_of_the_report(backend: Backend) {
         .await;
     assert_eq!(res.status(), 200);
     let text = res.text().await.unwrap();
-    assert!(text.starts_with("About\n"), "{text}");
+    // A byte-order mark first, so that spreadsheets read it as UTF-8.
+    assert!(text.starts_with("\u{feff}About\n"), "{text}");
     assert!(!text.contains("identity_holds") && !text.contains(w.jurisdiction.as_str()));
     let blocks = csv_tables(&text);
     let (header, rows) = &blocks["By jurisdiction"];
@@ -785,7 +786,7 @@ async fn charts_label_every_bar_and_come_as_png(backend: Backend) {
         let reader = decoder.read_info().expect("a PNG");
         let info = reader.info();
         assert!(
-            info.width >= 1000 && info.height >= 700,
+            info.width >= 1000 && info.height >= 300,
             "{}x{}",
             info.width,
             info.height

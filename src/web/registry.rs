@@ -397,6 +397,16 @@ impl Filled<'_> {
     }
 }
 
+/// Whether a jurisdiction or an authority may send new requests.
+fn active_field(f: &Filled<'_>) -> Field {
+    f.choose(
+        "active",
+        "State",
+        "checkboxes",
+        vec![("yes".into(), "Active: may send new requests".into())],
+    )
+}
+
 fn base_name(field: &str) -> &str {
     field.split(['[', '.']).next().unwrap_or(field)
 }
@@ -677,12 +687,7 @@ impl Kind {
             Kind::NewJurisdiction | Kind::EditJurisdiction => {
                 let mut fields = jurisdiction_fields(f);
                 if self == Kind::EditJurisdiction {
-                    fields.push(f.choose(
-                        "active",
-                        "State",
-                        "checkboxes",
-                        vec![("yes".into(), "Active: may send new requests".into())],
-                    ));
+                    fields.push(active_field(f));
                 }
                 fields
             }
@@ -747,12 +752,7 @@ impl Kind {
                     f.input("contact_email", "Contact email (optional)", "email", None),
                 ];
                 if self == Kind::EditAuthority {
-                    fields.push(f.choose(
-                        "active",
-                        "State",
-                        "checkboxes",
-                        vec![("yes".into(), "Active: may send new requests".into())],
-                    ));
+                    fields.push(active_field(f));
                 }
                 fields
             }

@@ -689,6 +689,12 @@ pub async fn figure_cases(
     if as_of.is_some_and(|t| t > Utc::now()) {
         return Err(AppError::field("as_of", "must not be in the future"));
     }
+    if as_of.is_some_and(|t| !crate::service::day::in_range(&t.naive_utc())) {
+        return Err(AppError::field(
+            "as_of",
+            "must be in the years 0001 to 9999",
+        ));
+    }
     // Case references are case content: supervisors see them, reporting staff the count.
     let sees_cases = crate::domain::policy::reach(&who.principal().roles, Action::ReadRfa)
         == Some(crate::domain::policy::Reach::All);

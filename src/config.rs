@@ -48,6 +48,9 @@ pub struct DocumentSettings {
     pub store: DocumentStoreKind,
     pub directory: PathBuf,
     pub max_bytes: u64,
+    /// At start, uploads left in staging (`tmp/`) untouched for this long are removed: what a
+    /// crash or a cut connection left behind. Uploads in progress write all the time.
+    pub stale_upload_minutes: u64,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]

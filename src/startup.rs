@@ -109,7 +109,9 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<web::Data<Services>> 
             } else {
                 settings.documents.directory.clone()
             };
-            crate::documents::Store::files(dir).map_err(|e| anyhow::anyhow!("{e}"))?
+            let stale =
+                std::time::Duration::from_secs(settings.documents.stale_upload_minutes * 60);
+            crate::documents::Store::files(dir, stale).map_err(|e| anyhow::anyhow!("{e}"))?
         }
     };
     Ok(web::Data::new(Services::new(

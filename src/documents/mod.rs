@@ -30,10 +30,19 @@ pub enum Store {
 }
 
 impl Store {
-    /// The filesystem store under `root` (created when missing).
-    pub fn files(root: PathBuf) -> Result<Self, AppError> {
+    /// The filesystem store under `root` (created when missing). Staged uploads untouched
+    /// for `stale` are removed first (`FileStore::sweep`).
+    pub fn files(root: PathBuf, stale: std::time::Duration) -> Result<Self, AppError> {
         std::fs::create_dir_all(root.join("tmp")).map_err(io("creating its directory"))?;
-        Ok(Store::Files(FileStore { root }))
+        let store = FileStore { root };
+        let removed = store.sweep(stale);
+        if removed > 0 {
+            tracing::info!(
+                removed,
+                "removed uploads a crash or a cut connection left in staging"
+            );
+        }
+        Ok(Store::Files(store))
     }
 
     /// Starts an upload of at most `limit` bytes.
@@ -166,6 +175,25 @@ impl FileStore {
         })
     }
 
+    /// Removes staged uploads not written to for `stale`: never kept, they are what a crash
+    /// or a cut connection left. Returns how many went. What cannot be read or removed is
+    /// left for the next start.
+    fn sweep(&self, stale: std::time::Duration) -> usize {
+        let Ok(entries) = std::fs::read_dir(self.root.join("tmp")) else {
+            return 0;
+        };
+        let now = std::time::SystemTime::now();
+        entries
+            .flatten()
+            .filter(|e| {
+                e.metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| now.duration_since(t).unwrap_or_default() >= stale)
+            })
+            .filter(|e| std::fs::remove_file(e.path()).is_ok())
+            .count()
+    }
+
     async fn stage(&self, limit: u64) -> Result<Stager, AppError> {
         let path = self
             .root
@@ -239,5 +267,34 @@ impl FileStore {
             .await
             .map_err(io("opening a document"))?;
         Ok(Some(Checked { file, size }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_left_untouched_in_staging_are_swept_at_start() {
+        let root = tempfile::tempdir().expect("a directory");
+        let tmp = root.path().join("tmp");
+        std::fs::create_dir_all(&tmp).expect("staging");
+        let old = tmp.join("left-by-a-crash");
+        let fresh = tmp.join("being-written");
+        std::fs::write(&old, b"half an upload").expect("old");
+        std::fs::write(&fresh, b"an upload in progress").expect("fresh");
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .and_then(|f| f.set_modified(two_hours_ago))
+            .expect("set the time");
+        Store::files(
+            root.path().to_path_buf(),
+            std::time::Duration::from_secs(3600),
+        )
+        .expect("store");
+        assert!(!old.exists(), "the upload a crash left is removed");
+        assert!(fresh.exists(), "an upload in progress is kept");
     }
 }

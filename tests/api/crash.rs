@@ -34,7 +34,13 @@ fn kill_rounds() -> usize {
 
 /// The server binary on the test's database, as its own process (so it can be killed).
 fn start_binary(db: &TestDb) -> Running {
+    start_binary_with(db, &[])
+}
+
+/// The server binary with some settings of its own (`RFA__…` variables).
+fn start_binary_with(db: &TestDb, env: &[(&str, &str)]) -> Running {
     let mut cmd = binary();
+    cmd.envs(env.iter().copied());
     cmd.env("RFA__DATABASE__URL", &db.url)
         .env("RFA__DATA_DIR", db.dir.path().join("data"))
         .env("RFA__SERVER__BIND", "127.0.0.1:0")
@@ -628,7 +634,15 @@ async fn a_server_killed_mid_upload_leaves_no_document(backend: Backend) {
     server.child.kill().unwrap();
     server.child.wait().unwrap();
     drop(stream);
+    // A restart that keeps fresh uploads leaves the cut one in staging (another instance
+    // could be writing it); one that counts it stale removes it.
     let server = start_binary(&db);
+    let left = std::fs::read_dir(&staging).map_or(0, |d| d.count());
+    assert_eq!(left, 1, "a fresh upload is kept at start");
+    drop(server);
+    let server = start_binary_with(&db, &[("RFA__DOCUMENTS__STALE_UPLOAD_MINUTES", "0")]);
+    let left: Vec<_> = std::fs::read_dir(&staging).unwrap().flatten().collect();
+    assert!(left.is_empty(), "the crash's upload is swept: {left:?}");
     let client = reqwest::Client::new();
     let list: Value = client
         .get(format!(

@@ -563,12 +563,12 @@ pub async fn get_snapshot(
         return Ok(HttpResponse::Ok().json(snapshot));
     }
     let report = reports::snapshot_report(&svc, &snapshot)?;
-    let stem = format!(
-        "{}-snapshot-{}",
-        snapshot.report.file_stem(),
-        snapshot.id.get(..8).unwrap_or(&snapshot.id)
-    );
-    file(&report, f, &stem, &reports::snapshot_facts(&snapshot))
+    file(
+        &report,
+        f,
+        &snapshot.file_stem(),
+        &reports::snapshot_facts(&snapshot),
+    )
 }
 
 /// Compare a snapshot with the same report computed now: every figure that changed since.

@@ -755,11 +755,7 @@ pub async fn snapshot_download(
     let s = reports::get_snapshot(&svc, signed.caller(), snapshot_id(&path)?).await?;
     let report = snapshot_report(&svc, &s)?;
     let layout = Layout::parse(text(&params.layout)).unwrap_or_default();
-    let stem = format!(
-        "{}-snapshot-{}",
-        s.report.file_stem(),
-        s.id.get(..8).unwrap_or(&s.id)
-    );
+    let stem = s.file_stem();
     download_answer(
         &report,
         text(&params.format),

@@ -339,6 +339,25 @@ pub fn compute(
     })
 }
 
+/// The RFAs whose day of receipt was corrected and whose latest receipt, as recorded within
+/// the cut, falls in [from, to]: their latest receipt row each. Uncorrected receipts are
+/// counted in groups by the database; these few are followed one by one.
+fn corrected_receipts(
+    c: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    cut: store::Cut,
+) -> Result<Vec<store::ReceiptRow>, AppError> {
+    let mut latest: HashMap<String, store::ReceiptRow> = HashMap::new();
+    for row in store::redated_receipts_touching(c, from, to, cut)? {
+        latest.insert(row.rfa_id.clone(), row);
+    }
+    Ok(latest
+        .into_values()
+        .filter(|r| r.day.is_some_and(|d| from <= d && d <= to))
+        .collect())
+}
+
 // Long, and left whole on purpose: it is one reading of the log at one cut, each block a
 // figure of docs/reporting.md in the order that document defines them.
 fn period_figures(
@@ -374,25 +393,16 @@ fn period_figures(
             g.count,
         );
     }
-    let mut latest: HashMap<String, store::ReceiptRow> = HashMap::new();
-    for row in store::redated_receipts_touching(c, from, to, cut)? {
-        latest.insert(row.rfa_id.clone(), row);
+    let corrected = corrected_receipts(c, from, to, cut)?;
+    let redated: Vec<String> = corrected.iter().map(|r| r.rfa_id.clone()).collect();
+    for r in corrected {
+        count_receipt(
+            r.jurisdiction_id,
+            r.priority,
+            r.assistance_types.as_deref(),
+            1,
+        );
     }
-    for r in latest.values().cloned() {
-        if r.day.is_some_and(|d| from <= d && d <= to) {
-            count_receipt(
-                r.jurisdiction_id,
-                r.priority,
-                r.assistance_types.as_deref(),
-                1,
-            );
-        }
-    }
-    let redated: Vec<String> = latest
-        .values()
-        .filter(|r| r.day.is_some_and(|d| from <= d && d <= to))
-        .map(|r| r.rfa_id.clone())
-        .collect();
     let facets = facets(c, from, to, cut, &redated)?;
     // Processed: closing events on days of the period, counted in groups by the database.
     let mut processed = 0;
@@ -605,11 +615,7 @@ pub async fn yearly(
                     _ => entry.1 += n,
                 }
             }
-            let mut latest: HashMap<String, store::ReceiptRow> = HashMap::new();
-            for row in store::redated_receipts_touching(c, first, last, cut)? {
-                latest.insert(row.rfa_id.clone(), row);
-            }
-            for r in latest.values() {
+            for r in corrected_receipts(c, first, last, cut)? {
                 if let Some(entry) = r.day.and_then(|d| by_year.get_mut(&d.year())) {
                     entry.0 += 1;
                 }
@@ -712,14 +718,9 @@ pub async fn figure_cases(
             let j = jurisdiction.as_deref();
             let mut ids = store::rfas_behind(c, figure.as_str(), from, to, cut, j)?;
             if figure == FigureKind::Received {
-                let mut latest: HashMap<String, store::ReceiptRow> = HashMap::new();
-                for row in store::redated_receipts_touching(c, from, to, cut)? {
-                    latest.insert(row.rfa_id.clone(), row);
-                }
                 ids.extend(
-                    latest
-                        .into_values()
-                        .filter(|r| r.day.is_some_and(|d| from <= d && d <= to))
+                    corrected_receipts(c, from, to, cut)?
+                        .into_iter()
                         .filter(|r| j.is_none() || r.jurisdiction_id.as_deref() == j)
                         .map(|r| r.rfa_id),
                 );

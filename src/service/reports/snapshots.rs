@@ -301,6 +301,17 @@ pub async fn diff_snapshot(
     })
 }
 
+impl Snapshot {
+    /// A name for its downloads: `rfa-figures-2023-snapshot-01a2320a`.
+    pub fn file_stem(&self) -> String {
+        format!(
+            "{}-snapshot-{}",
+            self.report.file_stem(),
+            self.id.get(..8).unwrap_or(&self.id)
+        )
+    }
+}
+
 /// A snapshot as the report it froze, to show or export its tables. The time zone is not
 /// frozen with it: the one configured now is named.
 pub fn snapshot_report(svc: &Services, snapshot: &Snapshot) -> Result<Report, AppError> {

@@ -44,8 +44,8 @@ async fn an_administrator_keeps_the_registry(backend: Backend) {
     assert!(b.text(".error-summary").await.contains("Death penalty"));
     b.click("#death_penalty_status").await;
     b.click("main form button[type=submit].button").await;
-    b.wait_for(".error-summary").await;
-    let summary = b.text(".error-summary").await;
+    // The same form comes back: wait for its new summary, not the old page's.
+    let summary = b.wait_for_text(".error-summary", "Country code").await;
     assert!(
         summary.contains("Name") && summary.contains("Country code"),
         "{summary}"

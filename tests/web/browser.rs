@@ -211,6 +211,27 @@ impl Browser {
             .expect("text")
     }
 
+    /// Waits (up to 10 s) until an element's text contains `needle`: after sending a form
+    /// that comes back as the same kind of page, the old page's element is found first and
+    /// goes stale when the new one arrives.
+    pub async fn wait_for_text(&self, css: &str, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = match self.client.find(Locator::Css(css)).await {
+                Ok(e) => e.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "waiting for {needle:?} in {css}: {text}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits (up to 10 s) for an element: after a click, the next page loads on its own time.
     pub async fn wait_for(&self, css: &str) {
         // Polled by hand: a find that meets a navigation in progress ("aborted by

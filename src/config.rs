@@ -39,6 +39,18 @@ pub struct Settings {
     pub mail: MailSettings,
     pub web: WebSettings,
     pub documents: DocumentSettings,
+    pub audit: AuditSettings,
+}
+
+/// Signed checkpoints of the event log (see `service::checkpoint`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// A file holding the Ed25519 signing key (its 32-byte seed, 64 hex digits). Empty: in
+    /// development one is made in `data_dir`; production requires it.
+    pub signing_key_file: PathBuf,
+    /// How often the head is signed when it has moved; 0 signs on demand only.
+    pub checkpoint_minutes: u64,
 }
 
 /// Where the bytes of documents live, and how large one may be.
@@ -320,6 +332,14 @@ impl Settings {
                 "is required when environment = \"production\"",
             ));
         }
+        if self.environment == Environment::Production
+            && self.audit.signing_key_file.as_os_str().is_empty()
+        {
+            return Err(invalid(
+                "audit.signing_key_file",
+                "is required when environment = \"production\" (the key that signs checkpoints of the event log)",
+            ));
+        }
         if self
             .auth
             .jwt_previous_secrets
@@ -467,6 +487,17 @@ mod tests {
     fn production_requires_a_secret() {
         let err = with("environment", "production").expect_err("no secret");
         assert!(err.to_string().contains("auth.jwt_secret"));
+    }
+
+    #[test]
+    fn production_requires_a_checkpoint_signing_key() {
+        let err = Settings::from_figment(
+            Figment::from(Toml::string(DEFAULT_TOML))
+                .merge(Serialized::default("environment", "production"))
+                .merge(Serialized::default("auth.jwt_secret", "s".repeat(40))),
+        )
+        .expect_err("no signing key");
+        assert!(err.to_string().contains("audit.signing_key_file"), "{err}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod documents;
 pub mod domain;
 pub mod error;
 pub mod export;
+pub mod files;
 pub mod mail;
 pub mod service;
 pub mod startup;

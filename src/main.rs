@@ -36,6 +36,27 @@ enum Command {
     Report(ReportCommand),
     /// Fill an empty database with a fictitious demonstration data set.
     DemoData,
+    /// Check the record, and sign or check statements of the event log's head.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the event log's chain (and that nothing lies outside it), every request's stored
+    /// record against its history, the frozen figures and the stored checkpoints; print what
+    /// was found as JSON and exit 1 if anything was.
+    Verify {
+        /// Also check the database against a signed statement kept elsewhere (the output of
+        /// `audit checkpoint`): history up to it must be unchanged.
+        #[arg(long, value_name = "FILE")]
+        against: Option<PathBuf>,
+    },
+    /// Sign the event log's head (unless this key signed it already) and print the latest
+    /// signed statement, to hand to an auditor or another system.
+    Checkpoint,
+    /// Make a new signing key file (mode 0600; never overwrites one) and print its key id.
+    NewKey { file: PathBuf },
 }
 
 #[derive(clap::Args)]
@@ -113,6 +134,8 @@ enum UserCommand {
 }
 
 fn main() -> ExitCode {
+    // Every file and folder the service creates is its own alone.
+    rfa_tracker::files::private_umask();
     let cli = Cli::parse();
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
@@ -135,6 +158,7 @@ fn main() -> ExitCode {
         Command::User(UserCommand::Unlock { email }) => unlock(&settings, &email),
         Command::Report(r) => report(settings, r),
         Command::DemoData => demo_data(settings),
+        Command::Audit(a) => audit(settings, a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -288,6 +312,60 @@ fn report(settings: Settings, command: ReportCommand) -> anyhow::Result<()> {
         None => std::io::stdout().write_all(&bytes)?,
     }
     Ok(())
+}
+
+fn audit(settings: Settings, command: AuditCommand) -> anyhow::Result<()> {
+    use rfa_tracker::domain::roles::Role;
+    use rfa_tracker::service::accounts::Caller;
+    use rfa_tracker::service::{checkpoint, rfas};
+    if let AuditCommand::NewKey { file } = &command {
+        checkpoint::make_key_file(file).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let signer = checkpoint::Signer::from_key_file(file).map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!("key id {}\npublic key {}", signer.key_id, signer.public_key);
+        return Ok(());
+    }
+    runtime()?.block_on(async move {
+        let svc = rfa_tracker::startup::prepare(settings).await?;
+        // Whoever runs the binary against the database acts as an administrator.
+        let caller = || Caller::operator(None, vec![Role::Admin]);
+        let fail = |e: rfa_tracker::error::AppError| anyhow::anyhow!("{e}");
+        match command {
+            AuditCommand::Checkpoint => {
+                let cp = checkpoint::sign_now(&svc, caller()).await.map_err(fail)?;
+                println!("{}", serde_json::to_string_pretty(&cp)?);
+                Ok(())
+            }
+            AuditCommand::Verify { against } => {
+                let statement = match &against {
+                    Some(path) => {
+                        Some(checkpoint::read_statement(path).map_err(|e| anyhow::anyhow!("{e}"))?)
+                    }
+                    None => None,
+                };
+                let v = rfas::verify_chain(&svc, caller()).await.map_err(fail)?;
+                let against = match statement {
+                    Some(s) => Some(
+                        checkpoint::check_against(&svc, caller(), s)
+                            .await
+                            .map_err(fail)?,
+                    ),
+                    None => None,
+                };
+                let ok = v.ok && against.as_ref().is_none_or(|a| a.holds);
+                let mut out = serde_json::to_value(&v)?;
+                if let Some(a) = against {
+                    out["against"] = serde_json::to_value(a)?;
+                }
+                println!("{}", serde_json::to_string_pretty(&out)?);
+                if ok {
+                    Ok(())
+                } else {
+                    anyhow::bail!("the record does not verify: see the findings above")
+                }
+            }
+            AuditCommand::NewKey { .. } => Ok(()),
+        }
+    })
 }
 
 fn demo_data(settings: Settings) -> anyhow::Result<()> {

@@ -53,6 +53,7 @@ impl Application {
             settings: settings.clone(),
         })
         .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+        crate::service::checkpoint::spawn_schedule(services.clone());
         Ok(Self {
             addr,
             server,
@@ -114,8 +115,13 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<web::Data<Services>> 
             crate::documents::Store::files(dir, stale).map_err(|e| anyhow::anyhow!("{e}"))?
         }
     };
+    let signer = Arc::new(
+        crate::service::checkpoint::Signer::from_settings(&settings)
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
+    tracing::info!(key_id = %signer.key_id, "checkpoints are signed with this key");
     Ok(web::Data::new(Services::new(
-        db, settings, keys, hasher, documents,
+        db, settings, keys, hasher, documents, signer,
     )))
 }
 

@@ -3,6 +3,7 @@
 //! the access policy) and map its result. Nothing here reaches the database.
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod extract;
 pub mod fields;
@@ -157,6 +158,8 @@ where
         .service(rfas::act)
         .service(rfas::events)
         .service(rfas::verify)
+        .service(audit::list)
+        .service(audit::sign)
         .service(rfas::documents::verify)
         .service(rfas::documents::upload)
         .service(rfas::documents::list)

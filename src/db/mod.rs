@@ -1,6 +1,7 @@
 //! Storage: one connection type over SQLite and PostgreSQL, the pool, migrations and the
 //! write-transaction helper. Queries live in the submodules, one per table group.
 
+pub mod checkpoints;
 pub mod documents;
 pub mod outbox;
 pub mod registry;
@@ -433,6 +434,30 @@ impl DbConnection {
                 .execute(self)?;
         }
         Ok(())
+    }
+
+    /// A read-only transaction that sees one consistent state of the database for all its
+    /// queries (a long check, such as verification, is not confused by writes committed
+    /// meanwhile). SQLite's WAL gives each read transaction its snapshot; PostgreSQL needs
+    /// REPEATABLE READ for that.
+    pub fn snapshot<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        match self {
+            DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?,
+            DbConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction_sql(
+                c,
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            )?,
+        }
+        let result = f(self);
+        // Nothing was written: ending it either way is the same.
+        if let Err(e) = <Self as TransactionManager<Self>>::rollback_transaction(self) {
+            tracing::error!(error = %e, "ending a read transaction failed");
+        }
+        result
     }
 
     /// A write transaction. On SQLite it starts `BEGIN IMMEDIATE`, taking the write lock up

@@ -6,10 +6,10 @@ use diesel::dsl::{count_star, max};
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{authorities, jurisdictions, report_snapshots, rfa_events, rfas};
+use super::schema::{authorities, chain_head, jurisdictions, report_snapshots, rfa_events, rfas};
 
-/// Which events a report reads: those recorded up to `as_of` (every one without it) and at
-/// most up to sequence number `upto`, read once at the start. Writers of events hold the chain
+/// Which events a report reads: those recorded up to `as_of` (every one without it) and
+/// numbered from 1 up to `upto`, read once at the start and never past the chain's head. Writers of events hold the chain
 /// lock, so sequence order is commit order and every query of one report sees the same events
 /// even while new ones are committed between its queries. The bound is written `seq + 0` so
 /// that no planner takes it for an access path: on SQLite `seq` is the rowid, and a rowid
@@ -39,7 +39,7 @@ fn redated_ids(until: NaiveDateTime, upto: i64) -> _ {
     corrections
         .filter(corrections.field(rfa_events::report_kind).eq(kind))
         .filter(corrections.field(rfa_events::at).le(until))
-        .filter((corrections.field(rfa_events::seq) + 0_i64).le(upto))
+        .filter((corrections.field(rfa_events::seq) + 0_i64).between(1_i64, upto))
         .select(corrections.field(rfa_events::rfa_id))
 }
 
@@ -66,7 +66,7 @@ pub fn receipt_groups(
         .filter(rfa_events::report_kind.eq("received"))
         .filter(rfa_events::report_day.between(from, to))
         .filter(rfa_events::at.le(until))
-        .filter((rfa_events::seq + 0_i64).le(cut.upto))
+        .filter((rfa_events::seq + 0_i64).between(1_i64, cut.upto))
         .filter(rfa_events::rfa_id.ne_all(redated))
         .group_by((
             rfa_events::jurisdiction_id,
@@ -98,7 +98,7 @@ pub fn received_intakes(
         .filter(rfa_events::report_kind.eq("received"))
         .filter(rfa_events::report_day.between(from, to))
         .filter(rfa_events::at.le(until))
-        .filter((rfa_events::seq + 0_i64).le(cut.upto))
+        .filter((rfa_events::seq + 0_i64).between(1_i64, cut.upto))
         .filter(rfa_events::rfa_id.ne_all(redated))
         .select((rfas::intake, rfas::authority_id))
         .load(c)
@@ -122,7 +122,7 @@ pub fn rfas_behind(
         .filter(rfa_events::report_kind.eq(kind.to_string()))
         .filter(rfa_events::report_day.between(from, to))
         .filter(rfa_events::at.le(until))
-        .filter((rfa_events::seq + 0_i64).le(cut.upto))
+        .filter((rfa_events::seq + 0_i64).between(1_i64, cut.upto))
         .select(rfa_events::rfa_id)
         .into_boxed();
     if kind == "received" {
@@ -183,7 +183,7 @@ pub fn day_counts(
         .filter(rfa_events::report_kind.eq_any(["received", "processed"]))
         .filter(rfa_events::report_day.between(from, to))
         .filter(rfa_events::at.le(until))
-        .filter((rfa_events::seq + 0_i64).le(cut.upto))
+        .filter((rfa_events::seq + 0_i64).between(1_i64, cut.upto))
         .filter(
             rfa_events::report_kind
                 .eq("processed")
@@ -228,7 +228,7 @@ pub fn redated_receipts_touching(
                 .or(rfa_events::report_day_from.between(from, to)),
         )
         .filter(rfa_events::at.le(until))
-        .filter((rfa_events::seq + 0_i64).le(cut.upto))
+        .filter((rfa_events::seq + 0_i64).between(1_i64, cut.upto))
         .filter(rfa_events::rfa_id.eq_any(redated))
         .select((
             rfa_events::seq,
@@ -263,7 +263,7 @@ pub fn closing_groups(
         .filter(rfa_events::report_kind.eq("processed"))
         .filter(rfa_events::report_day.between(from, to))
         .filter(rfa_events::at.le(as_of_or_end(cut.as_of)))
-        .filter((rfa_events::seq + 0_i64).le(cut.upto))
+        .filter((rfa_events::seq + 0_i64).between(1_i64, cut.upto))
         .group_by((
             rfa_events::jurisdiction_id,
             rfa_events::outcome,
@@ -301,7 +301,7 @@ pub fn counts_by_kind(
     if let Some(from) = from {
         q = q.filter(rfa_events::report_day.ge(from));
     }
-    q = q.filter((rfa_events::seq + 0_i64).le(cut.upto));
+    q = q.filter((rfa_events::seq + 0_i64).between(1_i64, cut.upto));
     if let Some(t) = cut.as_of {
         q = q.filter(rfa_events::at.le(t));
     }
@@ -324,7 +324,7 @@ pub fn moved_away_by_jurisdiction(
     if let Some(from) = from {
         q = q.filter(rfa_events::report_day_from.ge(from));
     }
-    q = q.filter((rfa_events::seq + 0_i64).le(cut.upto));
+    q = q.filter((rfa_events::seq + 0_i64).between(1_i64, cut.upto));
     if let Some(t) = cut.as_of {
         q = q.filter(rfa_events::at.le(t));
     }
@@ -341,15 +341,18 @@ pub fn first_receipt_day(
         .filter(rfa_events::report_kind.eq_any(["received", "redated"]))
         .filter(rfa_events::report_day.le(to))
         .filter(rfa_events::at.le(as_of_or_end(cut.as_of)))
-        .filter((rfa_events::seq + 0_i64).le(cut.upto))
+        .filter((rfa_events::seq + 0_i64).between(1_i64, cut.upto))
         .select(diesel::dsl::min(rfa_events::report_day))
         .first(c)
 }
 
-/// The last event recorded up to `as_of`: what a report covers.
+/// The last event recorded up to `as_of`: what a report covers. Only the chain counts: rows
+/// numbered outside 1 to the head were not written by the service (verification names them).
 pub fn covered_seq(c: &mut DbConnection, as_of: NaiveDateTime) -> QueryResult<i64> {
+    let head: i64 = chain_head::table.find(1).select(chain_head::seq).first(c)?;
     rfa_events::table
         .filter(rfa_events::at.le(as_of))
+        .filter(rfa_events::seq.between(1_i64, head))
         .select(max(rfa_events::seq))
         .first::<Option<i64>>(c)
         .map(|s| s.unwrap_or(0))

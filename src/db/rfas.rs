@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::schema::{chain_head, reference_counters, rfa_assurances, rfa_events, rfa_tags, rfas};
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+/// Serialize gives the case record its fields (`service::record`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Serialize)]
 #[diesel(table_name = rfas, treat_none_as_null = true)]
 pub struct RfaRow {
     pub id: String,
@@ -256,10 +257,87 @@ pub fn events_of(
     after: i64,
     limit: i64,
 ) -> QueryResult<Vec<EventRow>> {
+    // Only the chain: a row numbered past the head (or below 1) was not written here.
+    let (head, _) = chain_head(conn)?;
     rfa_events::table
         .filter(rfa_events::rfa_id.eq(rfa_id))
-        .filter(rfa_events::seq.gt(after))
+        .filter(rfa_events::seq.gt(after.max(0)))
+        .filter(rfa_events::seq.le(head))
         .select(EventRow::as_select())
+        .order(rfa_events::seq)
+        .limit(limit)
+        .load(conn)
+}
+
+/// The details of a request's last event (what its record entry is read from).
+pub fn last_details(conn: &mut DbConnection, rfa_id: &str) -> QueryResult<Option<String>> {
+    rfa_events::table
+        .filter(rfa_events::rfa_id.eq(rfa_id))
+        .select(rfa_events::details)
+        .order(rfa_events::seq.desc())
+        .first(conn)
+        .optional()
+}
+
+/// The details of a request's events in order, up to `upto` (its record's history).
+pub fn details_of(
+    conn: &mut DbConnection,
+    rfa_id: &str,
+    upto: i64,
+) -> QueryResult<Vec<(i64, String)>> {
+    rfa_events::table
+        .filter(rfa_events::rfa_id.eq(rfa_id))
+        .filter(rfa_events::seq.between(1, upto))
+        .select((rfa_events::seq, rfa_events::details))
+        .order(rfa_events::seq)
+        .load(conn)
+}
+
+/// The requests after `after` in id order, a batch at a time (for verification).
+pub fn rows_after(conn: &mut DbConnection, after: &str, limit: i64) -> QueryResult<Vec<RfaRow>> {
+    rfas::table
+        .filter(rfas::id.gt(after))
+        .select(RfaRow::as_select())
+        .order(rfas::id)
+        .limit(limit)
+        .load(conn)
+}
+
+/// The details of the events of these requests in [1, upto], by request then sequence.
+pub fn details_of_many(
+    conn: &mut DbConnection,
+    ids: &[String],
+    upto: i64,
+) -> QueryResult<Vec<(String, i64, String)>> {
+    rfa_events::table
+        .filter(rfa_events::rfa_id.eq_any(ids))
+        .filter(rfa_events::seq.between(1, upto))
+        .select((rfa_events::rfa_id, rfa_events::seq, rfa_events::details))
+        .order((rfa_events::rfa_id, rfa_events::seq))
+        .load(conn)
+}
+
+/// Requests named by events in [1, upto] that have no stored row, a few at most.
+pub fn events_without_row(
+    conn: &mut DbConnection,
+    upto: i64,
+    limit: i64,
+) -> QueryResult<Vec<(String, i64)>> {
+    rfa_events::table
+        .left_join(rfas::table)
+        .filter(rfas::id.is_null())
+        .filter(rfa_events::seq.between(1, upto))
+        .select((rfa_events::rfa_id, rfa_events::seq))
+        .order(rfa_events::seq)
+        .limit(limit)
+        .load(conn)
+}
+
+/// Event rows outside [1, head]: forged, since every append moves the head with it.
+pub fn events_outside(conn: &mut DbConnection, head: i64, limit: i64) -> QueryResult<Vec<i64>> {
+    rfa_events::table
+        .filter(rfa_events::seq.lt(1).or(rfa_events::seq.gt(head)))
+        .select(rfa_events::seq)
         .order(rfa_events::seq)
         .limit(limit)
         .load(conn)
@@ -273,6 +351,15 @@ pub fn events_after(conn: &mut DbConnection, after: i64, limit: i64) -> QueryRes
         .order(rfa_events::seq)
         .limit(limit)
         .load(conn)
+}
+
+/// The hash of event `seq`, if there is one.
+pub fn event_hash(conn: &mut DbConnection, seq: i64) -> QueryResult<Option<String>> {
+    rfa_events::table
+        .find(seq)
+        .select(rfa_events::hash)
+        .first(conn)
+        .optional()
 }
 
 pub fn chain_head(conn: &mut DbConnection) -> QueryResult<(i64, String)> {

@@ -334,3 +334,15 @@ diesel::table! {
 
 diesel::joinable!(document_downloads -> documents (document_id));
 diesel::allow_tables_to_appear_in_same_query!(documents, document_downloads);
+
+diesel::table! {
+    chain_checkpoints (id) {
+        id -> Text,
+        seq -> BigInt,
+        head_hash -> Text,
+        at -> Timestamp,
+        key_id -> Text,
+        public_key -> Text,
+        signature -> Text,
+    }
+}

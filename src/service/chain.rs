@@ -9,9 +9,10 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::db::DbConnection;
-use crate::db::rfas::{self as store, EventRow, ReportFacts};
+use crate::db::rfas::{self as store, EventRow, ReportFacts, RfaRow};
 use crate::domain::canonical::canonical;
 use crate::error::AppError;
+use crate::service::record;
 
 /// The hash before the first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -46,6 +47,9 @@ pub struct NewEvent<'a> {
     pub state_before: Option<&'a str>,
     pub state_after: &'a str,
     pub details: Value,
+    /// The request's row as the writer found it, before this event's change; `None` when the
+    /// event changed nothing since the request's last event (or creates the request).
+    pub was: Option<&'a RfaRow>,
 }
 
 /// Appends events in one go. The caller's transaction must hold the chain lock
@@ -61,7 +65,14 @@ impl Appender {
         Ok(Self { seq, hash })
     }
 
-    pub fn append(&mut self, c: &mut DbConnection, e: NewEvent<'_>) -> Result<EventRow, AppError> {
+    /// Appends one event. Its details gain the request's record entry (`service::record`):
+    /// the stored row is read back, so the event commits to what was written.
+    pub fn append(
+        &mut self,
+        c: &mut DbConnection,
+        mut e: NewEvent<'_>,
+    ) -> Result<EventRow, AppError> {
+        e.details["record"] = record_entry(c, &e)?.to_json();
         let mut row = EventRow {
             seq: self.seq + 1,
             rfa_id: e.rfa_id.to_string(),
@@ -83,45 +94,237 @@ impl Appender {
     }
 }
 
+/// The record entry for a new event of `e.rfa_id`.
+fn record_entry(c: &mut DbConnection, e: &NewEvent<'_>) -> Result<record::Entry, AppError> {
+    let after = store::find(c, e.rfa_id)?
+        .map(|r| record::of(&r))
+        .unwrap_or_default();
+    let previous = match store::last_details(c, e.rfa_id)? {
+        Some(d) => record::Entry::of_details(&serde_json::from_str(&d).unwrap_or(Value::Null))
+            .map(|p| p.digest().to_string()),
+        None => None,
+    };
+    let before = match (e.was, e.state_before) {
+        (Some(was), _) => record::of(was),
+        // An intake: nothing before it.
+        (None, None) => record::Record::new(),
+        (None, Some(_)) => after.clone(),
+    };
+    let rfa_id = e.rfa_id;
+    let entry = record::entry_for(previous.as_deref(), &before, after, || {
+        let events = store::details_of(c, rfa_id, i64::MAX).ok()?;
+        let parsed: Vec<(i64, Value)> = events
+            .into_iter()
+            .map(|(s, d)| (s, serde_json::from_str(&d).unwrap_or(Value::Null)))
+            .collect();
+        record::replay(parsed.iter().map(|(s, d)| (*s, d))).record
+    });
+    if let record::Entry::Full { outside, .. } = &entry
+        && !outside.is_empty()
+    {
+        tracing::error!(
+            rfa_id,
+            fields = ?outside.keys().collect::<Vec<_>>(),
+            "a request's stored record differs from its history: changed outside the service; \
+             the new event records what was found"
+        );
+    }
+    Ok(entry)
+}
+
+/// What verification found: the chain walked link by link, nothing outside it, every
+/// request's stored row against its history, every frozen snapshot against its digest.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Verification {
-    /// True when every link holds.
+    /// True when nothing was found.
     pub ok: bool,
+    /// The head the walk went to (read at the start, in the same consistent read as the rest).
+    pub head_seq: i64,
+    pub head_hash: String,
     pub events_checked: i64,
     /// The first event whose link is broken (edited, missing or out of place).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_broken_seq: Option<i64>,
+    /// Requests whose stored row was compared with the record their events give.
+    pub records_checked: i64,
+    /// Requests all of whose events were recorded before records were kept, so their row
+    /// has nothing to be compared with until their next event (see docs/security.md).
+    pub records_not_covered: i64,
+    pub snapshots_checked: i64,
+    /// Signed checkpoints checked against their signature and the chain.
+    pub checkpoints_checked: i64,
+    /// Each thing found, in the order checked, at most a hundred.
+    pub findings: Vec<Finding>,
 }
 
-/// Walks the log in order, in batches, up to the head as it was when the walk began, so
-/// events appended meanwhile neither break nor lengthen the walk.
+/// One thing verification found, and where.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Finding {
+    pub kind: FindingKind,
+    /// The table the finding is in.
+    pub table: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rfa_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// The fields (columns) concerned.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_id: Option<String>,
+    /// The finding in words.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// An event's link does not hold: it, or one before it, was changed, removed or moved.
+    BrokenLink,
+    /// The head does not name the last event's hash.
+    HeadMismatch,
+    /// An event row outside 1..head: not part of the chain, so forged.
+    OutsideChain,
+    /// A request's stored row differs from the record its events give.
+    RecordAltered,
+    /// An event recorded that the stored row had been changed outside the service.
+    RecordChangedOutside,
+    /// An event's record entry does not add up.
+    RecordInconsistent,
+    /// Events name a request that has no stored row.
+    RecordMissing,
+    /// A stored request with no events at all.
+    RecordWithoutHistory,
+    /// A frozen snapshot's figures no longer match its digest.
+    SnapshotAltered,
+    /// A signed checkpoint does not hold: a bad signature, or the chain no longer has the
+    /// event it signed with the hash it signed (history rewritten or cut short).
+    CheckpointContradicted,
+}
+
+const MAX_FINDINGS: usize = 100;
+
+impl Verification {
+    pub fn found(&mut self, f: Finding) {
+        if self.findings.len() < MAX_FINDINGS {
+            self.findings.push(f);
+        }
+        self.ok = false;
+    }
+}
+
+impl Finding {
+    pub fn new(kind: FindingKind, table: &'static str, detail: String) -> Self {
+        Self {
+            kind,
+            table,
+            seq: None,
+            rfa_id: None,
+            reference: None,
+            fields: Vec::new(),
+            snapshot_id: None,
+            detail,
+        }
+    }
+
+    fn at(mut self, seq: i64) -> Self {
+        self.seq = Some(seq);
+        self
+    }
+
+    fn rfa(mut self, id: &str, reference: Option<&str>) -> Self {
+        self.rfa_id = Some(id.to_string());
+        self.reference = reference.map(str::to_string);
+        self
+    }
+
+    pub fn snapshot(mut self, id: &str) -> Self {
+        self.snapshot_id = Some(id.to_string());
+        self
+    }
+}
+
+/// Verifies the event log and the requests' records in one consistent read (the caller
+/// holds it: `DbConnection::snapshot`), so writes committed meanwhile are simply not seen.
 pub fn verify(c: &mut DbConnection) -> Result<Verification, AppError> {
-    const BATCH: i64 = 5_000;
     let (head_seq, head_hash) = store::chain_head(c)?;
+    let mut v = Verification {
+        ok: true,
+        head_seq,
+        head_hash: head_hash.clone(),
+        events_checked: 0,
+        first_broken_seq: None,
+        records_checked: 0,
+        records_not_covered: 0,
+        snapshots_checked: 0,
+        checkpoints_checked: 0,
+        findings: Vec::new(),
+    };
+    walk(c, &mut v, head_seq, &head_hash)?;
+    for seq in store::events_outside(c, head_seq, 20)? {
+        v.found(
+            Finding::new(
+                FindingKind::OutsideChain,
+                "rfa_events",
+                format!(
+                    "An event row at sequence number {seq}, outside the chain (1 to {head_seq}): not written by the service. Reports do not count it."
+                ),
+            )
+            .at(seq),
+        );
+    }
+    records(c, &mut v, head_seq)?;
+    Ok(v)
+}
+
+/// Walks the log in order, in batches, up to the head.
+fn walk(
+    c: &mut DbConnection,
+    v: &mut Verification,
+    head_seq: i64,
+    head_hash: &str,
+) -> Result<(), AppError> {
+    const BATCH: i64 = 5_000;
     let mut prev_hash = GENESIS.to_string();
     let mut expected_seq = 1;
-    let mut checked = 0;
-    let broken = |checked, seq| Verification {
-        ok: false,
-        events_checked: checked,
-        first_broken_seq: Some(seq),
+    let broken = |v: &mut Verification, seq: i64, detail: String| {
+        v.first_broken_seq = Some(seq);
+        v.found(Finding::new(FindingKind::BrokenLink, "rfa_events", detail).at(seq));
     };
     while expected_seq <= head_seq {
         let batch =
             store::events_after(c, expected_seq - 1, BATCH.min(head_seq - expected_seq + 1))?;
         if batch.is_empty() {
-            // Events the head counts are missing.
-            return Ok(broken(checked, expected_seq));
+            broken(
+                v,
+                expected_seq,
+                format!("Events {expected_seq} to {head_seq}, which the head counts, are missing."),
+            );
+            return Ok(());
         }
         for e in &batch {
-            checked += 1;
+            v.events_checked += 1;
             let details: Value = serde_json::from_str(&e.details).unwrap_or(Value::Null);
-            if e.seq != expected_seq
-                || e.prev_hash != prev_hash
+            if e.seq != expected_seq {
+                let at = expected_seq.min(e.seq);
+                broken(v, at, format!("Event {expected_seq} is missing."));
+                return Ok(());
+            }
+            if e.prev_hash != prev_hash
                 || hash_of(&prev_hash, e) != e.hash
                 || ReportFacts::from_details(&details) != e.report
             {
-                return Ok(broken(checked, expected_seq.min(e.seq)));
+                broken(
+                    v,
+                    e.seq,
+                    format!(
+                        "Event {} does not hash to its link: it, or the one before it, was changed.",
+                        e.seq
+                    ),
+                );
+                return Ok(());
             }
             prev_hash = e.hash.clone();
             expected_seq += 1;
@@ -129,13 +332,122 @@ pub fn verify(c: &mut DbConnection) -> Result<Verification, AppError> {
     }
     // The head must name the last event's hash: a rewritten tail shows here.
     if head_hash != prev_hash {
-        return Ok(broken(checked, head_seq));
+        v.found(
+            Finding::new(
+                FindingKind::HeadMismatch,
+                "chain_head",
+                format!("The chain head at {head_seq} does not name the last event's hash."),
+            )
+            .at(head_seq),
+        );
     }
-    Ok(Verification {
-        ok: true,
-        events_checked: checked,
-        first_broken_seq: None,
-    })
+    Ok(())
+}
+
+/// Every stored request against the record its events give, a batch at a time.
+fn records(c: &mut DbConnection, v: &mut Verification, head_seq: i64) -> Result<(), AppError> {
+    const BATCH: i64 = 500;
+    let mut after = String::new();
+    loop {
+        let rows = store::rows_after(c, &after, BATCH)?;
+        let Some(last) = rows.last() else { break };
+        after = last.id.clone();
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut events: std::collections::HashMap<String, Vec<(i64, Value)>> = Default::default();
+        for (rfa_id, seq, details) in store::details_of_many(c, &ids, head_seq)? {
+            let details = serde_json::from_str(&details).unwrap_or(Value::Null);
+            events.entry(rfa_id).or_default().push((seq, details));
+        }
+        for row in &rows {
+            let reference = Some(row.reference.as_str());
+            let Some(history) = events.get(&row.id) else {
+                v.found(
+                    Finding::new(
+                        FindingKind::RecordWithoutHistory,
+                        "rfas",
+                        format!(
+                            "{} is stored but has no events: it was not written by the service.",
+                            row.reference
+                        ),
+                    )
+                    .rfa(&row.id, reference),
+                );
+                continue;
+            };
+            let replay = record::replay(history.iter().map(|(s, d)| (*s, d)));
+            for (seq, fields) in &replay.outside {
+                let mut f = Finding::new(
+                    FindingKind::RecordChangedOutside,
+                    "rfas",
+                    format!(
+                        "{}: before event {seq} the stored row had been changed outside the service ({}).",
+                        row.reference,
+                        fields.join(", ")
+                    ),
+                )
+                .rfa(&row.id, reference)
+                .at(*seq);
+                f.fields = fields.clone();
+                v.found(f);
+            }
+            if let Some(seq) = replay.inconsistent {
+                v.found(
+                    Finding::new(
+                        FindingKind::RecordInconsistent,
+                        "rfa_events",
+                        format!(
+                            "{}: the record entry of event {seq} does not add up.",
+                            row.reference
+                        ),
+                    )
+                    .rfa(&row.id, reference)
+                    .at(seq),
+                );
+            }
+            let Some(recorded) = replay.record else {
+                v.records_not_covered += 1;
+                continue;
+            };
+            v.records_checked += 1;
+            let stored = record::of(row);
+            let fields: Vec<String> = record::changes(&recorded, &stored)
+                .keys()
+                .cloned()
+                .collect();
+            if !fields.is_empty() {
+                let mut f = Finding::new(
+                    FindingKind::RecordAltered,
+                    "rfas",
+                    format!(
+                        "{}: the stored row differs from its history in {}: changed outside the service.",
+                        row.reference,
+                        fields.join(", ")
+                    ),
+                )
+                .rfa(&row.id, reference);
+                f.fields = fields;
+                v.found(f);
+            }
+        }
+    }
+    let mut named = std::collections::HashSet::new();
+    for (rfa_id, seq) in store::events_without_row(c, head_seq, 200)? {
+        if !named.insert(rfa_id.clone()) {
+            continue;
+        }
+        v.found(
+            Finding::new(
+                FindingKind::RecordMissing,
+                "rfas",
+                format!(
+                    "Event {seq} names request {rfa_id}, which is not stored: its row was removed."
+                ),
+            )
+            .rfa(&rfa_id, None)
+            .at(seq),
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

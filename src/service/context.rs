@@ -103,6 +103,7 @@ pub struct Services {
     pub(crate) hasher: Hasher,
     pub(crate) limits: SignInLimits,
     pub(crate) documents: crate::documents::Store,
+    pub(crate) signer: Arc<crate::service::checkpoint::Signer>,
 }
 
 impl Services {
@@ -112,8 +113,10 @@ impl Services {
         keys: Arc<Keys>,
         hasher: Hasher,
         documents: crate::documents::Store,
+        signer: Arc<crate::service::checkpoint::Signer>,
     ) -> Self {
         Self {
+            signer,
             documents,
             rules: Rules::from_settings(&settings),
             limits: SignInLimits::from_settings(&settings),

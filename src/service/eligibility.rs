@@ -145,10 +145,14 @@ pub fn apply_decision(row: &mut RfaRow, decision: &Decision) -> bool {
 }
 
 /// Records an eligibility decision as an event of the request's own (its state unchanged).
+/// `was` is the row before the decision was applied, when the caller has not recorded that
+/// change in an event of its own.
+#[allow(clippy::too_many_arguments)]
 pub fn record_decision(
     c: &mut DbConnection,
     chain: &mut Appender,
     row: &RfaRow,
+    was: Option<&RfaRow>,
     actor: &str,
     at: NaiveDateTime,
     trigger: &str,
@@ -164,6 +168,7 @@ pub fn record_decision(
             state_before: Some(&row.state),
             state_after: &row.state,
             details: json!({"trigger": trigger, "decision": decision}),
+            was,
         },
     )?;
     Ok(())
@@ -190,6 +195,7 @@ pub fn facts_changed(
         else {
             continue;
         };
+        let was = row.clone();
         let decision = evaluate(c, rules, &row, rules.day_of(at))?;
         if !apply_decision(&mut row, &decision) {
             continue;
@@ -197,7 +203,7 @@ pub fn facts_changed(
         row.version += 1;
         row.updated_at = at;
         store::save(c, &row)?;
-        record_decision(c, &mut chain, &row, actor, at, what, &decision)?;
+        record_decision(c, &mut chain, &row, Some(&was), actor, at, what, &decision)?;
         changed += 1;
     }
     Ok(changed)

@@ -5,12 +5,14 @@
 
 pub mod accounts;
 pub mod chain;
+pub mod checkpoint;
 pub mod context;
 pub mod day;
 pub mod eligibility;
 pub mod health;
 pub mod outbox;
 pub mod paging;
+pub mod record;
 pub mod registry;
 pub mod reports;
 pub mod rfas;

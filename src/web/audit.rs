@@ -14,14 +14,16 @@ use crate::domain::ids::MessageId;
 use crate::domain::policy::Action;
 use crate::error::AppError;
 use crate::service::Services;
+use crate::service::chain::FindingKind;
 use crate::service::outbox;
 use crate::service::rfas::{self, documents};
 
-/// One check's result in words: (what, the finding, whether it holds).
+/// One check's result in words: what, the finding, whether it holds, and each thing found.
 pub struct Finding {
     what: &'static str,
     words: String,
     holds: bool,
+    details: Vec<String>,
 }
 
 #[derive(Template)]
@@ -50,20 +52,78 @@ pub async fn audit(
     let findings = if params.run.is_some() {
         let chain = rfas::verify_chain(&svc, signed.caller()).await?;
         let docs = documents::verify_documents(&svc, signed.caller()).await?;
+        let of = |kinds: &[FindingKind]| -> Vec<String> {
+            chain
+                .findings
+                .iter()
+                .filter(|f| kinds.contains(&f.kind))
+                .map(|f| f.detail.clone())
+                .collect()
+        };
+        let log = of(&[
+            FindingKind::BrokenLink,
+            FindingKind::HeadMismatch,
+            FindingKind::OutsideChain,
+        ]);
+        let records = of(&[
+            FindingKind::RecordAltered,
+            FindingKind::RecordChangedOutside,
+            FindingKind::RecordInconsistent,
+            FindingKind::RecordMissing,
+            FindingKind::RecordWithoutHistory,
+        ]);
+        let snapshots = of(&[FindingKind::SnapshotAltered]);
+        let uncovered = match chain.records_not_covered {
+            0 => String::new(),
+            n => format!(
+                " {n} requests recorded before records were kept have nothing to compare with until their next event."
+            ),
+        };
         Some(vec![
             Finding {
                 what: "The event log",
-                words: match chain.first_broken_seq {
-                    None => format!(
-                        "Every link of the hash chain holds: {} events checked.",
+                words: if log.is_empty() {
+                    format!(
+                        "Every link of the hash chain holds, and nothing lies outside it: {} events checked, up to event {}.",
+                        chain.events_checked, chain.head_seq
+                    )
+                } else {
+                    format!(
+                        "{} events checked. Report it; do not publish figures until it is explained.",
                         chain.events_checked
-                    ),
-                    Some(seq) => format!(
-                        "The chain is broken at event {seq}: that event or the one before it was changed, removed or put out of place. {} events checked. Report it; do not publish figures until it is explained.",
-                        chain.events_checked
-                    ),
+                    )
                 },
-                holds: chain.ok,
+                holds: log.is_empty(),
+                details: log,
+            },
+            Finding {
+                what: "The case records",
+                words: if records.is_empty() {
+                    format!(
+                        "Every request's stored record matches its history: {} checked.{uncovered}",
+                        chain.records_checked
+                    )
+                } else {
+                    format!(
+                        "{} checked. These were changed behind the service's back:{uncovered}",
+                        chain.records_checked
+                    )
+                },
+                holds: records.is_empty(),
+                details: records,
+            },
+            Finding {
+                what: "The frozen figures",
+                words: if snapshots.is_empty() {
+                    format!(
+                        "Every snapshot matches the digest it was frozen with: {} checked.",
+                        chain.snapshots_checked
+                    )
+                } else {
+                    format!("{} checked.", chain.snapshots_checked)
+                },
+                holds: snapshots.is_empty(),
+                details: snapshots,
             },
             Finding {
                 what: "The documents",
@@ -89,6 +149,7 @@ pub async fn audit(
                     )
                 },
                 holds: docs.ok,
+                details: Vec::new(),
             },
         ])
     } else {

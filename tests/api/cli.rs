@@ -399,6 +399,13 @@ fn bad_settings_are_refused_naming_the_key() {
             "auth.jwt_secret",
         ),
         (
+            vec![
+                ("RFA__ENVIRONMENT", "production".into()),
+                ("RFA__AUTH__JWT_SECRET", "a".repeat(40)),
+            ],
+            "audit.signing_key_file",
+        ),
+        (
             vec![("RFA__AUTH__JWT_SECRET", "too short".into())],
             "auth.jwt_secret",
         ),

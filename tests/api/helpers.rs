@@ -148,15 +148,38 @@ impl TestDb {
 
     /// Runs SQL directly against the database, behind the service's back.
     pub fn execute(&self, sql: &str) -> usize {
-        match &self.pg_admin {
-            Some(_) => {
-                let mut c = PgConnection::establish(&self.url).expect("connect");
-                diesel::sql_query(sql).execute(&mut c).expect("execute")
-            }
-            None => {
-                let path = self.url.trim_start_matches("sqlite://");
-                let mut c = diesel::sqlite::SqliteConnection::establish(path).expect("connect");
-                diesel::sql_query(sql).execute(&mut c).expect("execute")
+        self.try_execute(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// The same, giving the database's refusal back.
+    pub fn try_execute(&self, sql: &str) -> Result<usize, String> {
+        let r = if self.url.starts_with("postgres") {
+            let mut c = PgConnection::establish(&self.url).expect("connect");
+            diesel::sql_query(sql).execute(&mut c)
+        } else {
+            let path = self.url.trim_start_matches("sqlite://");
+            let mut c = diesel::sqlite::SqliteConnection::establish(path).expect("connect");
+            diesel::sql_query(sql).execute(&mut c)
+        };
+        r.map_err(|e| e.to_string())
+    }
+
+    /// Drops the triggers that keep the history append-only, as the database's owner can.
+    pub fn lift_append_only(&self) {
+        let tables = [
+            "rfa_events",
+            "registry_changes",
+            "document_downloads",
+            "report_snapshots",
+            "chain_checkpoints",
+        ];
+        for t in tables {
+            if self.url.starts_with("postgres") {
+                self.execute(&format!("ALTER TABLE {t} DISABLE TRIGGER USER"));
+            } else {
+                self.execute(&format!("DROP TRIGGER {t}_no_update"));
+                self.execute(&format!("DROP TRIGGER {t}_no_delete"));
             }
         }
     }

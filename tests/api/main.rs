@@ -18,3 +18,4 @@ mod rfas;
 mod sequences;
 mod service_access;
 mod smtp;
+mod tamper;

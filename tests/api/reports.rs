@@ -692,7 +692,16 @@ async fn a_snapshot_exports_as_a_file_and_an_altered_one_is_flagged(backend: Bac
             .unwrap()
             .contains("rfa-figures-2026-snapshot-")
     );
-    // Someone with database access changes the frozen figures: every read says so.
+    // Someone with database access changes the frozen figures: the database refuses, until
+    // its owner lifts the guard; then every read says so.
+    assert!(
+        w.app
+            .db
+            .try_execute("UPDATE report_snapshots SET label = 'x'")
+            .unwrap_err()
+            .contains("append-only")
+    );
+    w.app.db.lift_append_only();
     w.app.db.execute(
         "UPDATE report_snapshots SET figures = replace(figures, '\"received\":1', '\"received\":9')",
     );

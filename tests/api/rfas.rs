@@ -695,7 +695,15 @@ async fn the_lifecycle_walks_and_is_recorded(backend: Backend) {
         .json()
         .await
         .unwrap();
-    assert_eq!(verify["ok"], true, "{verify}");
+    // The chain holds; the one thing found is this test's own edit of the pause, behind the
+    // service's back, which the next event (resume) recorded as found.
+    assert_eq!(verify["events_checked"], 19, "{verify}");
+    assert_eq!(verify["first_broken_seq"], Value::Null, "{verify}");
+    let findings = verify["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{verify}");
+    assert_eq!(findings[0]["kind"], "record_changed_outside");
+    assert_eq!(findings[0]["fields"], json!(["paused_since"]));
+    assert_eq!(findings[0]["reference"], rfa["reference"]);
 }
 
 async fn transitions_not_allowed_now_are_refused_with_the_alternatives(backend: Backend) {
@@ -1484,13 +1492,18 @@ async fn the_audit_chain_names_an_edited_event(backend: Backend) {
         .json()
         .await
         .unwrap();
-    assert_eq!(ok, json!({"ok": true, "events_checked": 5}));
+    assert_eq!(ok["ok"], true, "{ok}");
+    assert_eq!(ok["events_checked"], 5);
+    assert_eq!(ok["head_seq"], 5);
+    assert_eq!(ok["records_checked"], 2);
+    assert_eq!(ok["findings"], json!([]));
     assert_problem(
         w.app.get("/api/v1/audit/verify", Some(&w.supervisor)).await,
         403,
     )
     .await;
-    // Someone with database access rewrites the note.
+    // Someone with database access rewrites the note (lifting the append-only guard first).
+    w.app.db.lift_append_only();
     let n = w.app.db.execute(&format!(
         "UPDATE rfa_events SET details = '{{\"text\":\"Rewritten note\"}}' WHERE rfa_id = '{}' AND action = 'add_note'",
         rfa["id"].as_str().unwrap()

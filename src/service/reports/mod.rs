@@ -8,8 +8,9 @@ mod snapshots;
 pub mod tables;
 
 pub use snapshots::{
-    Change, NewSnapshot, Snapshot, SnapshotDiff, SnapshotPage, TableChange, create_snapshot,
-    diff_snapshot, get_snapshot, list_snapshots, snapshot_facts, snapshot_report,
+    Change, NewSnapshot, Snapshot, SnapshotDiff, SnapshotPage, TableChange,
+    check_all as check_snapshots, create_snapshot, diff_snapshot, get_snapshot, list_snapshots,
+    snapshot_facts, snapshot_report,
 };
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -243,6 +243,7 @@ pub fn apply(
     at: NaiveDateTime,
 ) -> Result<RfaRow, AppError> {
     let action = cmd.action();
+    let was = row.clone();
     let before = view::state_of(&row)?;
     let allowed = view::allowed_actions(who, before, &row.jurisdiction_id);
     let Some(after) = lifecycle::transition(before, action) else {
@@ -292,7 +293,9 @@ pub fn apply(
             given_on,
         } => record_assurance(c, rules, r, who, reference, *given_on, at)?,
     };
-    record(c, rules, chain, who, row, action, before, after, effect, at)
+    record(
+        c, rules, chain, who, &was, row, action, before, after, effect, at,
+    )
 }
 
 /// The part every command shares once it has made its change: the figures' facts, the new
@@ -303,6 +306,7 @@ fn record(
     rules: &Rules,
     chain: &mut Appender,
     who: &Principal,
+    was: &RfaRow,
     mut row: RfaRow,
     action: RfaAction,
     before: State,
@@ -347,6 +351,7 @@ fn record(
             state_before: Some(before.as_str()),
             state_after: after.as_str(),
             details,
+            was: Some(was),
         },
     )?;
     if let Some(notice) = notice {
@@ -354,7 +359,7 @@ fn record(
     }
     if let (Some(decision), true) = (evaluation, changed) {
         let trigger = "assurance recorded";
-        record_decision(c, chain, &row, &who.user_id, at, trigger, &decision)?;
+        record_decision(c, chain, &row, None, &who.user_id, at, trigger, &decision)?;
     }
     Ok(row)
 }

@@ -149,6 +149,7 @@ fn correct(
         return view::view(c, rules, who, row);
     }
     let at = rules.now();
+    let was = row.clone();
     let old_received_on = row.received_on;
     row.authority_id = new.authority_id.to_string();
     row.received_at = crate::clock::micros(new.received_at.naive_utc());
@@ -192,11 +193,12 @@ fn correct(
             state_before: Some(before.as_str()),
             state_after: before.as_str(),
             details: redated(json!({"changes": changes}), &row, old_received_on, &new),
+            was: Some(&was),
         },
     )?;
     if eligibility_changed {
         let trigger = "intake corrected";
-        record_decision(c, chain, &row, &who.user_id, at, trigger, &decision)?;
+        record_decision(c, chain, &row, None, &who.user_id, at, trigger, &decision)?;
     }
     view::view(c, rules, who, row)
 }

@@ -291,6 +291,7 @@ pub async fn add(
                         action: "add_document",
                         state_before: Some(&rfa.state),
                         state_after: &rfa.state,
+                        was: None,
                         details: json!({
                             "document_id": row.id,
                             "sha256": row.sha256,
@@ -430,6 +431,7 @@ pub async fn withdraw(
                         action: "withdraw_document",
                         state_before: Some(&rfa.state),
                         state_after: &rfa.state,
+                        was: None,
                         details: json!({
                             "document_id": row.id,
                             "sha256": row.sha256,

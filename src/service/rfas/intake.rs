@@ -251,6 +251,7 @@ pub fn intake_in(
             action: "intake",
             state_before: None,
             state_after: &row.state,
+            was: None,
             details: json!({
                 "reference": row.reference,
                 "jurisdiction_id": row.jurisdiction_id,
@@ -267,7 +268,16 @@ pub fn intake_in(
             }),
         },
     )?;
-    record_decision(c, &mut chain, &row, &who.user_id, at, "intake", &decision)?;
+    record_decision(
+        c,
+        &mut chain,
+        &row,
+        None,
+        &who.user_id,
+        at,
+        "intake",
+        &decision,
+    )?;
     notify(c, rules, &row, Notice::Acknowledgement, at)?;
     Ok(Created {
         view: view::view(c, rules, who, row)?,

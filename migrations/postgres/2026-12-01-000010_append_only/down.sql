@@ -1,0 +1,12 @@
+DROP TRIGGER chain_checkpoints_no_truncate ON chain_checkpoints;
+DROP TRIGGER chain_checkpoints_append_only ON chain_checkpoints;
+DROP TRIGGER report_snapshots_no_truncate ON report_snapshots;
+DROP TRIGGER report_snapshots_append_only ON report_snapshots;
+DROP TRIGGER document_downloads_no_truncate ON document_downloads;
+DROP TRIGGER document_downloads_append_only ON document_downloads;
+DROP TRIGGER registry_changes_no_truncate ON registry_changes;
+DROP TRIGGER registry_changes_append_only ON registry_changes;
+DROP TRIGGER rfa_events_no_truncate ON rfa_events;
+DROP TRIGGER rfa_events_append_only ON rfa_events;
+DROP FUNCTION refuse_rewrite();
+DROP TABLE chain_checkpoints;

@@ -1,0 +1,11 @@
+DROP TRIGGER chain_checkpoints_no_delete;
+DROP TRIGGER chain_checkpoints_no_update;
+DROP TRIGGER report_snapshots_no_delete;
+DROP TRIGGER report_snapshots_no_update;
+DROP TRIGGER document_downloads_no_delete;
+DROP TRIGGER document_downloads_no_update;
+DROP TRIGGER registry_changes_no_delete;
+DROP TRIGGER registry_changes_no_update;
+DROP TRIGGER rfa_events_no_delete;
+DROP TRIGGER rfa_events_no_update;
+DROP TABLE chain_checkpoints;

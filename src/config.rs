@@ -212,12 +212,13 @@ pub struct MailSettings {
 }
 
 /// The kinds of message `mail.send` may name.
-pub const MAIL_KINDS: [&str; 5] = [
+pub const MAIL_KINDS: [&str; 6] = [
     "acknowledgement",
     "request_information",
     "assignment",
     "decision",
     "digest",
+    "role_granted",
 ];
 
 /// A setting that cannot be used, with the key it concerns.

@@ -53,7 +53,7 @@ impl Application {
             settings: settings.clone(),
         })
         .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
-        crate::service::checkpoint::spawn_schedule(services.clone());
+        crate::service::checkpoint::spawn_schedule(services.clone().into_inner());
         Ok(Self {
             addr,
             server,
@@ -93,6 +93,18 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<web::Data<Services>> 
         .await
         .context("database start-up task failed")??;
     tracing::info!(database = %db.target.describe(), "database ready");
+    // A database from before the trail of accounts and the registry: what is there now
+    // becomes its baseline (once; nothing happens on later starts).
+    let baselined = db
+        .run(|c| crate::service::trail::baseline(c, crate::clock::now()))
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start the trail of accounts and the registry: {e}"))?;
+    if baselined > 0 {
+        tracing::warn!(
+            subjects = baselined,
+            "recorded the existing accounts and registry as the trail's baseline"
+        );
+    }
     bootstrap(&db, &settings).await?;
 
     let keys = Arc::new(Keys::from_settings(&settings)?);

@@ -13,23 +13,33 @@ pub struct CheckpointRow {
     pub seq: i64,
     pub head_hash: String,
     pub at: NaiveDateTime,
+    pub trail_seq: i64,
+    pub trail_hash: String,
     pub key_id: String,
     pub public_key: String,
     pub signature: String,
 }
 
-/// Inserts the checkpoint unless this key already signed this head (several instances may
+/// Inserts the checkpoint unless this key already signed these heads (several instances may
 /// sign the same head at once: one statement stays).
 pub fn insert_once(c: &mut DbConnection, row: &CheckpointRow) -> QueryResult<usize> {
     match c {
         DbConnection::Sqlite(c) => diesel::insert_into(chain_checkpoints::table)
             .values(row)
-            .on_conflict((chain_checkpoints::seq, chain_checkpoints::key_id))
+            .on_conflict((
+                chain_checkpoints::seq,
+                chain_checkpoints::trail_seq,
+                chain_checkpoints::key_id,
+            ))
             .do_nothing()
             .execute(c),
         DbConnection::Postgresql(c) => diesel::insert_into(chain_checkpoints::table)
             .values(row)
-            .on_conflict((chain_checkpoints::seq, chain_checkpoints::key_id))
+            .on_conflict((
+                chain_checkpoints::seq,
+                chain_checkpoints::trail_seq,
+                chain_checkpoints::key_id,
+            ))
             .do_nothing()
             .execute(c),
     }

@@ -8,6 +8,7 @@ pub mod registry;
 pub mod reports;
 pub mod rfas;
 pub mod schema;
+pub mod trail;
 pub mod users;
 
 use std::path::{Path, PathBuf};
@@ -384,7 +385,43 @@ impl Database {
     }
 }
 
+/// Whether every embedded migration is recorded as applied, read without creating anything:
+/// on PostgreSQL the service may run as a role that cannot create tables
+/// (docs/operations.md), and diesel's own check begins with `CREATE TABLE IF NOT EXISTS`.
+fn all_applied(conn: &mut DbConnection) -> bool {
+    use diesel::migration::MigrationSource;
+    #[derive(QueryableByName)]
+    struct Version {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        version: String,
+    }
+    let embedded = match conn {
+        DbConnection::Sqlite(_) => {
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                .map(|m| m.iter().map(|m| m.name().version().to_string()).collect())
+        }
+        DbConnection::Postgresql(_) => {
+            MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS)
+                .map(|m| m.iter().map(|m| m.name().version().to_string()).collect())
+        }
+    };
+    let Ok(embedded): Result<Vec<String>, _> = embedded else {
+        return false;
+    };
+    let Ok(applied) =
+        diesel::sql_query("SELECT version FROM __diesel_schema_migrations").load::<Version>(conn)
+    else {
+        return false;
+    };
+    let applied: std::collections::HashSet<String> =
+        applied.into_iter().map(|v| v.version).collect();
+    embedded.iter().all(|v| applied.contains(v))
+}
+
 fn run_migrations(conn: &mut DbConnection) -> Result<(), String> {
+    if all_applied(conn) {
+        return Ok(());
+    }
     let applied = match conn {
         DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
         DbConnection::Postgresql(c) => c

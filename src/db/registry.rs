@@ -10,7 +10,7 @@ use super::schema::{
     jurisdictions, registry_changes,
 };
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = jurisdictions)]
 pub struct JurisdictionRow {
     pub id: String,
@@ -35,7 +35,7 @@ pub struct JurisdictionChanges {
     pub updated_at: Option<NaiveDateTime>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = human_rights_assessments)]
 pub struct AssessmentRow {
     pub id: String,
@@ -49,7 +49,7 @@ pub struct AssessmentRow {
     pub recorded_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = death_penalty_assurances)]
 pub struct AssuranceRow {
     pub id: String,
@@ -63,7 +63,7 @@ pub struct AssuranceRow {
     pub recorded_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = cooperation_frameworks)]
 pub struct FrameworkRow {
     pub id: String,
@@ -75,7 +75,7 @@ pub struct FrameworkRow {
     pub recorded_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = authorities)]
 pub struct AuthorityRow {
     pub id: String,

@@ -341,8 +341,32 @@ diesel::table! {
         seq -> BigInt,
         head_hash -> Text,
         at -> Timestamp,
+        trail_seq -> BigInt,
+        trail_hash -> Text,
         key_id -> Text,
         public_key -> Text,
         signature -> Text,
+    }
+}
+
+diesel::table! {
+    trail_events (seq) {
+        seq -> BigInt,
+        subject_kind -> Text,
+        subject_id -> Text,
+        actor_id -> Text,
+        at -> Timestamp,
+        action -> Text,
+        details -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    trail_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Text,
     }
 }

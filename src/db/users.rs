@@ -438,6 +438,17 @@ pub fn use_refresh_token(
     .execute(conn)
 }
 
+/// Active administrators as (id, email, display name): who hears of every grant of a role
+/// that reads case content.
+pub fn active_admins(conn: &mut DbConnection) -> QueryResult<Vec<(String, String, String)>> {
+    users::table
+        .inner_join(user_roles::table)
+        .filter(user_roles::role.eq(Role::Admin.as_str()))
+        .filter(users::active.eq(true))
+        .select((users::id, users::email, users::display_name))
+        .load(conn)
+}
+
 /// Active supervisors as (id, email, display name): the daily digest's recipients.
 pub fn active_supervisors(conn: &mut DbConnection) -> QueryResult<Vec<(String, String, String)>> {
     users::table

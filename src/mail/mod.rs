@@ -18,6 +18,9 @@ pub enum Kind {
     Assignment,
     Decision,
     Digest,
+    /// An administrator granted someone a role that reads case content: the other
+    /// administrators hear of it.
+    RoleGranted,
 }
 
 impl Kind {
@@ -28,6 +31,7 @@ impl Kind {
             Kind::Assignment => "assignment",
             Kind::Decision => "decision",
             Kind::Digest => "digest",
+            Kind::RoleGranted => "role_granted",
         }
     }
 
@@ -57,6 +61,10 @@ impl Kind {
                 include_str!("templates/digest.txt"),
                 include_str!("templates/digest.html"),
             ),
+            Kind::RoleGranted => (
+                include_str!("templates/role_granted.txt"),
+                include_str!("templates/role_granted.html"),
+            ),
         }
     }
 }
@@ -75,6 +83,7 @@ impl Kinds {
             Kind::Assignment,
             Kind::Decision,
             Kind::Digest,
+            Kind::RoleGranted,
         ];
         Kinds(
             all.iter()

@@ -17,6 +17,7 @@ use crate::domain::roles::Role;
 use crate::error::{AppError, FieldError};
 use crate::service::Services;
 use crate::service::paging::{decode_cursor, encode_cursor, page};
+use crate::service::trail::{Subject, Trail};
 
 /// One answer for every failed sign-in, whatever the cause, so that it reveals nothing
 /// about which accounts exist or are locked.
@@ -656,8 +657,10 @@ pub async fn change_password(
         .run(move |c| {
             c.write(|c| {
                 let now = now();
+                let trail = Trail::before(c, Subject::User(user_id.clone()))?;
                 store::set_password(c, &user_id, &hash, now)?;
                 store::revoke_user_sessions(c, &user_id, Some(&keep), "password changed", now)?;
+                trail.append(c, &user_id, now, "password_changed", None)?;
                 Ok(())
             })
         })
@@ -884,7 +887,9 @@ pub async fn create_user(
     caller: Caller,
     req: CreateUser,
 ) -> Result<UserView, AppError> {
-    caller.resolve(svc, Some(Action::ManageUsers)).await?;
+    let who = caller.resolve(svc, Some(Action::ManageUsers)).await?;
+    let actor = who.user_id().to_string();
+    let mail = svc.rules.mail;
     let mut errors = Vec::new();
     let email = match Email::parse(&req.email) {
         Ok(e) => Some(e),
@@ -926,6 +931,7 @@ pub async fn create_user(
                 let id = new_id();
                 insert_user(
                     c,
+                    &actor,
                     &NewAccount {
                         id: &id,
                         email: email.as_str(),
@@ -937,6 +943,8 @@ pub async fn create_user(
                     &roles,
                     &jurisdictions,
                 )?;
+                let granted = granted_case_roles(&[], &roles);
+                tell_admins_of_grant(c, mail, &actor, &id, &granted, now())?;
                 let user =
                     store::find(c, &id)?.ok_or_else(|| AppError::internal("user vanished"))?;
                 Ok(store::record(c, user)?)
@@ -947,6 +955,67 @@ pub async fn create_user(
     let mut view = UserView::from(record);
     view.initial_password = generated;
     Ok(view)
+}
+
+/// The roles that read case content (supervisor, liaison officer) in `after` but not in
+/// `before`.
+fn granted_case_roles(before: &[Role], after: &[Role]) -> Vec<Role> {
+    after
+        .iter()
+        .copied()
+        .filter(|r| matches!(r, Role::Supervisor | Role::LiaisonOfficer) && !before.contains(r))
+        .collect()
+}
+
+/// Mails every other active administrator that `actor` gave `user` these roles (in the
+/// same transaction, through the outbox).
+fn tell_admins_of_grant(
+    c: &mut DbConnection,
+    mail: crate::mail::Kinds,
+    actor: &str,
+    user: &str,
+    granted: &[Role],
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    if granted.is_empty() || !mail.has(crate::mail::Kind::RoleGranted) {
+        return Ok(());
+    }
+    let names: std::collections::HashMap<String, String> =
+        store::display_names(c, &[actor.to_string(), user.to_string()])?
+            .into_iter()
+            .collect();
+    let name = |id: &str, fallback: &str| names.get(id).cloned().unwrap_or_else(|| fallback.into());
+    let grantee = store::find(c, user)?.ok_or_else(|| AppError::internal("user vanished"))?;
+    let roles = granted
+        .iter()
+        .map(|r| r.as_str().replace('_', " "))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    for (admin_id, email, admin_name) in store::active_admins(c)? {
+        if admin_id == actor || admin_id == user {
+            continue;
+        }
+        let vars = [
+            ("admin", admin_name),
+            ("actor", name(actor, "An administrator")),
+            ("grantee", name(user, &grantee.email)),
+            ("grantee_email", grantee.email.clone()),
+            ("roles", roles.clone()),
+        ];
+        crate::mail::enqueue(
+            c,
+            crate::mail::Outgoing {
+                kind: crate::mail::Kind::RoleGranted,
+                rfa_id: None,
+                recipient: &email,
+                subject: format!("rfa-tracker: {} was given the role {roles}", vars[2].1),
+                vars: &vars,
+                dedupe_key: None,
+            },
+            now,
+        )?;
+    }
+    Ok(())
 }
 
 /// A new account's own fields; its roles and jurisdictions go beside it.
@@ -962,11 +1031,13 @@ struct NewAccount<'a> {
 
 fn insert_user(
     c: &mut DbConnection,
+    actor: &str,
     account: &NewAccount<'_>,
     roles: &[Role],
     jurisdictions: &[String],
 ) -> Result<(), AppError> {
     let now = now();
+    let trail = Trail::before(c, Subject::User(account.id.to_string()))?;
     store::insert(
         c,
         &NewUser {
@@ -984,6 +1055,7 @@ fn insert_user(
         roles,
         jurisdictions,
     )?;
+    trail.append(c, actor, now, "user_created", None)?;
     Ok(())
 }
 
@@ -1043,12 +1115,14 @@ pub async fn update_user(
         .as_deref()
         .map(|j| check_jurisdictions(j, &mut errors));
     let actor = who.user_id().to_string();
+    let mail = svc.rules.mail;
     svc.db
         .run(move |c| {
             c.write(|c| {
                 c.exclusive(AdvisoryLock::Accounts)?;
                 let user = store::find(c, &id)?
                     .ok_or_else(|| AppError::NotFound("No such user.".into()))?;
+                let trail = Trail::before(c, Subject::User(id.clone()))?;
                 let was_admin = store::roles_of(c, &id)?.contains(&Role::Admin) && user.active;
                 let stays_admin = req.active.unwrap_or(user.active)
                     && roles
@@ -1068,6 +1142,14 @@ pub async fn update_user(
                 check_liaison_has_a_place(&roles_after, &places_after, &mut errors);
                 if !errors.is_empty() {
                     return Err(AppError::Validation(errors));
+                }
+                let roles_before = store::roles_of(c, &id)?;
+                let granted = granted_case_roles(&roles_before, &roles_after);
+                if id == actor && !granted.is_empty() {
+                    return Err(AppError::Forbidden(
+                        "Another administrator must give you a role that reads case content."
+                            .into(),
+                    ));
                 }
                 if was_admin && !stays_admin && store::other_active_admins(c, &id)? == 0 {
                     return Err(AppError::Conflict(
@@ -1094,6 +1176,8 @@ pub async fn update_user(
                 if req.active == Some(false) {
                     store::revoke_user_sessions(c, &id, None, "deactivated", now)?;
                 }
+                trail.append(c, &actor, now, "user_updated", None)?;
+                tell_admins_of_grant(c, mail, &actor, &id, &granted, now)?;
                 let user =
                     store::find(c, &id)?.ok_or_else(|| AppError::internal("user vanished"))?;
                 tracing::info!(user = %id, by = %actor, "user updated");
@@ -1137,8 +1221,10 @@ pub async fn reset_password(
                 let id = id.as_str();
                 store::find(c, id)?.ok_or_else(|| AppError::NotFound("No such user.".into()))?;
                 let now = now();
+                let trail = Trail::before(c, Subject::User(id.to_string()))?;
                 store::reset_password(c, id, &hash, now)?;
                 store::revoke_user_sessions(c, id, None, "password reset", now)?;
+                trail.append(c, &actor, now, "password_reset", None)?;
                 tracing::info!(user = %id, by = %actor, "password reset");
                 user_view(c, id)
             })
@@ -1159,7 +1245,9 @@ pub async fn unlock_user(svc: &Services, caller: Caller, id: UserId) -> Result<U
             c.write(|c| {
                 let id = id.as_str();
                 store::find(c, id)?.ok_or_else(|| AppError::NotFound("No such user.".into()))?;
+                let trail = Trail::before(c, Subject::User(id.to_string()))?;
                 store::unlock(c, id, now())?;
+                trail.append(c, &actor, now(), "unlocked", None)?;
                 tracing::info!(user = %id, by = %actor, "sign-in unlocked");
                 user_view(c, id)
             })
@@ -1179,8 +1267,10 @@ pub fn reset_password_blocking(conn: &mut DbConnection, email: &str) -> Result<S
         let user = store::find_by_email(c, email.as_str())?
             .ok_or_else(|| AppError::NotFound("No user has this email.".into()))?;
         let now = now();
+        let trail = Trail::before(c, Subject::User(user.id.clone()))?;
         store::reset_password(c, &user.id, &hash, now)?;
         store::revoke_user_sessions(c, &user.id, None, "password reset", now)?;
+        trail.append(c, "command line", now, "password_reset", None)?;
         tracing::info!(user = %user.id, by = "command line", "password reset");
         Ok::<_, AppError>(())
     })?;
@@ -1193,7 +1283,9 @@ pub fn unlock_blocking(conn: &mut DbConnection, email: &str) -> Result<(), AppEr
     conn.write(|c| {
         let user = store::find_by_email(c, email.as_str())?
             .ok_or_else(|| AppError::NotFound("No user has this email.".into()))?;
+        let trail = Trail::before(c, Subject::User(user.id.clone()))?;
         store::unlock(c, &user.id, now())?;
+        trail.append(c, "command line", now(), "unlocked", None)?;
         tracing::info!(user = %user.id, by = "command line", "sign-in unlocked");
         Ok(())
     })
@@ -1232,6 +1324,7 @@ pub fn bootstrap_admin(
         }
         insert_user(
             c,
+            "system",
             &NewAccount {
                 id: &new_id(),
                 email: &email,
@@ -1287,6 +1380,7 @@ pub fn create_user_blocking(
         check_jurisdictions_exist(c, &jurisdictions)?;
         insert_user(
             c,
+            "command line",
             &NewAccount {
                 id: &id,
                 email: email.as_str(),

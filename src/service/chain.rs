@@ -99,11 +99,9 @@ fn record_entry(c: &mut DbConnection, e: &NewEvent<'_>) -> Result<record::Entry,
     let after = store::find(c, e.rfa_id)?
         .map(|r| record::of(&r))
         .unwrap_or_default();
-    let previous = match store::last_details(c, e.rfa_id)? {
-        Some(d) => record::Entry::of_details(&serde_json::from_str(&d).unwrap_or(Value::Null))
-            .map(|p| p.digest().to_string()),
-        None => None,
-    };
+    let previous = store::last_details(c, e.rfa_id)?
+        .and_then(|d| record::Entry::of_details(&d))
+        .map(|p| p.digest().to_string());
     let before = match (e.was, e.state_before) {
         (Some(was), _) => record::of(was),
         // An intake: nothing before it.
@@ -113,11 +111,7 @@ fn record_entry(c: &mut DbConnection, e: &NewEvent<'_>) -> Result<record::Entry,
     let rfa_id = e.rfa_id;
     let entry = record::entry_for(previous.as_deref(), &before, after, || {
         let events = store::details_of(c, rfa_id, i64::MAX).ok()?;
-        let parsed: Vec<(i64, Value)> = events
-            .into_iter()
-            .map(|(s, d)| (s, serde_json::from_str(&d).unwrap_or(Value::Null)))
-            .collect();
-        record::replay(parsed.iter().map(|(s, d)| (*s, d))).record
+        record::replay(events.iter().map(|(s, d)| (*s, d.as_str()))).record
     });
     if let record::Entry::Full { outside, .. } = &entry
         && !outside.is_empty()
@@ -153,6 +147,11 @@ pub struct Verification {
     pub snapshots_checked: i64,
     /// Signed checkpoints checked against their signature and the chain.
     pub checkpoints_checked: i64,
+    /// The trail of accounts and the registry: its head, events walked, and users and
+    /// jurisdictions compared with their history.
+    pub trail_head_seq: i64,
+    pub trail_events_checked: i64,
+    pub trail_records_checked: i64,
     /// Each thing found, in the order checked, at most a hundred.
     pub findings: Vec<Finding>,
 }
@@ -174,6 +173,9 @@ pub struct Finding {
     pub fields: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot_id: Option<String>,
+    /// A trail subject: `user:<id>` or `jurisdiction:<id>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
     /// The finding in words.
     pub detail: String,
 }
@@ -225,11 +227,12 @@ impl Finding {
             reference: None,
             fields: Vec::new(),
             snapshot_id: None,
+            subject: None,
             detail,
         }
     }
 
-    fn at(mut self, seq: i64) -> Self {
+    pub fn at(mut self, seq: i64) -> Self {
         self.seq = Some(seq);
         self
     }
@@ -260,6 +263,9 @@ pub fn verify(c: &mut DbConnection) -> Result<Verification, AppError> {
         records_not_covered: 0,
         snapshots_checked: 0,
         checkpoints_checked: 0,
+        trail_head_seq: 0,
+        trail_events_checked: 0,
+        trail_records_checked: 0,
         findings: Vec::new(),
     };
     walk(c, &mut v, head_seq, &head_hash)?;
@@ -353,9 +359,8 @@ fn records(c: &mut DbConnection, v: &mut Verification, head_seq: i64) -> Result<
         let Some(last) = rows.last() else { break };
         after = last.id.clone();
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let mut events: std::collections::HashMap<String, Vec<(i64, Value)>> = Default::default();
+        let mut events: std::collections::HashMap<String, Vec<(i64, String)>> = Default::default();
         for (rfa_id, seq, details) in store::details_of_many(c, &ids, head_seq)? {
-            let details = serde_json::from_str(&details).unwrap_or(Value::Null);
             events.entry(rfa_id).or_default().push((seq, details));
         }
         for row in &rows {
@@ -374,7 +379,7 @@ fn records(c: &mut DbConnection, v: &mut Verification, head_seq: i64) -> Result<
                 );
                 continue;
             };
-            let replay = record::replay(history.iter().map(|(s, d)| (*s, d)));
+            let replay = record::replay(history.iter().map(|(s, d)| (*s, d.as_str())));
             for (seq, fields) in &replay.outside {
                 let mut f = Finding::new(
                     FindingKind::RecordChangedOutside,

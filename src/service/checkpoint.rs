@@ -127,9 +127,10 @@ fn read_key_file(path: &Path) -> Result<Signer, String> {
     Ok(Signer::from_seed(seed))
 }
 
-/// A signed statement: the chain up to `seq` ends in `head_hash`, said at `at` by the key
-/// `key_id` (whose public half is `public_key`, hex). `signature` is Ed25519, hex, over the
-/// canonical JSON of the other fields but `public_key` and `signature` (see `message`).
+/// A signed statement: the requests' event log up to `seq` ends in `head_hash`, and the
+/// trail of accounts and the registry up to `trail_seq` in `trail_hash`, said at `at` by the
+/// key `key_id` (whose public half is `public_key`, hex). `signature` is Ed25519, hex, over
+/// the canonical JSON of the other fields but `public_key` and `signature` (see `message`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Checkpoint {
@@ -137,6 +138,8 @@ pub struct Checkpoint {
     pub statement: String,
     pub seq: i64,
     pub head_hash: String,
+    pub trail_seq: i64,
+    pub trail_hash: String,
     pub at: DateTime<Utc>,
     pub key_id: String,
     pub public_key: String,
@@ -146,23 +149,45 @@ pub struct Checkpoint {
 pub const STATEMENT: &str = "rfa-tracker chain checkpoint";
 
 /// The bytes a checkpoint's signature covers.
-fn message(seq: i64, head_hash: &str, at: &DateTime<Utc>, key_id: &str) -> Vec<u8> {
+fn message(heads: &Heads, at: &DateTime<Utc>, key_id: &str) -> Vec<u8> {
     canonical(&json!({
         "statement": STATEMENT,
-        "seq": seq,
-        "head_hash": head_hash,
+        "seq": heads.seq,
+        "head_hash": heads.head_hash,
+        "trail_seq": heads.trail_seq,
+        "trail_hash": heads.trail_hash,
         "at": at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
         "key_id": key_id,
     }))
     .into_bytes()
 }
 
+/// The two heads a checkpoint signs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heads {
+    pub seq: i64,
+    pub head_hash: String,
+    pub trail_seq: i64,
+    pub trail_hash: String,
+}
+
 impl Checkpoint {
+    fn heads(&self) -> Heads {
+        Heads {
+            seq: self.seq,
+            head_hash: self.head_hash.clone(),
+            trail_seq: self.trail_seq,
+            trail_hash: self.trail_hash.clone(),
+        }
+    }
+
     fn of(row: CheckpointRow) -> Self {
         Self {
             statement: STATEMENT.into(),
             seq: row.seq,
             head_hash: row.head_hash,
+            trail_seq: row.trail_seq,
+            trail_hash: row.trail_hash,
             at: row.at.and_utc(),
             key_id: row.key_id,
             public_key: row.public_key,
@@ -190,10 +215,7 @@ impl Checkpoint {
         self.statement == STATEMENT
             && key_id_of(&public) == self.key_id
             && public
-                .verify_strict(
-                    &message(self.seq, &self.head_hash, &self.at, &self.key_id),
-                    &signature,
-                )
+                .verify_strict(&message(&self.heads(), &self.at, &self.key_id), &signature)
                 .is_ok()
     }
 }
@@ -205,15 +227,17 @@ pub fn sign_head(
     signer: &Signer,
     at: NaiveDateTime,
 ) -> Result<Checkpoint, AppError> {
-    let (seq, head_hash) = events::chain_head(c)?;
+    let heads = heads_now(c)?;
     let at = crate::clock::micros(at);
-    let signature = signer.sign(&message(seq, &head_hash, &at.and_utc(), &signer.key_id));
+    let signature = signer.sign(&message(&heads, &at.and_utc(), &signer.key_id));
     store::insert_once(
         c,
         &CheckpointRow {
             id: uuid::Uuid::now_v7().to_string(),
-            seq,
-            head_hash,
+            seq: heads.seq,
+            head_hash: heads.head_hash,
+            trail_seq: heads.trail_seq,
+            trail_hash: heads.trail_hash,
             at,
             key_id: signer.key_id.clone(),
             public_key: signer.public_key.clone(),
@@ -223,6 +247,18 @@ pub fn sign_head(
     let row = store::latest(c)?
         .ok_or_else(|| AppError::internal("a checkpoint just written is not there"))?;
     Ok(Checkpoint::of(row))
+}
+
+/// Both heads as they are now.
+pub fn heads_now(c: &mut DbConnection) -> Result<Heads, AppError> {
+    let (seq, head_hash) = events::chain_head(c)?;
+    let (trail_seq, trail_hash) = crate::db::trail::head(c)?;
+    Ok(Heads {
+        seq,
+        head_hash,
+        trail_seq,
+        trail_hash,
+    })
 }
 
 pub fn latest(c: &mut DbConnection) -> Result<Option<Checkpoint>, AppError> {
@@ -260,16 +296,38 @@ pub fn contradiction(c: &mut DbConnection, cp: &Checkpoint) -> Result<Option<Str
         0 => Some(GENESIS.to_string()),
         seq => events::event_hash(c, seq)?,
     };
+    match hash {
+        None => {
+            return Ok(Some(format!(
+                "Event {}, which the checkpoint signed, is missing.",
+                cp.seq
+            )));
+        }
+        Some(h) if h != cp.head_hash => {
+            return Ok(Some(format!(
+                "Event {} no longer has the hash the checkpoint signed: the history up to it was rewritten.",
+                cp.seq
+            )));
+        }
+        Some(_) => {}
+    }
+    let (trail_head, _) = crate::db::trail::head(c)?;
+    if cp.trail_seq > trail_head {
+        return Ok(Some(format!(
+            "The checkpoint signed the trail of accounts and the registry up to event {}, but it now ends at event {trail_head}: events were removed.",
+            cp.trail_seq
+        )));
+    }
+    let hash = match cp.trail_seq {
+        0 => Some(GENESIS.to_string()),
+        seq => crate::db::trail::hash_at(c, seq)?,
+    };
     Ok(match hash {
-        None => Some(format!(
-            "Event {}, which the checkpoint signed, is missing.",
-            cp.seq
+        Some(h) if h == cp.trail_hash => None,
+        _ => Some(format!(
+            "Trail event {} no longer has the hash the checkpoint signed: the trail of accounts and the registry up to it was rewritten.",
+            cp.trail_seq
         )),
-        Some(h) if h != cp.head_hash => Some(format!(
-            "Event {} no longer has the hash the checkpoint signed: the history up to it was rewritten.",
-            cp.seq
-        )),
-        Some(_) => None,
     })
 }
 
@@ -378,7 +436,7 @@ pub fn key_of(svc: &Services) -> (String, String) {
 
 /// Signs the head every `audit.checkpoint_minutes` when it has moved. Each instance runs it;
 /// the head is signed once per key whichever gets there first.
-pub fn spawn_schedule(svc: actix_web::web::Data<Services>) {
+pub fn spawn_schedule(svc: std::sync::Arc<Services>) {
     let minutes = svc.settings.audit.checkpoint_minutes;
     if minutes == 0 {
         return;
@@ -393,9 +451,13 @@ pub fn spawn_schedule(svc: actix_web::web::Data<Services>) {
             let done = svc
                 .db
                 .run(move |c| {
-                    let (head, _) = events::chain_head(c)?;
+                    let heads = heads_now(c)?;
                     let last = store::latest(c)?;
-                    if last.is_some_and(|l| l.seq == head && l.key_id == signer.key_id) {
+                    if last.is_some_and(|l| {
+                        l.seq == heads.seq
+                            && l.trail_seq == heads.trail_seq
+                            && l.key_id == signer.key_id
+                    }) {
                         return Ok(None);
                     }
                     c.write(|c| sign_head(c, &signer, now)).map(Some)
@@ -422,14 +484,22 @@ mod tests {
     fn a_statement_holds_only_as_signed() {
         let signer = Signer::from_seed([7; 32]);
         let at = Utc::now();
+        let heads = Heads {
+            seq: 42,
+            head_hash: "ab".repeat(32),
+            trail_seq: 7,
+            trail_hash: "ef".repeat(32),
+        };
         let cp = Checkpoint {
             statement: STATEMENT.into(),
             seq: 42,
             head_hash: "ab".repeat(32),
+            trail_seq: 7,
+            trail_hash: "ef".repeat(32),
             at,
             key_id: signer.key_id.clone(),
             public_key: signer.public_key.clone(),
-            signature: signer.sign(&message(42, &"ab".repeat(32), &at, &signer.key_id)),
+            signature: signer.sign(&message(&heads, &at, &signer.key_id)),
         };
         assert!(cp.signature_holds());
         for forged in [
@@ -439,6 +509,10 @@ mod tests {
             },
             Checkpoint {
                 head_hash: "cd".repeat(32),
+                ..cp.clone()
+            },
+            Checkpoint {
+                trail_seq: 8,
                 ..cp.clone()
             },
             Checkpoint {

@@ -16,6 +16,7 @@ pub mod record;
 pub mod registry;
 pub mod reports;
 pub mod rfas;
+pub mod trail;
 pub mod validate;
 
 pub use context::{Rules, Services};

@@ -118,9 +118,13 @@ impl Entry {
         }
     }
 
-    /// The entry of an event's details; `None` for an event written before records were kept
-    /// (or one whose entry is not readable, which the replay reports).
-    pub fn of_details(details: &Value) -> Option<Entry> {
+    /// The entry of an event's details (JSON text); `None` for an event written before
+    /// records were kept (or one whose entry is not readable, which the replay reports).
+    pub fn of_details(details: &str) -> Option<Entry> {
+        Self::of_value(&serde_json::from_str(details).ok()?)
+    }
+
+    fn of_value(details: &Value) -> Option<Entry> {
         let e = details.get("record")?;
         let digest = e.get("digest")?.as_str()?.to_string();
         if let Some(Value::Object(full)) = e.get("full") {
@@ -198,9 +202,10 @@ pub struct Replay {
 }
 
 impl Replay {
-    /// Applies one event's details (events in sequence order).
-    pub fn step(&mut self, seq: i64, details: &Value) {
-        let Some(entry) = Entry::of_details(details) else {
+    /// Applies one event's details, JSON text (events in sequence order).
+    pub fn step(&mut self, seq: i64, details: &str) {
+        let details: Value = serde_json::from_str(details).unwrap_or(Value::Null);
+        let Some(entry) = Entry::of_value(&details) else {
             // Events written before records were kept have none; once one has, every later
             // event must.
             if details.get("record").is_some() || self.record.is_some() {
@@ -239,7 +244,7 @@ impl Replay {
 }
 
 /// The record's history as replayed from a request's events' details, in order.
-pub fn replay<'a>(events: impl IntoIterator<Item = (i64, &'a Value)>) -> Replay {
+pub fn replay<'a>(events: impl IntoIterator<Item = (i64, &'a str)>) -> Replay {
     let mut r = Replay::default();
     for (seq, details) in events {
         r.step(seq, details);
@@ -285,11 +290,16 @@ mod tests {
             panic!("a full entry")
         };
         assert_eq!(outside["subject"], json!({"history": "A", "found": "B"}));
-        let details: Vec<Value> = [intake, review, accept]
+        let details: Vec<String> = [intake, review, accept]
             .iter()
-            .map(|e| json!({"record": e.to_json()}))
+            .map(|e| json!({"record": e.to_json()}).to_string())
             .collect();
-        let r = replay(details.iter().enumerate().map(|(i, d)| (i as i64 + 1, d)));
+        let r = replay(
+            details
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (i as i64 + 1, d.as_str())),
+        );
         assert_eq!(r.record, Some(third));
         assert_eq!(r.outside, vec![(3, vec!["subject".to_string()])]);
         assert_eq!(r.inconsistent, None);
@@ -305,8 +315,14 @@ mod tests {
             json!({"record": intake.to_json()}),
             forged,
             json!({"other": 1}),
-        ];
-        let r = replay(details.iter().enumerate().map(|(i, d)| (i as i64 + 1, d)));
+        ]
+        .map(|d| d.to_string());
+        let r = replay(
+            details
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (i as i64 + 1, d.as_str())),
+        );
         assert_eq!(r.inconsistent, Some(2));
     }
 }

@@ -25,6 +25,7 @@ use crate::service::Services;
 use crate::service::accounts::{Caller, new_id};
 use crate::service::eligibility::facts_changed;
 use crate::service::paging::{decode_cursor, encode_cursor, page};
+use crate::service::trail::{Subject, Trail};
 use crate::service::validate::Errors;
 
 const MAX_NAME: usize = 200;
@@ -365,9 +366,12 @@ fn check_contact(errors: &mut Errors, raw: &str) -> Option<String> {
     }
 }
 
-/// Appends to the registry's record of changes.
+/// Appends to the registry's record of changes, and the change's event to the trail of
+/// accounts and the registry (`trail`: taken before the change).
+#[allow(clippy::too_many_arguments)]
 fn record(
     c: &mut DbConnection,
+    trail: Trail,
     jurisdiction_id: &str,
     entity: &str,
     entity_id: &str,
@@ -375,6 +379,13 @@ fn record(
     actor: &str,
     details: &impl Serialize,
 ) -> Result<(), AppError> {
+    trail.append(
+        c,
+        actor,
+        now(),
+        &format!("{entity}_{action}"),
+        Some((entity, entity_id)),
+    )?;
     store::record_change(
         c,
         &ChangeRow {
@@ -415,6 +426,7 @@ pub async fn create_jurisdiction(
         .run(move |c| {
             c.write(|c| {
                 let id = new_id();
+                let trail = Trail::before(c, Subject::Jurisdiction(id.clone()))?;
                 if store::jurisdiction_name_taken(c, &name, &id)? {
                     return Err(AppError::Conflict(
                         "A jurisdiction with this name exists.".into(),
@@ -436,7 +448,7 @@ pub async fn create_jurisdiction(
                 )?;
                 let row = store::find_jurisdiction(c, &id)?.ok_or_else(not_found)?;
                 let view = jurisdiction_view(c, row)?;
-                record(c, &id, "jurisdiction", &id, "created", &actor, &view)?;
+                record(c, trail, &id, "jurisdiction", &id, "created", &actor, &view)?;
                 Ok(view)
             })
         })
@@ -506,6 +518,7 @@ pub async fn update_jurisdiction(
         .run(move |c| {
             c.write(|c| {
                 store::find_jurisdiction(c, &id)?.ok_or_else(not_found)?;
+                let trail = Trail::before(c, Subject::Jurisdiction(id.clone()))?;
                 if let Some(name) = &name
                     && store::jurisdiction_name_taken(c, name, &id)?
                 {
@@ -527,7 +540,7 @@ pub async fn update_jurisdiction(
                 )?;
                 let row = store::find_jurisdiction(c, &id)?.ok_or_else(not_found)?;
                 let view = jurisdiction_view(c, row)?;
-                record(c, &id, "jurisdiction", &id, "updated", &actor, &view)?;
+                record(c, trail, &id, "jurisdiction", &id, "updated", &actor, &view)?;
                 facts_changed(c, &rules, &id, &actor, "jurisdiction updated")?;
                 Ok(view)
             })
@@ -556,6 +569,7 @@ pub async fn add_assessment(
         .run(move |c| {
             c.write(|c| {
                 store::find_jurisdiction(c, &jurisdiction_id)?.ok_or_else(not_found)?;
+                let trail = Trail::before(c, Subject::Jurisdiction(jurisdiction_id.clone()))?;
                 let row = AssessmentRow {
                     id: new_id(),
                     jurisdiction_id: jurisdiction_id.clone(),
@@ -571,6 +585,7 @@ pub async fn add_assessment(
                 let view = assessment_view(row)?;
                 record(
                     c,
+                    trail,
                     &jurisdiction_id,
                     "assessment",
                     &view.id,
@@ -606,6 +621,7 @@ pub async fn add_assurance(
         .run(move |c| {
             c.write(|c| {
                 store::find_jurisdiction(c, &jurisdiction_id)?.ok_or_else(not_found)?;
+                let trail = Trail::before(c, Subject::Jurisdiction(jurisdiction_id.clone()))?;
                 let row = AssuranceRow {
                     id: new_id(),
                     jurisdiction_id: jurisdiction_id.clone(),
@@ -620,6 +636,7 @@ pub async fn add_assurance(
                 let view = assurance_view(row)?;
                 record(
                     c,
+                    trail,
                     &jurisdiction_id,
                     "assurance",
                     &view.id,
@@ -650,6 +667,7 @@ pub async fn add_framework(
         .run(move |c| {
             c.write(|c| {
                 store::find_jurisdiction(c, &jurisdiction_id)?.ok_or_else(not_found)?;
+                let trail = Trail::before(c, Subject::Jurisdiction(jurisdiction_id.clone()))?;
                 let row = FrameworkRow {
                     id: new_id(),
                     jurisdiction_id: jurisdiction_id.clone(),
@@ -663,6 +681,7 @@ pub async fn add_framework(
                 let view = framework_view(row)?;
                 record(
                     c,
+                    trail,
                     &jurisdiction_id,
                     "framework",
                     &view.id,
@@ -745,6 +764,7 @@ pub async fn create_authority(
         .run(move |c| {
             c.write(|c| {
                 store::find_jurisdiction(c, &jurisdiction_id)?.ok_or_else(not_found)?;
+                let trail = Trail::before(c, Subject::Jurisdiction(jurisdiction_id.clone()))?;
                 let id = new_id();
                 if store::authority_name_taken(c, &jurisdiction_id, &name, &id)? {
                     return Err(AppError::Conflict(
@@ -766,6 +786,7 @@ pub async fn create_authority(
                 let view = authority_view(row)?;
                 record(
                     c,
+                    trail,
                     &jurisdiction_id,
                     "authority",
                     &view.id,
@@ -827,6 +848,7 @@ pub async fn update_authority(
         .run(move |c| {
             c.write(|c| {
                 store::find_authority(c, &jurisdiction_id, &id)?.ok_or_else(authority_not_found)?;
+                let trail = Trail::before(c, Subject::Jurisdiction(jurisdiction_id.clone()))?;
                 if let Some(name) = &name
                     && store::authority_name_taken(c, &jurisdiction_id, name, &id)?
                 {
@@ -850,6 +872,7 @@ pub async fn update_authority(
                 let view = authority_view(row)?;
                 record(
                     c,
+                    trail,
                     &jurisdiction_id,
                     "authority",
                     &id,

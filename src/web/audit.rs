@@ -52,27 +52,40 @@ pub async fn audit(
     let findings = if params.run.is_some() {
         let chain = rfas::verify_chain(&svc, signed.caller()).await?;
         let docs = documents::verify_documents(&svc, signed.caller()).await?;
-        let of = |kinds: &[FindingKind]| -> Vec<String> {
+        // Each finding once, under the part of the record it concerns.
+        const TRAIL: [&str; 5] = [
+            "trail_events",
+            "trail_head",
+            "users",
+            "jurisdictions",
+            "chain_checkpoints",
+        ];
+        let of = |kinds: &[FindingKind], trail: bool| -> Vec<String> {
             chain
                 .findings
                 .iter()
-                .filter(|f| kinds.contains(&f.kind))
+                .filter(|f| kinds.contains(&f.kind) && TRAIL.contains(&f.table) == trail)
                 .map(|f| f.detail.clone())
                 .collect()
         };
-        let log = of(&[
-            FindingKind::BrokenLink,
-            FindingKind::HeadMismatch,
-            FindingKind::OutsideChain,
-        ]);
-        let records = of(&[
+        let records_kinds = [
             FindingKind::RecordAltered,
             FindingKind::RecordChangedOutside,
             FindingKind::RecordInconsistent,
             FindingKind::RecordMissing,
             FindingKind::RecordWithoutHistory,
-        ]);
-        let snapshots = of(&[FindingKind::SnapshotAltered]);
+        ];
+        let log_kinds = [
+            FindingKind::BrokenLink,
+            FindingKind::HeadMismatch,
+            FindingKind::OutsideChain,
+        ];
+        let log = of(&log_kinds, false);
+        let records = of(&records_kinds, false);
+        let snapshots = of(&[FindingKind::SnapshotAltered], false);
+        let mut trail = of(&log_kinds, true);
+        trail.extend(of(&records_kinds, true));
+        let checkpoints = of(&[FindingKind::CheckpointContradicted], true);
         let uncovered = match chain.records_not_covered {
             0 => String::new(),
             n => format!(
@@ -111,6 +124,38 @@ pub async fn audit(
                 },
                 holds: records.is_empty(),
                 details: records,
+            },
+            Finding {
+                what: "The accounts and the registry",
+                words: if trail.is_empty() {
+                    format!(
+                        "Every user and jurisdiction matches its trail: {} checked, {} trail events walked.",
+                        chain.trail_records_checked, chain.trail_events_checked
+                    )
+                } else {
+                    format!(
+                        "{} checked. Report it: these were changed behind the service's back.",
+                        chain.trail_records_checked
+                    )
+                },
+                holds: trail.is_empty(),
+                details: trail,
+            },
+            Finding {
+                what: "The signed checkpoints",
+                words: if checkpoints.is_empty() {
+                    format!(
+                        "Every signed checkpoint holds: {} checked. The history they signed is unchanged.",
+                        chain.checkpoints_checked
+                    )
+                } else {
+                    format!(
+                        "{} checked. The history a checkpoint signed was cut short or rewritten:",
+                        chain.checkpoints_checked
+                    )
+                },
+                holds: checkpoints.is_empty(),
+                details: checkpoints,
             },
             Finding {
                 what: "The frozen figures",

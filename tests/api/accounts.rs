@@ -23,6 +23,7 @@ both_backends!(
     admins_manage_users,
     inputs_cannot_set_what_they_should_not,
     the_last_administrator_stays,
+    administrators_cannot_give_themselves_case_roles_and_others_hear_of_grants,
     user_list_pages_without_gaps,
 );
 
@@ -652,7 +653,7 @@ async fn the_last_administrator_stays(backend: Backend) {
     )
     .await;
     assert_problem(
-        app.patch(&path, Some(&admin), &json!({"roles": ["supervisor"]}))
+        app.patch(&path, Some(&admin), &json!({"roles": ["reporting"]}))
             .await,
         409,
     )
@@ -660,9 +661,108 @@ async fn the_last_administrator_stays(backend: Backend) {
     // With a second administrator, the first may step down.
     let (_, _) = app.user_with(&["admin"], &[]).await;
     let res = app
-        .patch(&path, Some(&admin), &json!({"roles": ["supervisor"]}))
+        .patch(&path, Some(&admin), &json!({"roles": ["reporting"]}))
         .await;
     assert_eq!(res.status(), 200);
+}
+
+async fn administrators_cannot_give_themselves_case_roles_and_others_hear_of_grants(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    let first = app.admin_token().await;
+    let me: Value = app
+        .get("/api/v1/me", Some(&first))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let first_id = me["id"].as_str().unwrap().to_string();
+    let (second_id, second) = app.user_with(&["admin"], &[]).await;
+    let second_email = app
+        .get(&format!("/api/v1/users/{second_id}"), Some(&first))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["email"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Reading case content is never an administrator's own decision.
+    let own = format!("/api/v1/users/{first_id}");
+    let (place, _) = crate::registry::jurisdiction_with_authority(&app, &first, "DE").await;
+    for roles in [
+        json!(["admin", "supervisor"]),
+        json!(["admin", "liaison_officer"]),
+    ] {
+        let res = app
+            .patch(
+                &own,
+                Some(&first),
+                &json!({"roles": roles, "jurisdiction_ids": [place]}),
+            )
+            .await;
+        let problem = assert_problem(res, 403).await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("Another administrator")
+        );
+    }
+    let role_mail = |app: &TestApp| {
+        let token = second.clone();
+        let url = app.url("/api/v1/admin/outbox?limit=200");
+        let client = app.client.clone();
+        async move {
+            let page: Value = client
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["kind"] == "role_granted")
+                .map(|m| {
+                    (
+                        m["recipient"].as_str().unwrap().to_string(),
+                        m["subject"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(role_mail(&app).await.is_empty());
+    // A grant to someone else: the other administrator hears of it, the granter does not.
+    let res = app
+        .post(
+            "/api/v1/users",
+            Some(&first),
+            &json!({"email": "new.supervisor@rfa.test", "display_name": "New Supervisor", "roles": ["supervisor"], "password": "long enough password"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let mail = role_mail(&app).await;
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert_eq!(mail[0].0, second_email);
+    assert!(mail[0].1.contains("New Supervisor"), "{mail:?}");
+    // Another administrator may give the first one the role.
+    let res = app
+        .patch(
+            &own,
+            Some(&second),
+            &json!({"roles": ["admin", "supervisor"]}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    // Nobody else to tell: the granter and the grantee are the only administrators.
+    assert_eq!(role_mail(&app).await.len(), 1);
 }
 
 async fn user_list_pages_without_gaps(backend: Backend) {

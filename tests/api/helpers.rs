@@ -95,9 +95,13 @@ macro_rules! both_backends {
 
 /// A database made for one test, removed when the test ends.
 pub struct TestDb {
+    /// The owner's URL (migrations, and tests acting behind the service's back).
     pub url: String,
     pg_admin: Option<(String, String)>,
     pub dir: tempfile::TempDir,
+    /// What the service connects with: on PostgreSQL a role that owns nothing and may only
+    /// read and append the history (docs/operations.md), made once the schema exists.
+    service: std::sync::OnceLock<String>,
 }
 
 impl TestDb {
@@ -108,6 +112,7 @@ impl TestDb {
                 url: format!("sqlite://{}", dir.path().join("rfa.db").display()),
                 pg_admin: None,
                 dir,
+                service: Default::default(),
             },
             Backend::Postgres => {
                 let admin = postgres_admin_url().expect("RFA_TEST_POSTGRES_URL");
@@ -123,6 +128,7 @@ impl TestDb {
                     url: url.to_string(),
                     pg_admin: Some((admin, name)),
                     dir,
+                    service: Default::default(),
                 }
             }
         }
@@ -134,16 +140,57 @@ impl TestDb {
             url: format!("sqlite://{}", path.display()),
             pg_admin: None,
             dir: tempfile::tempdir().expect("temporary directory"),
+            service: Default::default(),
         }
     }
 
     /// The same database for a second server instance; only the first removes it.
     pub fn shared(&self) -> Self {
+        let service = std::sync::OnceLock::new();
+        let _ = service.set(self.service_url());
         Self {
             url: self.url.clone(),
             pg_admin: None,
             dir: tempfile::tempdir().expect("temporary directory"),
+            service,
         }
+    }
+
+    /// The URL the service connects with. On PostgreSQL the first call migrates the
+    /// database as its owner and makes the service's role, as production does.
+    pub fn service_url(&self) -> String {
+        self.service
+            .get_or_init(|| {
+                let Some((_, name)) = &self.pg_admin else {
+                    return self.url.clone();
+                };
+                let owner = rfa_tracker::config::DatabaseSettings {
+                    url: self.url.clone(),
+                    pool_size: 1,
+                    connect_timeout_secs: 5,
+                    sqlite_synchronous: rfa_tracker::config::SqliteSynchronous::Normal,
+                    sqlite_busy_timeout_ms: 5000,
+                };
+                rfa_tracker::db::migrate(&owner).expect("migrate as the owner");
+                let role = service_role(name);
+                for sql in [
+                    format!("CREATE ROLE {role} LOGIN"),
+                    format!("GRANT CONNECT ON DATABASE {name} TO {role}"),
+                    format!("GRANT USAGE ON SCHEMA public TO {role}"),
+                    format!(
+                        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"
+                    ),
+                    format!(
+                        "REVOKE UPDATE, DELETE, TRUNCATE ON rfa_events, registry_changes, document_downloads, report_snapshots, chain_checkpoints FROM {role}"
+                    ),
+                ] {
+                    self.execute(&sql);
+                }
+                let mut url = url::Url::parse(&self.url).expect("a URL");
+                url.set_username(&role).expect("a user name");
+                url.to_string()
+            })
+            .clone()
     }
 
     /// Runs SQL directly against the database, behind the service's back.
@@ -242,10 +289,21 @@ impl TestDb {
     }
 }
 
+/// The service's role for a test database (roles are the cluster's, so named after it).
+fn service_role(database: &str) -> String {
+    format!("{database}_svc")
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if self.pg_admin.is_some() {
+        if let Some((admin, name)) = self.pg_admin.clone() {
             self.destroy();
+            if self.service.get().is_some() {
+                let mut conn =
+                    PgConnection::establish(&admin).expect("PostgreSQL admin connection");
+                let _ = diesel::sql_query(format!("DROP ROLE IF EXISTS {}", service_role(&name)))
+                    .execute(&mut conn);
+            }
         }
     }
 }
@@ -256,7 +314,7 @@ pub fn settings(db: &TestDb, overrides: &[(&str, Value)]) -> Settings {
         .merge(Serialized::default("server.bind", "127.0.0.1:0"))
         .merge(Serialized::default("server.workers", 2))
         .merge(Serialized::default("data_dir", db.dir.path().join("data")))
-        .merge(Serialized::default("database.url", &db.url))
+        .merge(Serialized::default("database.url", db.service_url()))
         .merge(Serialized::default("database.sqlite_synchronous", "normal"))
         .merge(Serialized::default("log.level", "error"))
         .merge(Serialized::default("auth.jwt_secret", TEST_SECRET))

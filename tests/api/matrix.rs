@@ -239,6 +239,18 @@ pub fn rows() -> Vec<Row> {
         ),
         r(
             "GET",
+            "/api/v1/audit/checkpoints",
+            none,
+            [401, 403, 403, 403, 200],
+        ),
+        r(
+            "POST",
+            "/api/v1/audit/checkpoints",
+            |_| json!({}),
+            [401, 403, 403, 403, 201],
+        ),
+        r(
+            "GET",
             "/api/v1/reports/annual",
             none,
             [401, 403, 200, 200, 403],

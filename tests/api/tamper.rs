@@ -18,6 +18,7 @@ both_backends!(
     a_cut_tail_is_caught_by_a_signed_checkpoint,
     a_rewritten_history_with_every_hash_recomputed_is_caught_by_a_signed_checkpoint,
     an_edited_snapshot_is_named,
+    a_role_granted_or_an_assessment_edited_in_the_database_is_named,
 );
 
 async fn verify(w: &World) -> Value {
@@ -373,5 +374,55 @@ async fn an_edited_snapshot_is_named(backend: Backend) {
             .as_str()
             .unwrap()
             .contains("Annual report draft")
+    );
+}
+
+async fn a_role_granted_or_an_assessment_edited_in_the_database_is_named(backend: Backend) {
+    let (w, _) = world_with_history(backend).await;
+    let v = verify(&w).await;
+    // The administrator, four users and two jurisdictions, each with its trail.
+    assert_eq!(v["trail_records_checked"], 7, "{v}");
+    let me: Value = w
+        .app
+        .get("/api/v1/me", Some(&w.reporting))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = me["id"].as_str().unwrap();
+    let db = &w.app.db;
+    db.execute(&format!(
+        "INSERT INTO user_roles (user_id, role) VALUES ('{id}', 'supervisor')"
+    ));
+    db.execute(&format!(
+        "UPDATE human_rights_assessments SET summary = 'Edited.' WHERE jurisdiction_id = '{}'",
+        w.jurisdiction
+    ));
+    let v = verify(&w).await;
+    assert_eq!(v["ok"], false);
+    let altered: Vec<(String, String, Value)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "record_altered")
+        .map(|f| {
+            (
+                f["table"].as_str().unwrap().to_string(),
+                f["subject"].as_str().unwrap().to_string(),
+                f["fields"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        altered,
+        vec![
+            ("users".into(), format!("user:{id}"), json!(["roles"])),
+            (
+                "jurisdictions".into(),
+                format!("jurisdiction:{}", w.jurisdiction),
+                json!(["assessments"])
+            ),
+        ],
+        "{v}"
     );
 }

@@ -1,3 +1,5 @@
+DROP TRIGGER trail_events_no_truncate ON trail_events;
+DROP TRIGGER trail_events_append_only ON trail_events;
 DROP TRIGGER chain_checkpoints_no_truncate ON chain_checkpoints;
 DROP TRIGGER chain_checkpoints_append_only ON chain_checkpoints;
 DROP TRIGGER report_snapshots_no_truncate ON report_snapshots;
@@ -10,3 +12,5 @@ DROP TRIGGER rfa_events_no_truncate ON rfa_events;
 DROP TRIGGER rfa_events_append_only ON rfa_events;
 DROP FUNCTION refuse_rewrite();
 DROP TABLE chain_checkpoints;
+DROP TABLE trail_head;
+DROP TABLE trail_events;

@@ -1,10 +1,35 @@
 -- The history is append-only in the database itself: an UPDATE, DELETE or TRUNCATE of an
--- event, a registry change, a document download, a frozen snapshot or a signed checkpoint
--- is refused, whoever asks. (The table owner can still drop a trigger; run the service as a
--- role that owns nothing — docs/operations.md — and see docs/security.md for what
--- verification and the signed checkpoints show.)
+-- event, a trail event, a registry change, a document download, a frozen snapshot or a
+-- signed checkpoint is refused, whoever asks. (The table owner can still drop a trigger; run
+-- the service as a role that owns nothing — docs/operations.md — and see docs/security.md
+-- for what verification and the signed checkpoints show.)
 
--- Signed statements of the chain head: the event log up to `seq` ends in `head_hash`.
+-- The trail of accounts and the registry: a hash chain of its own, beside the requests'.
+-- Each event names its subject (a user, or a jurisdiction with its assessments, assurances,
+-- frameworks and authorities), who acted, and in `details.record` the subject's record
+-- entry (whole, or the fields changed before and after, with the digest of the whole).
+CREATE TABLE trail_events (
+    seq          BIGINT PRIMARY KEY NOT NULL,
+    subject_kind TEXT NOT NULL,
+    subject_id   TEXT NOT NULL,
+    actor_id     TEXT NOT NULL,
+    at           TIMESTAMP NOT NULL,
+    action       TEXT NOT NULL,
+    details      TEXT NOT NULL,
+    prev_hash    TEXT NOT NULL,
+    hash         TEXT NOT NULL
+);
+CREATE INDEX trail_events_subject ON trail_events (subject_kind, subject_id, seq);
+CREATE TABLE trail_head (
+    id   INTEGER PRIMARY KEY NOT NULL,
+    seq  BIGINT NOT NULL,
+    hash TEXT NOT NULL
+);
+INSERT INTO trail_head (id, seq, hash)
+VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+
+-- Signed statements of the chain heads: the event log up to `seq` ends in `head_hash`,
+-- the trail of accounts and the registry up to `trail_seq` in `trail_hash`.
 -- `signature` is Ed25519 over the canonical statement (see service::checkpoint), by the key
 -- whose public half is `public_key` (hex) and whose id is `key_id`.
 CREATE TABLE chain_checkpoints (
@@ -12,11 +37,13 @@ CREATE TABLE chain_checkpoints (
     seq        BIGINT NOT NULL,
     head_hash  TEXT NOT NULL,
     at         TIMESTAMP NOT NULL,
+    trail_seq  BIGINT NOT NULL,
+    trail_hash TEXT NOT NULL,
     key_id     TEXT NOT NULL,
     public_key TEXT NOT NULL,
     signature  TEXT NOT NULL
 );
-CREATE UNIQUE INDEX chain_checkpoints_seq_key ON chain_checkpoints (seq, key_id);
+CREATE UNIQUE INDEX chain_checkpoints_heads_key ON chain_checkpoints (seq, trail_seq, key_id);
 
 CREATE FUNCTION refuse_rewrite() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -48,4 +75,9 @@ CREATE TRIGGER report_snapshots_no_truncate BEFORE TRUNCATE ON report_snapshots
 CREATE TRIGGER chain_checkpoints_append_only BEFORE UPDATE OR DELETE ON chain_checkpoints
     FOR EACH ROW EXECUTE FUNCTION refuse_rewrite();
 CREATE TRIGGER chain_checkpoints_no_truncate BEFORE TRUNCATE ON chain_checkpoints
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_rewrite();
+
+CREATE TRIGGER trail_events_append_only BEFORE UPDATE OR DELETE ON trail_events
+    FOR EACH ROW EXECUTE FUNCTION refuse_rewrite();
+CREATE TRIGGER trail_events_no_truncate BEFORE TRUNCATE ON trail_events
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_rewrite();

@@ -1,3 +1,5 @@
+DROP TRIGGER trail_events_no_delete;
+DROP TRIGGER trail_events_no_update;
 DROP TRIGGER chain_checkpoints_no_delete;
 DROP TRIGGER chain_checkpoints_no_update;
 DROP TRIGGER report_snapshots_no_delete;
@@ -9,3 +11,5 @@ DROP TRIGGER registry_changes_no_update;
 DROP TRIGGER rfa_events_no_delete;
 DROP TRIGGER rfa_events_no_update;
 DROP TABLE chain_checkpoints;
+DROP TABLE trail_head;
+DROP TABLE trail_events;

@@ -2,7 +2,7 @@
 //! officers and supervisors read.
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use serde::Serialize;
 
 use crate::api::extract::{Permit, ReadRegistry, WriteRegistry};
@@ -10,6 +10,7 @@ use crate::api::fields::{Wire, every_error};
 use crate::api::json::Json;
 use crate::api::problem::Problem;
 use crate::api::users::PageQuery;
+use crate::api::versioned::{if_match, with_etag};
 use crate::domain::ids::{AuthorityId, JurisdictionId};
 use crate::error::AppError;
 use crate::service::Services;
@@ -77,13 +78,20 @@ fn created(location: String, body: &impl Serialize) -> HttpResponse {
         .json(body)
 }
 
+/// A created resource that has a version: its `ETag` too.
+fn created_versioned(location: String, version: i64, body: &impl Serialize) -> HttpResponse {
+    let mut builder = HttpResponse::Created();
+    builder.insert_header((header::LOCATION, location));
+    with_etag(builder, version, body)
+}
+
 /// Add a jurisdiction.
 #[utoipa::path(
     tag = "registry",
     request_body = CreateJurisdiction,
     security(("bearer" = [])),
     responses(
-        (status = 201, body = JurisdictionView),
+        (status = 201, body = JurisdictionView, headers(("ETag" = String), ("Location" = String))),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
@@ -98,7 +106,11 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let j =
         registry::create_jurisdiction(&svc, permit.into(), every_error(body.into_inner())?).await?;
-    Ok(created(format!("/api/v1/jurisdictions/{}", j.id), &j))
+    Ok(created_versioned(
+        format!("/api/v1/jurisdictions/{}", j.id),
+        j.version,
+        &j,
+    ))
 }
 
 /// List jurisdictions.
@@ -131,7 +143,7 @@ pub async fn list(
     params(("id" = String, Path, description = "Jurisdiction id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = JurisdictionView),
+        (status = 200, body = JurisdictionView, headers(("ETag" = String))),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -144,35 +156,40 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = jurisdiction_id(&id)?;
-    Ok(HttpResponse::Ok().json(registry::get_jurisdiction(&svc, permit.into(), id).await?))
+    let j = registry::get_jurisdiction(&svc, permit.into(), id).await?;
+    Ok(with_etag(HttpResponse::Ok(), j.version, &j))
 }
 
-/// Change a jurisdiction's name, country, death-penalty status, competence bases or active flag.
+/// Change a jurisdiction's name, country, death-penalty status, competence bases or active
+/// flag. Needs `If-Match` (the jurisdiction's `version`).
 #[utoipa::path(
     tag = "registry",
-    params(("id" = String, Path, description = "Jurisdiction id")),
+    params(("id" = String, Path, description = "Jurisdiction id"), ("If-Match" = String, Header)),
     request_body = UpdateJurisdiction,
     security(("bearer" = [])),
     responses(
-        (status = 200, body = JurisdictionView),
+        (status = 200, body = JurisdictionView, headers(("ETag" = String))),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 428, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/jurisdictions/{id}")]
 pub async fn update(
     svc: web::Data<Services>,
+    req: HttpRequest,
     permit: Permit<WriteRegistry>,
     id: web::Path<String>,
     body: Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let id = jurisdiction_id(&id)?;
-    let j = registry::update_jurisdiction(&svc, permit.into(), id, every_error(body.into_inner())?)
-        .await?;
-    Ok(HttpResponse::Ok().json(j))
+    let changes = every_error(body.into_inner())?;
+    let j = registry::update_jurisdiction(&svc, permit.into(), id, changes, if_match(&req)).await?;
+    Ok(with_etag(HttpResponse::Ok(), j.version, &j))
 }
 
 /// Record a human-rights assessment (kept as history; the latest by date counts).
@@ -304,7 +321,7 @@ pub async fn history(
     request_body = CreateAuthority,
     security(("bearer" = [])),
     responses(
-        (status = 201, body = AuthorityView),
+        (status = 201, body = AuthorityView, headers(("ETag" = String), ("Location" = String))),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -327,8 +344,9 @@ pub async fn create_authority(
         every_error(body.into_inner())?,
     )
     .await?;
-    Ok(created(
+    Ok(created_versioned(
         format!("/api/v1/jurisdictions/{id}/authorities/{}", a.id),
+        a.version,
         &a,
     ))
 }
@@ -359,27 +377,32 @@ pub async fn list_authorities(
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// Change an authority's name, kind, contact address or active flag.
+/// Change an authority's name, kind, contact address or active flag. Needs `If-Match` (the
+/// authority's `version`).
 #[utoipa::path(
     tag = "registry",
     params(
         ("id" = String, Path, description = "Jurisdiction id"),
         ("aid" = String, Path, description = "Authority id"),
+        ("If-Match" = String, Header),
     ),
     request_body = UpdateAuthority,
     security(("bearer" = [])),
     responses(
-        (status = 200, body = AuthorityView),
+        (status = 200, body = AuthorityView, headers(("ETag" = String))),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 428, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/jurisdictions/{id}/authorities/{aid}")]
 pub async fn update_authority(
     svc: web::Data<Services>,
+    req: HttpRequest,
     permit: Permit<WriteRegistry>,
     path: web::Path<(String, String)>,
     body: Json<Value>,
@@ -393,7 +416,8 @@ pub async fn update_authority(
         id,
         aid,
         every_error(body.into_inner())?,
+        if_match(&req),
     )
     .await?;
-    Ok(HttpResponse::Ok().json(a))
+    Ok(with_etag(HttpResponse::Ok(), a.version, &a))
 }

@@ -14,6 +14,7 @@ pub mod problem;
 pub mod reports;
 pub mod rfas;
 pub mod users;
+pub mod versioned;
 
 use std::collections::BTreeMap;
 

@@ -1,13 +1,14 @@
 //! User management for administrators.
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::api::extract::{Auth, ManageUsers, Permit};
 use crate::api::json::Json;
 use crate::api::problem::Problem;
+use crate::api::versioned::{if_match, with_etag};
 use crate::domain::ids::UserId;
 use crate::error::AppError;
 use crate::service::Services;
@@ -59,7 +60,7 @@ pub async fn people(svc: web::Data<Services>, auth: Auth) -> Result<HttpResponse
     request_body = CreateUser,
     security(("bearer" = [])),
     responses(
-        (status = 201, body = UserView),
+        (status = 201, body = UserView, headers(("ETag" = String), ("Location" = String))),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The email is taken", body = Problem, content_type = "application/problem+json"),
@@ -73,10 +74,9 @@ pub async fn create(
     body: Json<CreateUser>,
 ) -> Result<HttpResponse, AppError> {
     let user = accounts::create_user(&svc, permit.into(), body.into_inner()).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/v1/users/{}", user.id)))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(user))
+    let mut created = HttpResponse::Created();
+    created.insert_header((header::LOCATION, format!("/api/v1/users/{}", user.id)));
+    Ok(with_etag(created, user.version, &user))
 }
 
 /// List users, oldest first.
@@ -109,7 +109,7 @@ pub async fn list(
     params(("id" = String, Path, description = "User id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = UserView),
+        (status = 200, body = UserView, headers(("ETag" = String))),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -122,35 +122,42 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = user_id(&id)?;
-    Ok(HttpResponse::Ok().json(accounts::get_user(&svc, permit.into(), id).await?))
+    let user = accounts::get_user(&svc, permit.into(), id).await?;
+    Ok(with_etag(HttpResponse::Ok(), user.version, &user))
 }
 
-/// Change a user's name, roles, jurisdictions or active flag. Deactivating signs the user
-/// out everywhere at once. The last active administrator cannot be removed.
+/// Change a user's name, roles, jurisdictions or active flag. Needs `If-Match` (the
+/// user's `version`). Deactivating signs the user out everywhere at once. The last active
+/// administrator cannot be removed; no administrator can give themselves a role that reads
+/// case content (403), and every such grant is mailed to the other administrators.
 #[utoipa::path(
     tag = "users",
-    params(("id" = String, Path, description = "User id")),
+    params(("id" = String, Path, description = "User id"), ("If-Match" = String, Header)),
     request_body = UpdateUser,
     security(("bearer" = [])),
     responses(
-        (status = 200, body = UserView),
+        (status = 200, body = UserView, headers(("ETag" = String))),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 428, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/users/{id}")]
 pub async fn update(
     svc: web::Data<Services>,
+    req: HttpRequest,
     permit: Permit<ManageUsers>,
     id: web::Path<String>,
     body: Json<UpdateUser>,
 ) -> Result<HttpResponse, AppError> {
     let id = user_id(&id)?;
-    let user = accounts::update_user(&svc, permit.into(), id, body.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(user))
+    let user =
+        accounts::update_user(&svc, permit.into(), id, body.into_inner(), if_match(&req)).await?;
+    Ok(with_etag(HttpResponse::Ok(), user.version, &user))
 }
 
 /// Give a user a new one-time password (answered once, never stored in clear); they must

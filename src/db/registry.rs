@@ -22,6 +22,8 @@ pub struct JurisdictionRow {
     pub active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Counts the changes made through `update_jurisdiction` (the ETag of its PATCH).
+    pub version: i64,
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -86,6 +88,8 @@ pub struct AuthorityRow {
     pub active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Counts the changes made through `update_authority` (the ETag of its PATCH).
+    pub version: i64,
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -150,7 +154,10 @@ pub fn update_jurisdiction(
     changes: &JurisdictionChanges,
 ) -> QueryResult<usize> {
     diesel::update(jurisdictions::table.find(id))
-        .set(changes)
+        .set((
+            changes,
+            jurisdictions::version.eq(jurisdictions::version + 1),
+        ))
         .execute(conn)
 }
 
@@ -283,7 +290,7 @@ pub fn update_authority(
     changes: &AuthorityChanges,
 ) -> QueryResult<usize> {
     diesel::update(authorities::table.find(id))
-        .set(changes)
+        .set((changes, authorities::version.eq(authorities::version + 1)))
         .execute(conn)
 }
 

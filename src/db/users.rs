@@ -24,6 +24,8 @@ pub struct UserRow {
     pub updated_at: NaiveDateTime,
     pub last_login_at: Option<NaiveDateTime>,
     pub must_change_password: bool,
+    /// Counts the changes made through `update` (the ETag of `PATCH /users/{id}`).
+    pub version: i64,
 }
 
 #[derive(Debug, Insertable)]
@@ -158,7 +160,7 @@ pub fn set_jurisdictions(
 
 pub fn update(conn: &mut DbConnection, user_id: &str, changes: &UserChanges) -> QueryResult<usize> {
     diesel::update(users::table.find(user_id))
-        .set(changes)
+        .set((changes, users::version.eq(users::version + 1)))
         .execute(conn)
 }
 

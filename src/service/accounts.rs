@@ -18,6 +18,7 @@ use crate::error::{AppError, FieldError};
 use crate::service::Services;
 use crate::service::paging::{decode_cursor, encode_cursor, page};
 use crate::service::trail::{Subject, Trail};
+use crate::service::validate::Expected;
 
 /// One answer for every failed sign-in, whatever the cause, so that it reveals nothing
 /// about which accounts exist or are locked.
@@ -64,6 +65,9 @@ pub struct UserView {
     /// user chooses their own with `POST /api/v1/me/password`, their sessions may read only
     /// `/api/v1/me`, change the password and sign out.
     pub must_change_password: bool,
+    /// Counts the changes made with PATCH; a PATCH names it in `If-Match` (also the `ETag`
+    /// header).
+    pub version: i64,
     /// Only in the answer that created the user without a password: shown once.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub initial_password: Option<String>,
@@ -88,6 +92,7 @@ impl From<UserRecord> for UserView {
             updated_at: utc(r.user.updated_at),
             last_login_at: r.user.last_login_at.map(utc),
             must_change_password: r.user.must_change_password,
+            version: r.user.version,
             initial_password: None,
         }
     }
@@ -1101,6 +1106,7 @@ pub async fn update_user(
     caller: Caller,
     id: UserId,
     req: UpdateUser,
+    expected: Expected,
 ) -> Result<UserView, AppError> {
     let who = caller.resolve(svc, Some(Action::ManageUsers)).await?;
     let id = id.into_string();
@@ -1122,6 +1128,7 @@ pub async fn update_user(
                 c.exclusive(AdvisoryLock::Accounts)?;
                 let user = store::find(c, &id)?
                     .ok_or_else(|| AppError::NotFound("No such user.".into()))?;
+                expected.check(user.version)?;
                 let trail = Trail::before(c, Subject::User(id.clone()))?;
                 let was_admin = store::roles_of(c, &id)?.contains(&Role::Admin) && user.active;
                 let stays_admin = req.active.unwrap_or(user.active)

@@ -27,6 +27,7 @@ use crate::service::eligibility::facts_changed;
 use crate::service::paging::{decode_cursor, encode_cursor, page};
 use crate::service::trail::{Subject, Trail};
 use crate::service::validate::Errors;
+use crate::service::validate::Expected;
 
 const MAX_NAME: usize = 200;
 const MAX_SUMMARY: usize = 10_000;
@@ -161,6 +162,9 @@ pub struct JurisdictionView {
     pub active: bool,
     pub created_at: chrono::DateTime<Utc>,
     pub updated_at: chrono::DateTime<Utc>,
+    /// Counts the changes to the fields above; a PATCH names it in `If-Match` (also the
+    /// `ETag` header).
+    pub version: i64,
     /// The assessment that counts (the latest by assessment date).
     pub latest_assessment: Option<AssessmentView>,
     /// Every assessment, newest first.
@@ -185,6 +189,8 @@ pub struct AuthorityView {
     pub active: bool,
     pub created_at: chrono::DateTime<Utc>,
     pub updated_at: chrono::DateTime<Utc>,
+    /// Counts its changes; a PATCH names it in `If-Match` (also the `ETag` header).
+    pub version: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -282,6 +288,7 @@ fn authority_view(r: AuthorityRow) -> Result<AuthorityView, AppError> {
         active: r.active,
         created_at: r.created_at.and_utc(),
         updated_at: r.updated_at.and_utc(),
+        version: r.version,
     })
 }
 
@@ -318,6 +325,7 @@ fn jurisdiction_view(
         active: r.active,
         created_at: r.created_at.and_utc(),
         updated_at: r.updated_at.and_utc(),
+        version: r.version,
     })
 }
 
@@ -444,6 +452,7 @@ pub async fn create_jurisdiction(
                         active: req.active.unwrap_or(true),
                         created_at: now,
                         updated_at: now,
+                        version: 1,
                     },
                 )?;
                 let row = store::find_jurisdiction(c, &id)?.ok_or_else(not_found)?;
@@ -496,6 +505,7 @@ pub async fn update_jurisdiction(
     caller: Caller,
     id: JurisdictionId,
     req: UpdateJurisdiction,
+    expected: Expected,
 ) -> Result<JurisdictionView, AppError> {
     let actor = writer(svc, caller).await?;
     let id = id.into_string();
@@ -517,8 +527,9 @@ pub async fn update_jurisdiction(
     svc.db
         .run(move |c| {
             c.write(|c| {
-                store::find_jurisdiction(c, &id)?.ok_or_else(not_found)?;
                 let trail = Trail::before(c, Subject::Jurisdiction(id.clone()))?;
+                let current = store::find_jurisdiction(c, &id)?.ok_or_else(not_found)?;
+                expected.check(current.version)?;
                 if let Some(name) = &name
                     && store::jurisdiction_name_taken(c, name, &id)?
                 {
@@ -781,6 +792,7 @@ pub async fn create_authority(
                     active: req.active.unwrap_or(true),
                     created_at: now,
                     updated_at: now,
+                    version: 1,
                 };
                 store::insert_authority(c, &row)?;
                 let view = authority_view(row)?;
@@ -830,6 +842,7 @@ pub async fn update_authority(
     jurisdiction_id: JurisdictionId,
     id: AuthorityId,
     req: UpdateAuthority,
+    expected: Expected,
 ) -> Result<AuthorityView, AppError> {
     let actor = writer(svc, caller).await?;
     let (jurisdiction_id, id) = (jurisdiction_id.into_string(), id.into_string());
@@ -847,8 +860,10 @@ pub async fn update_authority(
     svc.db
         .run(move |c| {
             c.write(|c| {
-                store::find_authority(c, &jurisdiction_id, &id)?.ok_or_else(authority_not_found)?;
                 let trail = Trail::before(c, Subject::Jurisdiction(jurisdiction_id.clone()))?;
+                let current = store::find_authority(c, &jurisdiction_id, &id)?
+                    .ok_or_else(authority_not_found)?;
+                expected.check(current.version)?;
                 if let Some(name) = &name
                     && store::authority_name_taken(c, &jurisdiction_id, name, &id)?
                 {

@@ -87,6 +87,7 @@ pub fn record_of(c: &mut DbConnection, subject: &Subject) -> Result<Option<Recor
                     ("password_changed_at", value_of(&u.password_changed_at)),
                     ("created_at", value_of(&u.created_at)),
                     ("updated_at", value_of(&u.updated_at)),
+                    ("version", json!(u.version)),
                     ("roles", json!(roles)),
                     ("jurisdictions", json!(places)),
                 ]

@@ -90,3 +90,26 @@ impl From<Errors> for Vec<FieldError> {
         e.0
     }
 }
+
+/// The version a change is based on, as the caller stated it. It is compared only after the
+/// caller's access to the thing changed (a request, a user, a jurisdiction, an authority) is
+/// checked, so that one they may not see answers 404 (or 403) whatever they send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    /// The version the caller read.
+    Version(i64),
+    /// The caller named no version.
+    Missing,
+    /// The caller named something that is no version at all.
+    Unreadable,
+}
+
+impl Expected {
+    pub fn check(self, current: i64) -> Result<(), AppError> {
+        match self {
+            Expected::Version(v) if v == current => Ok(()),
+            Expected::Version(_) | Expected::Unreadable => Err(AppError::VersionMismatch),
+            Expected::Missing => Err(AppError::VersionRequired),
+        }
+    }
+}

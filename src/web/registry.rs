@@ -27,6 +27,7 @@ use crate::service::registry::{
     self, AuthorityView, CreateAuthority, CreateJurisdiction, JurisdictionView, NewAssessment,
     NewAssurance, NewFramework, UpdateAuthority, UpdateJurisdiction,
 };
+use crate::service::validate::Expected;
 
 fn may_write(signed: &Signed) -> bool {
     reach(&signed.0.who.principal().roles, Action::WriteRegistry).is_some()
@@ -334,6 +335,8 @@ struct FormPage {
     button: &'static str,
     fields: Vec<Field>,
     errors: Vec<(String, String)>,
+    /// The version an edit is based on, sent back with it (If-Match's counterpart).
+    version: Option<String>,
 }
 
 /// What a form was given and what was wrong with it, field by field.
@@ -602,6 +605,7 @@ fn show_form(
             button,
             fields,
             errors,
+            version: Some(values.one("version")).filter(|v| !v.is_empty()),
         },
     )
 }
@@ -642,7 +646,34 @@ fn outcome<T>(
         Ok(v) => Ok(Outcome::Done(done(v))),
         Err(AppError::Validation(errors)) => Ok(Outcome::Refused(errors, None)),
         Err(AppError::Conflict(m)) => Ok(Outcome::Refused(vec![], Some(m))),
+        Err(AppError::VersionMismatch | AppError::VersionRequired) => {
+            Ok(Outcome::Refused(vec![], Some(STALE.into())))
+        }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// A form sent over a version that is no longer current.
+const STALE: &str = "Someone else changed this meanwhile. What you typed is kept below: check it against the current entry, then save again.";
+
+/// The form's values with the version replaced by the current one, so that saving again
+/// after a stale form is a deliberate choice over what is stored now.
+fn at_version(values: &Values, version: i64) -> Values {
+    let mut v: Vec<(String, String)> = values
+        .0
+        .iter()
+        .filter(|(k, _)| k != "version")
+        .cloned()
+        .collect();
+    v.push(("version".into(), version.to_string()));
+    Values(v)
+}
+
+/// The version a form says it was based on.
+fn expected_of(values: &Values) -> Expected {
+    match values.one("version").trim() {
+        "" => Expected::Missing,
+        v => v.parse().map_or(Expected::Unreadable, Expected::Version),
     }
 }
 
@@ -785,6 +816,7 @@ fn jurisdiction_values(j: &JurisdictionView) -> Values {
     if j.active {
         v.push(("active".into(), "yes".into()));
     }
+    v.push(("version".into(), j.version.to_string()));
     Values(v)
 }
 
@@ -800,6 +832,7 @@ fn authority_values(a: &AuthorityView) -> Values {
     if a.active {
         v.push(("active".into(), "yes".into()));
     }
+    v.push(("version".into(), a.version.to_string()));
     Values(v)
 }
 
@@ -967,6 +1000,7 @@ pub async fn submit(
                             competence_bases: Some(bases),
                             active: Some(values.one("active") == "yes"),
                         },
+                        expected_of(&values),
                     )
                     .await,
                     |_| format!("{back}?done=updated"),
@@ -1080,6 +1114,11 @@ pub async fn submit(
             )));
         }
     };
+    // A stale edit comes back over the version stored now (read before the change was tried).
+    let values = match &result {
+        Outcome::Refused(_, Some(m)) if m == STALE => at_version(&values, j.version),
+        _ => values,
+    };
     Ok(answer(
         &signed,
         kind,
@@ -1156,6 +1195,7 @@ pub async fn authority_edit(
     let (id, aid) = (jurisdiction_id(&raw)?, authority_id(&raw_aid)?);
     writer_only(&signed)?;
     let j = place_name(&svc, &signed, &id).await?;
+    let j_id = id.clone();
     let back = format!("/registry/{}", j.id);
     let mut errors = Vec::new();
     let k = one_of(&values, "kind", AuthorityKind::parse, &mut errors);
@@ -1172,11 +1212,19 @@ pub async fn authority_edit(
                     contact_email: Some(values.one("contact_email")),
                     active: Some(values.one("active") == "yes"),
                 },
+                expected_of(&values),
             )
             .await,
             |_| format!("{back}?done=authority"),
         )?,
         _ => Outcome::Refused(errors, None),
+    };
+    let values = match &result {
+        Outcome::Refused(_, Some(m)) if m == STALE => {
+            let now = stored_authority(&svc, &signed, &j_id, &aid).await?;
+            at_version(&values, now.version)
+        }
+        _ => values,
     };
     Ok(answer(
         &signed,

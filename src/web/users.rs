@@ -19,6 +19,7 @@ use crate::error::{AppError, FieldError};
 use crate::service::Services;
 use crate::service::accounts::{self, CreateUser, UpdateUser, UserView};
 use crate::service::registry;
+use crate::service::validate::Expected;
 
 pub fn role_words(r: Role) -> &'static str {
     match r {
@@ -150,6 +151,8 @@ struct UserFormPage {
     errors: Vec<(String, String)>,
     /// Editing: the account's facts and what else can be done to it.
     account: Option<Account>,
+    /// Editing: the version the form is based on (If-Match's counterpart).
+    version: Option<i64>,
 }
 
 struct Account {
@@ -355,6 +358,7 @@ fn add_page(
         fields: fields(entered, places, true, errors),
         errors: summary,
         account: None,
+        version: None,
     }
 }
 
@@ -456,9 +460,11 @@ fn account(u: &UserView) -> Account {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn edit_page(
     signed: &Signed,
     u: &UserView,
+    version: i64,
     entered: &Entered,
     places: &[(String, String)],
     errors: &[FieldError],
@@ -473,6 +479,7 @@ fn edit_page(
         fields: fields(entered, places, false, errors),
         errors: summary(errors, message),
         account: Some(account(u)),
+        version: Some(version),
     }
 }
 
@@ -487,6 +494,7 @@ pub async fn edit_form(
     Ok(ok(&edit_page(
         &signed,
         &u,
+        u.version,
         &Entered::from_user(&u),
         &places,
         &[],
@@ -508,6 +516,7 @@ pub async fn edit(
     let u = accounts::get_user(&svc, signed.caller(), id.clone()).await?;
     let entered = Entered::from_form(&values);
     let places = jurisdiction_names(&svc, &signed).await?;
+    let based_on = values.one("version").trim().parse::<i64>().ok();
     let result = accounts::update_user(
         &svc,
         signed.caller(),
@@ -518,17 +527,39 @@ pub async fn edit(
             jurisdiction_ids: Some(entered.jurisdictions.clone()),
             active: Some(entered.active),
         },
+        based_on.map_or(Expected::Unreadable, Expected::Version),
     )
     .await;
+    // Shown again, the form stays on the version it was based on, unless that version is
+    // what was refused: then it moves to the one stored now, and saving again is deliberate.
+    let kept = based_on.unwrap_or(u.version);
     match result {
         Ok(_) => Ok(see_other("/admin/users?done=updated")),
         Err(AppError::Validation(errors)) => Ok(render(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &edit_page(&signed, &u, &entered, &places, &errors, None),
+            &edit_page(&signed, &u, kept, &entered, &places, &errors, None),
         )),
         Err(AppError::Conflict(m)) => Ok(render(
             StatusCode::CONFLICT,
-            &edit_page(&signed, &u, &entered, &places, &[], Some(&m)),
+            &edit_page(&signed, &u, kept, &entered, &places, &[], Some(&m)),
+        )),
+        Err(AppError::Forbidden(m)) => Ok(render(
+            StatusCode::FORBIDDEN,
+            &edit_page(&signed, &u, kept, &entered, &places, &[], Some(&m)),
+        )),
+        Err(AppError::VersionMismatch | AppError::VersionRequired) => Ok(render(
+            StatusCode::CONFLICT,
+            &edit_page(
+                &signed,
+                &u,
+                u.version,
+                &entered,
+                &places,
+                &[],
+                Some(
+                    "Someone else changed this account meanwhile. What you chose is kept below: check it against the account as it is now, then save again.",
+                ),
+            ),
         )),
         Err(e) => Err(e.into()),
     }

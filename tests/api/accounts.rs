@@ -189,7 +189,7 @@ async fn deactivation_takes_effect_at_once(backend: Backend) {
     let (id, token) = app.user_with(&["supervisor"], &[]).await;
     assert_eq!(app.get("/api/v1/me", Some(&token)).await.status(), 200);
     let res = app
-        .patch(
+        .patch_current(
             &format!("/api/v1/users/{id}"),
             Some(&admin),
             &json!({"active": false}),
@@ -201,7 +201,7 @@ async fn deactivation_takes_effect_at_once(backend: Backend) {
     assert_problem(app.get("/api/v1/me", Some(&token)).await, 401).await;
     // Reactivated, the old session stays ended: the user signs in again.
     let res = app
-        .patch(
+        .patch_current(
             &format!("/api/v1/users/{id}"),
             Some(&admin),
             &json!({"active": true}),
@@ -557,7 +557,7 @@ async fn admins_manage_users(backend: Backend) {
     // Roles change and take effect on the next request.
     let id = created["id"].as_str().expect("id");
     let res = app
-        .patch(
+        .patch_current(
             &format!("/api/v1/users/{id}"),
             Some(&admin),
             &json!({"roles": ["supervisor", "reporting"], "display_name": "Officer 1"}),
@@ -596,7 +596,7 @@ async fn inputs_cannot_set_what_they_should_not(backend: Backend) {
             json!({"email": "new@rfa.test"}),
         ),
     ] {
-        let p = assert_problem(app.patch(&path, Some(&admin), &body).await, 422).await;
+        let p = assert_problem(app.patch_current(&path, Some(&admin), &body).await, 422).await;
         assert!(p["errors"][0]["field"].as_str().is_some());
     }
     // Users cannot give themselves roles through their own account.
@@ -612,7 +612,7 @@ async fn inputs_cannot_set_what_they_should_not(backend: Backend) {
         "roles"
     );
     let res = app
-        .patch(
+        .patch_current(
             &format!("/api/v1/users/{id}"),
             Some(&token),
             &json!({"roles": ["admin"]}),
@@ -647,13 +647,13 @@ async fn the_last_administrator_stays(backend: Backend) {
     let id = me["id"].as_str().expect("id");
     let path = format!("/api/v1/users/{id}");
     assert_problem(
-        app.patch(&path, Some(&admin), &json!({"active": false}))
+        app.patch_current(&path, Some(&admin), &json!({"active": false}))
             .await,
         409,
     )
     .await;
     assert_problem(
-        app.patch(&path, Some(&admin), &json!({"roles": ["reporting"]}))
+        app.patch_current(&path, Some(&admin), &json!({"roles": ["reporting"]}))
             .await,
         409,
     )
@@ -661,7 +661,7 @@ async fn the_last_administrator_stays(backend: Backend) {
     // With a second administrator, the first may step down.
     let (_, _) = app.user_with(&["admin"], &[]).await;
     let res = app
-        .patch(&path, Some(&admin), &json!({"roles": ["reporting"]}))
+        .patch_current(&path, Some(&admin), &json!({"roles": ["reporting"]}))
         .await;
     assert_eq!(res.status(), 200);
 }
@@ -696,7 +696,7 @@ async fn administrators_cannot_give_themselves_case_roles_and_others_hear_of_gra
         json!(["admin", "liaison_officer"]),
     ] {
         let res = app
-            .patch(
+            .patch_current(
                 &own,
                 Some(&first),
                 &json!({"roles": roles, "jurisdiction_ids": [place]}),
@@ -754,7 +754,7 @@ async fn administrators_cannot_give_themselves_case_roles_and_others_hear_of_gra
     assert!(mail[0].1.contains("New Supervisor"), "{mail:?}");
     // Another administrator may give the first one the role.
     let res = app
-        .patch(
+        .patch_current(
             &own,
             Some(&second),
             &json!({"roles": ["admin", "supervisor"]}),

@@ -414,6 +414,37 @@ impl TestApp {
         self.send(reqwest::Method::PATCH, path, token, body).await
     }
 
+    /// The version a user, jurisdiction or authority has now, as its ETag or its `version`
+    /// (an authority is found in its jurisdiction's list); `None` if `token` cannot read it.
+    pub async fn version_of(&self, path: &str, token: Option<&str>) -> Option<i64> {
+        let res = self.get(path, token).await;
+        if res.status() == 200 {
+            let tag = res.headers().get("etag")?.to_str().ok()?.trim_matches('"');
+            return tag.parse().ok();
+        }
+        let (list, id) = path.rsplit_once('/')?;
+        let page: Value = self.get(list, token).await.json().await.ok()?;
+        page["items"].as_array()?.iter().find(|i| i["id"] == id)?["version"].as_i64()
+    }
+
+    /// PATCH with `If-Match` naming the version the resource has now (without one when the
+    /// caller cannot read it: then the answer is about access, not versions).
+    pub async fn patch_current(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        let mut req = self.client.patch(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(v) = self.version_of(path, token).await {
+            req = req.header("if-match", format!("\"{v}\""));
+        }
+        req.send().await.expect("request")
+    }
+
     pub async fn send(
         &self,
         method: reqwest::Method,

@@ -80,7 +80,7 @@ pub fn rows() -> Vec<Row> {
             "PATCH",
             "/api/v1/users/{id}",
             |_| json!({"display_name": "Renamed"}),
-            [401, 403, 403, 403, 200],
+            [401, 403, 403, 403, 428],
         ),
         r(
             "POST",
@@ -116,7 +116,7 @@ pub fn rows() -> Vec<Row> {
             "PATCH",
             "/api/v1/jurisdictions/{id}",
             |_| json!({"active": true}),
-            [401, 403, 403, 403, 200],
+            [401, 403, 403, 403, 428],
         ),
         r(
             "POST",
@@ -158,7 +158,7 @@ pub fn rows() -> Vec<Row> {
             "PATCH",
             "/api/v1/jurisdictions/{id}/authorities/{aid}",
             |_| json!({"active": true}),
-            [401, 403, 403, 403, 200],
+            [401, 403, 403, 403, 428],
         ),
         r(
             "POST",

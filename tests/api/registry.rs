@@ -46,6 +46,7 @@ both_backends!(
     registry_bodies_name_every_wrong_field,
     registry_is_read_by_liaison_and_supervisors_only,
     authorities_belong_to_their_jurisdiction,
+    users_jurisdictions_and_authorities_change_only_from_the_current_version,
 );
 
 async fn registry_is_kept_with_its_history(backend: Backend) {
@@ -100,7 +101,7 @@ async fn registry_is_kept_with_its_history(backend: Backend) {
         .await;
     assert_eq!(res.status(), 201);
     let res = app
-        .patch(
+        .patch_current(
             &path,
             Some(&admin),
             &json!({"death_penalty_status": "abolished_all_crimes", "name": "Germany"}),
@@ -333,7 +334,7 @@ async fn registry_is_read_by_liaison_and_supervisors_only(backend: Backend) {
             assert_eq!(app.get(&path, Some(token)).await.status(), 200, "{path}");
         }
         let res = app
-            .patch(
+            .patch_current(
                 &format!("/api/v1/jurisdictions/{jid}"),
                 Some(token),
                 &json!({"death_penalty_status": "retentionist"}),
@@ -341,7 +342,7 @@ async fn registry_is_read_by_liaison_and_supervisors_only(backend: Backend) {
             .await;
         assert_problem(res, 403).await;
         let res = app
-            .patch(
+            .patch_current(
                 &format!("/api/v1/jurisdictions/{jid}/authorities/{aid}"),
                 Some(token),
                 &json!({"active": false}),
@@ -377,7 +378,7 @@ async fn authorities_belong_to_their_jurisdiction(backend: Backend) {
     let (se, _) = jurisdiction_with_authority(&app, &admin, "SE").await;
     // Reached through another jurisdiction, the authority does not exist.
     let res = app
-        .patch(
+        .patch_current(
             &format!("/api/v1/jurisdictions/{se}/authorities/{fr_authority}"),
             Some(&admin),
             &json!({"active": false}),
@@ -385,7 +386,7 @@ async fn authorities_belong_to_their_jurisdiction(backend: Backend) {
         .await;
     assert_problem(res, 404).await;
     let res = app
-        .patch(
+        .patch_current(
             &format!("/api/v1/jurisdictions/{fr}/authorities/{fr_authority}"),
             Some(&admin),
             &json!({"active": false, "contact_email": "", "kind": "investigating_judge"}),
@@ -490,4 +491,61 @@ async fn registry_bodies_name_every_wrong_field(backend: Backend) {
         ["contact_email", "kind", "name"],
         "{problem}"
     );
+}
+
+/// A PATCH of a user, a jurisdiction or an authority names the version it was based on: none
+/// is 428, an old one 412 (and nothing changes), the current one succeeds and moves it on.
+async fn users_jurisdictions_and_authorities_change_only_from_the_current_version(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin_token().await;
+    let (jid, aid) = jurisdiction_with_authority(&app, &admin, "NL").await;
+    let (uid, _) = app.user_with(&["reporting"], &[]).await;
+    let cases = [
+        (
+            format!("/api/v1/users/{uid}"),
+            json!({"display_name": "Renamed"}),
+            "display_name",
+            "Renamed",
+        ),
+        (
+            format!("/api/v1/jurisdictions/{jid}"),
+            json!({"name": "The Netherlands"}),
+            "name",
+            "The Netherlands",
+        ),
+        (
+            format!("/api/v1/jurisdictions/{jid}/authorities/{aid}"),
+            json!({"name": "Landelijk Parket"}),
+            "name",
+            "Landelijk Parket",
+        ),
+    ];
+    for (path, body, field, value) in cases {
+        let v = app.version_of(&path, Some(&admin)).await.unwrap();
+        let send = |tag: Option<String>| {
+            let mut req = app
+                .client
+                .patch(app.url(&path))
+                .bearer_auth(&admin)
+                .json(&body);
+            if let Some(t) = tag {
+                req = req.header("if-match", t);
+            }
+            req.send()
+        };
+        assert_problem(send(None).await.unwrap(), 428).await;
+        assert_problem(send(Some(format!("\"{}\"", v + 7))).await.unwrap(), 412).await;
+        assert_problem(send(Some("\"not a version\"".into())).await.unwrap(), 412).await;
+        assert_eq!(app.version_of(&path, Some(&admin)).await, Some(v), "{path}");
+        let res = send(Some(format!("\"{v}\""))).await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        assert_eq!(res.headers()["etag"], format!("\"{}\"", v + 1).as_str());
+        let changed: Value = res.json().await.unwrap();
+        assert_eq!(changed[field], value);
+        assert_eq!(changed["version"], v + 1);
+        // The version it was based on is now stale.
+        assert_problem(send(Some(format!("\"{v}\""))).await.unwrap(), 412).await;
+    }
 }

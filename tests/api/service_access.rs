@@ -223,7 +223,13 @@ async fn every_service_entry_point_checks_the_caller_itself(backend: Backend) {
         );
         refused!(
             Forbidden,
-            registry::update_jurisdiction(svc, caller(), jid.clone(), body(json!({"name": "Y"})))
+            registry::update_jurisdiction(
+                svc,
+                caller(),
+                jid.clone(),
+                body(json!({"name": "Y"})),
+                Expected::Version(1)
+            )
         );
         refused!(
             Forbidden,
@@ -269,7 +275,8 @@ async fn every_service_entry_point_checks_the_caller_itself(backend: Backend) {
                 caller(),
                 jid.clone(),
                 aid.clone(),
-                body(json!({"active": false}))
+                body(json!({"active": false})),
+                Expected::Version(1)
             )
         );
     }
@@ -312,7 +319,8 @@ async fn every_service_entry_point_checks_the_caller_itself(backend: Backend) {
                 svc,
                 caller(),
                 admin_id.clone(),
-                body(json!({"roles": ["supervisor"]}))
+                body(json!({"roles": ["supervisor"]})),
+                Expected::Version(1)
             )
         );
         refused!(Forbidden, outbox::list(svc, caller(), None, None, 50));

@@ -190,7 +190,24 @@ async fn an_administrator_adds_changes_and_resets_a_user(backend: Backend) {
     b.wait_for("input[name=active]").await;
     assert!(b.text("main").await.contains("Must choose a password"));
     b.check("user-edit").await;
+    // Someone else changes the account while the form is open: saving says so, keeps what
+    // was chosen, and a second save is over the account as it is now.
+    let admin = crate::helpers::token_of(&desk.app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await);
+    let id = href.rsplit('/').next().unwrap();
+    let res = desk
+        .app
+        .patch_current(
+            &format!("/api/v1/users/{id}"),
+            Some(&admin),
+            &serde_json::json!({"display_name": "Nadia K. Khalil"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
     b.click("input[name=active]").await;
+    b.click("main form button[type=submit].button").await;
+    b.wait_for_text(".error-summary", "changed this account meanwhile")
+        .await;
+    b.check("user-edit-stale").await;
     b.click("main form button[type=submit].button").await;
     b.wait_for(".banner.success").await;
     assert!(b.text(".banner").await.contains("The changes are saved."));

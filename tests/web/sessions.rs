@@ -190,8 +190,7 @@ async fn browser_sessions_start_end_and_refuse_forged_forms(backend: Backend) {
         .unwrap()
         .to_string();
     let res = app
-        .send(
-            reqwest::Method::PATCH,
+        .patch_current(
             &format!("/api/v1/users/{id}"),
             Some(&admin),
             &json!({"active": false}),

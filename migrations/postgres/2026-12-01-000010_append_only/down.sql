@@ -1,3 +1,6 @@
+ALTER TABLE authorities DROP COLUMN version;
+ALTER TABLE jurisdictions DROP COLUMN version;
+ALTER TABLE users DROP COLUMN version;
 DROP TRIGGER trail_events_no_truncate ON trail_events;
 DROP TRIGGER trail_events_append_only ON trail_events;
 DROP TRIGGER chain_checkpoints_no_truncate ON chain_checkpoints;

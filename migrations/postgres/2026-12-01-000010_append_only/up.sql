@@ -81,3 +81,9 @@ CREATE TRIGGER trail_events_append_only BEFORE UPDATE OR DELETE ON trail_events
     FOR EACH ROW EXECUTE FUNCTION refuse_rewrite();
 CREATE TRIGGER trail_events_no_truncate BEFORE TRUNCATE ON trail_events
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_rewrite();
+
+-- Optimistic concurrency on users, jurisdictions and authorities, as on requests: each
+-- change through PATCH counts up `version`, which is the ETag a change must name in If-Match.
+ALTER TABLE users ADD COLUMN version BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE jurisdictions ADD COLUMN version BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE authorities ADD COLUMN version BIGINT NOT NULL DEFAULT 1;

@@ -1,3 +1,6 @@
+ALTER TABLE authorities DROP COLUMN version;
+ALTER TABLE jurisdictions DROP COLUMN version;
+ALTER TABLE users DROP COLUMN version;
 DROP TRIGGER trail_events_no_delete;
 DROP TRIGGER trail_events_no_update;
 DROP TRIGGER chain_checkpoints_no_delete;

@@ -73,3 +73,9 @@ CREATE TRIGGER trail_events_no_update BEFORE UPDATE ON trail_events
 BEGIN SELECT RAISE(ABORT, 'trail_events is append-only'); END;
 CREATE TRIGGER trail_events_no_delete BEFORE DELETE ON trail_events
 BEGIN SELECT RAISE(ABORT, 'trail_events is append-only'); END;
+
+-- Optimistic concurrency on users, jurisdictions and authorities, as on requests: each
+-- change through PATCH counts up `version`, which is the ETag a change must name in If-Match.
+ALTER TABLE users ADD COLUMN version BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE jurisdictions ADD COLUMN version BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE authorities ADD COLUMN version BIGINT NOT NULL DEFAULT 1;

@@ -13,6 +13,7 @@ use crate::api::json::Json;
 use crate::api::jurisdictions::path_id;
 use crate::api::problem::Problem;
 use crate::api::users::PageQuery;
+use crate::api::versioned::if_match;
 use crate::domain::ids::RfaId;
 use crate::domain::lifecycle::RfaAction;
 use crate::domain::policy::Action;
@@ -20,36 +21,11 @@ use crate::error::AppError;
 use crate::service::Services;
 use crate::service::accounts::Caller;
 use crate::service::chain::Verification;
-use crate::service::rfas::{self, EventPage, Expected, IdempotencyKey, RfaView};
+use crate::service::rfas::{self, EventPage, IdempotencyKey, RfaView};
 use wire::{BulkRequest, BulkResult};
 
-fn etag(version: i64) -> String {
-    format!("\"{version}\"")
-}
-
-fn with_etag(mut builder: actix_web::HttpResponseBuilder, rfa: &RfaView) -> HttpResponse {
-    builder
-        .insert_header((header::ETAG, etag(rfa.version)))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(rfa)
-}
-
-/// `If-Match` as sent: the version it names (`"3"`, `W/"3"` or `3`).
-fn if_match(req: &HttpRequest) -> Expected {
-    match req.headers().get(header::IF_MATCH) {
-        None => Expected::Missing,
-        Some(v) => v
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                v.trim()
-                    .trim_start_matches("W/")
-                    .trim_matches('"')
-                    .parse()
-                    .ok()
-            })
-            .map_or(Expected::Unreadable, Expected::Version),
-    }
+fn with_etag(builder: actix_web::HttpResponseBuilder, rfa: &RfaView) -> HttpResponse {
+    crate::api::versioned::with_etag(builder, rfa.version, rfa)
 }
 
 fn rfa_id(raw: &str) -> Result<RfaId, AppError> {

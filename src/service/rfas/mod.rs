@@ -35,28 +35,7 @@ use crate::error::AppError;
 use crate::service::accounts::Caller;
 use crate::service::{Rules, Services, chain, paging};
 
-/// The version a change is based on, as the caller stated it. It is compared only after the
-/// caller's access to the request is checked, so that a request they may not see answers
-/// 404 (or 403) whatever they send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Expected {
-    /// The version the caller read.
-    Version(i64),
-    /// The caller named no version.
-    Missing,
-    /// The caller named something that is no version at all.
-    Unreadable,
-}
-
-impl Expected {
-    fn check(self, current: i64) -> Result<(), AppError> {
-        match self {
-            Expected::Version(v) if v == current => Ok(()),
-            Expected::Version(_) | Expected::Unreadable => Err(AppError::VersionMismatch),
-            Expected::Missing => Err(AppError::VersionRequired),
-        }
-    }
-}
+pub use crate::service::validate::Expected;
 
 fn not_found() -> AppError {
     AppError::NotFound("No such request for assistance.".into())

@@ -15,6 +15,7 @@ use crate::domain::policy::Action;
 use crate::error::AppError;
 use crate::service::Services;
 use crate::service::chain::FindingKind;
+use crate::service::checkpoint;
 use crate::service::outbox;
 use crate::service::rfas::{self, documents};
 
@@ -30,13 +31,29 @@ pub struct Finding {
 #[template(path = "audit.html")]
 struct AuditPage {
     user: Option<UserBar>,
+    csrf: String,
     findings: Option<Vec<Finding>>,
     checked_at: String,
+    /// The latest signed statement of the history, in words, and this instance's key.
+    latest: Option<Statement>,
+    key_id: String,
+    signed_now: bool,
+}
+
+/// A signed checkpoint as an administrator reads it.
+pub struct Statement {
+    seq: i64,
+    trail_seq: i64,
+    at: String,
+    key_id: String,
+    /// The statement itself, to copy or keep.
+    json: String,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct AuditParams {
     run: Option<String>,
+    done: Option<String>,
 }
 
 #[get("/admin/audit")]
@@ -200,13 +217,42 @@ pub async fn audit(
     } else {
         None
     };
+    let latest = checkpoint::checkpoints(&svc, signed.caller(), None, 1)
+        .await?
+        .into_iter()
+        .next()
+        .map(|cp| Statement {
+            seq: cp.seq,
+            trail_seq: cp.trail_seq,
+            at: cp.at.format("%-d %B %Y, %H:%M:%S UTC").to_string(),
+            key_id: cp.key_id.clone(),
+            json: serde_json::to_string_pretty(&cp).unwrap_or_default(),
+        });
     Ok(ok(&AuditPage {
         user: Some(UserBar::of(&signed.0)),
+        csrf: signed.0.csrf.clone(),
         findings,
         checked_at: chrono::Utc::now()
             .format("%-d %B %Y, %H:%M:%S UTC")
             .to_string(),
+        latest,
+        key_id: checkpoint::key_of(&svc).0,
+        signed_now: params.done.as_deref() == Some("signed"),
     }))
+}
+
+/// Signs the history's heads now; the page then shows the statement to hand out.
+#[post("/admin/audit/checkpoint")]
+pub async fn sign_checkpoint(
+    svc: Data<Services>,
+    req: HttpRequest,
+    signed: Signed,
+    body: Bytes,
+) -> Result<HttpResponse, PageError> {
+    let values = values_of(&body);
+    session::checked_form(&req, &svc, &signed, &values.one("csrf"))?;
+    checkpoint::sign_now(&svc, signed.caller()).await?;
+    Ok(see_other("/admin/audit?done=signed#checkpoint"))
 }
 
 pub struct MessageLine {

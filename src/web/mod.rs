@@ -96,6 +96,7 @@ pub fn scope() -> impl HttpServiceFactory {
         .service(users::reset)
         .service(users::unlock)
         .service(audit::audit)
+        .service(audit::sign_checkpoint)
         .service(audit::outbox_list)
         .service(audit::retry)
         .service(registry::list)

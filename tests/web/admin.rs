@@ -116,8 +116,25 @@ async fn an_administrator_keeps_the_registry(backend: Backend) {
     b.wait_for(".identity").await;
     let result = b.text("main").await;
     assert!(result.contains("The event log: intact."), "{result}");
+    assert!(result.contains("The case records: intact."), "{result}");
+    assert!(
+        result.contains("The accounts and the registry: intact."),
+        "{result}"
+    );
     assert!(result.contains("The documents: intact."), "{result}");
     b.check("audit").await;
+    // Signing the history now, to hand the statement to an auditor.
+    b.click("form[action='/admin/audit/checkpoint'] button")
+        .await;
+    b.wait_for_text(".banner.success", "The history is signed")
+        .await;
+    b.click("details > summary").await;
+    let statement = b.text("pre.statement").await;
+    assert!(
+        statement.contains("rfa-tracker chain checkpoint") && statement.contains("signature"),
+        "{statement}"
+    );
+    b.check("audit-signed").await;
     b.click("a[href='/admin/outbox']").await;
     b.wait_for(".tabs").await;
     b.click("a[href='/admin/outbox?status=pending']").await;

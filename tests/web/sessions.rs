@@ -925,6 +925,11 @@ async fn every_screen_answers_each_role_as_the_policy_says(backend: Backend) {
                 vec![("csrf", csrf.clone()), ("reference", "MoU".into())],
                 [303, 403, 403, 403, 403, 422],
             ),
+            (
+                "/admin/audit/checkpoint".into(),
+                vec![("csrf", csrf.clone())],
+                [303, 403, 403, 403, 403, 303],
+            ),
         ];
         for (path, form, expect) in posts {
             let status = post_form(&desk, &path, session, &form)

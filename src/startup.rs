@@ -79,7 +79,10 @@ impl Application {
 
     /// Serves until SIGTERM/SIGINT (or `handle().stop()`), then lets requests in flight finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        // What the access log still holds is written before the process ends.
+        self.services.access.flush().await;
+        served
     }
 }
 
@@ -132,8 +135,9 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<web::Data<Services>> 
             .map_err(|e| anyhow::anyhow!("{e}"))?,
     );
     tracing::info!(key_id = %signer.key_id, "checkpoints are signed with this key");
+    let access = crate::service::access::AccessLog::start(db.clone());
     Ok(web::Data::new(Services::new(
-        db, settings, keys, hasher, documents, signer,
+        db, settings, keys, hasher, documents, signer, access,
     )))
 }
 
@@ -231,6 +235,10 @@ fn http_server(listener: TcpListener, services: web::Data<Services>) -> anyhow::
                     }
                 }
             })
+            // Who looked at what, once the answer (and so its status) is known.
+            .wrap(actix_web::middleware::from_fn(
+                crate::transport::access::record,
+            ))
             .wrap(ErrorHandlers::new().default_handler(ensure_problem))
             .wrap(metrics.clone())
             // Every answer may carry case data: no cache or proxy keeps it, no browser sniffs

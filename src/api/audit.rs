@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::api::extract::{Permit, VerifyAudit};
 use crate::api::problem::Problem;
 use crate::error::AppError;
+use crate::service::access::{self, AccessPage, AccessQuery};
 use crate::service::checkpoint::{self, Checkpoint};
 use crate::service::{Services, paging};
 
@@ -80,4 +81,55 @@ pub async fn sign(
     permit: Permit<VerifyAudit>,
 ) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Created().json(checkpoint::sign_now(&svc, permit.into()).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AccessParams {
+    /// One case: its id or its reference (`RFA-2024-0045`).
+    pub rfa: Option<String>,
+    /// One user's accesses.
+    pub user_id: Option<String>,
+    /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Who looked at what, newest first: of one case (`rfa`), of one user (`user_id`), or all.
+/// Reading this is itself recorded.
+#[utoipa::path(
+    tag = "audit",
+    params(AccessParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = AccessPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/audit/access")]
+pub async fn accesses(
+    svc: web::Data<Services>,
+    permit: Permit<VerifyAudit>,
+    query: web::Query<AccessParams>,
+) -> Result<HttpResponse, AppError> {
+    let q = query.into_inner();
+    let limit = paging::limit(q.limit)?;
+    let page = access::list(
+        &svc,
+        permit.into(),
+        AccessQuery {
+            rfa: q.rfa,
+            user_id: q.user_id,
+            cursor: q.cursor,
+            limit,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
 }

@@ -1,5 +1,6 @@
 //! Sign-in, token refresh, sign-out and the caller's own account.
 
+use actix_web::HttpMessage as _;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 
 use crate::api::extract::{Auth, client_ip};
@@ -32,7 +33,10 @@ pub async fn login(
     body: Json<LoginRequest>,
 ) -> Result<HttpResponse, AppError> {
     let ip = client_ip(&req, svc.settings().server.trust_forwarded_for);
-    let pair = accounts::login(&svc, body.into_inner(), ip).await?;
+    let body = body.into_inner();
+    req.extensions_mut()
+        .insert(crate::transport::access::SignInEmail(body.email.clone()));
+    let pair = accounts::login(&svc, body, ip).await?;
     Ok(no_store(HttpResponse::Ok()).json(pair))
 }
 

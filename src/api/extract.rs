@@ -78,6 +78,17 @@ pub async fn authenticate_first(
         } else {
             AuthOutcome::Checked(accounts::authenticate(&state, &token).await)
         };
+        // For the access log: whom the token names (a request refused later for an ended
+        // session is still recorded as theirs, with its status).
+        let who = match &outcome {
+            AuthOutcome::Token(claims) => Some(claims.sub.clone()),
+            AuthOutcome::Checked(Ok(a)) => Some(a.user_id().to_string()),
+            AuthOutcome::Checked(Err(_)) => None,
+        };
+        if let Some(who) = who {
+            req.extensions_mut()
+                .insert(crate::transport::access::Who(who));
+        }
         req.extensions_mut().insert(outcome);
     }
     next.call(req).await

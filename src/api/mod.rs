@@ -161,6 +161,7 @@ where
         .service(rfas::verify)
         .service(audit::list)
         .service(audit::sign)
+        .service(audit::accesses)
         .service(rfas::documents::verify)
         .service(rfas::documents::upload)
         .service(rfas::documents::list)

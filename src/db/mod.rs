@@ -1,6 +1,7 @@
 //! Storage: one connection type over SQLite and PostgreSQL, the pool, migrations and the
 //! write-transaction helper. Queries live in the submodules, one per table group.
 
+pub mod access;
 pub mod checkpoints;
 pub mod documents;
 pub mod outbox;

@@ -269,6 +269,18 @@ pub fn events_of(
         .load(conn)
 }
 
+/// The id of the request with this id or reference, if there is one.
+pub fn find_id_by_id_or_reference(
+    conn: &mut DbConnection,
+    key: &str,
+) -> QueryResult<Option<String>> {
+    rfas::table
+        .filter(rfas::id.eq(key).or(rfas::reference.eq(key)))
+        .select(rfas::id)
+        .first(conn)
+        .optional()
+}
+
 /// The details of a request's last event (what its record entry is read from).
 pub fn last_details(conn: &mut DbConnection, rfa_id: &str) -> QueryResult<Option<String>> {
     rfa_events::table

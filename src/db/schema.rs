@@ -373,3 +373,25 @@ diesel::table! {
         hash -> Text,
     }
 }
+
+diesel::table! {
+    access_log (seq) {
+        seq -> BigInt,
+        at -> Timestamp,
+        user_id -> Nullable<Text>,
+        action -> Text,
+        rfa_id -> Nullable<Text>,
+        detail -> Text,
+        address -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    access_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}

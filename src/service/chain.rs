@@ -152,6 +152,9 @@ pub struct Verification {
     pub trail_head_seq: i64,
     pub trail_events_checked: i64,
     pub trail_records_checked: i64,
+    /// The access log (who looked at what): its head and the entries walked.
+    pub access_head_seq: i64,
+    pub access_entries_checked: i64,
     /// Each thing found, in the order checked, at most a hundred.
     pub findings: Vec<Finding>,
 }
@@ -266,6 +269,8 @@ pub fn verify(c: &mut DbConnection) -> Result<Verification, AppError> {
         trail_head_seq: 0,
         trail_events_checked: 0,
         trail_records_checked: 0,
+        access_head_seq: 0,
+        access_entries_checked: 0,
         findings: Vec::new(),
     };
     walk(c, &mut v, head_seq, &head_hash)?;

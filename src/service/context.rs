@@ -104,6 +104,7 @@ pub struct Services {
     pub(crate) limits: SignInLimits,
     pub(crate) documents: crate::documents::Store,
     pub(crate) signer: Arc<crate::service::checkpoint::Signer>,
+    pub(crate) access: crate::service::access::AccessLog,
 }
 
 impl Services {
@@ -114,9 +115,11 @@ impl Services {
         hasher: Hasher,
         documents: crate::documents::Store,
         signer: Arc<crate::service::checkpoint::Signer>,
+        access: crate::service::access::AccessLog,
     ) -> Self {
         Self {
             signer,
+            access,
             documents,
             rules: Rules::from_settings(&settings),
             limits: SignInLimits::from_settings(&settings),
@@ -142,6 +145,11 @@ impl Services {
     }
 
     /// Checks a token's signature and expiry only (no database): see `accounts::Caller`.
+    /// Where the front ends record who looked at what.
+    pub fn access_log(&self) -> &crate::service::access::AccessLog {
+        &self.access
+    }
+
     pub fn verify_token(&self, token: &str) -> Option<crate::auth::tokens::Claims> {
         self.keys.verify(token)
     }

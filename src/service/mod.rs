@@ -3,6 +3,7 @@
 //! the access policy (`domain::policy`) itself, then does its work in one transaction. No
 //! HTTP here: no `actix_web`, no raw headers or query strings, no JSON values in.
 
+pub mod access;
 pub mod accounts;
 pub mod chain;
 pub mod checkpoint;

@@ -14,6 +14,8 @@ use crate::domain::ids::MessageId;
 use crate::domain::policy::Action;
 use crate::error::AppError;
 use crate::service::Services;
+use crate::service::access::{self, AccessQuery};
+use crate::service::accounts;
 use crate::service::chain::FindingKind;
 use crate::service::checkpoint;
 use crate::service::outbox;
@@ -356,4 +358,139 @@ pub async fn retry(
         .ok_or_else(|| PageError::Service(AppError::NotFound("no such message".into())))?;
     outbox::retry(&svc, signed.caller(), id).await?;
     Ok(see_other("/admin/outbox?status=failed&done=retried"))
+}
+
+/// One access in words.
+pub struct AccessLine {
+    at: String,
+    who: String,
+    what: String,
+    case: String,
+    answer: String,
+    address: String,
+}
+
+#[derive(Template)]
+#[template(path = "access.html")]
+struct AccessScreen {
+    user: Option<UserBar>,
+    rfa: String,
+    /// (id, name, chosen)
+    people: Vec<(String, String, bool)>,
+    items: Vec<AccessLine>,
+    next_href: Option<String>,
+    problem: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AccessScreenParams {
+    rfa: Option<String>,
+    user: Option<String>,
+    cursor: Option<String>,
+}
+
+fn access_words(action: &str) -> &'static str {
+    match action {
+        "read_case" => "Read the case",
+        "read_history" => "Read the case's history",
+        "read_documents" => "Listed the case's documents",
+        "read_document" => "Read a document's details",
+        "download_document" => "Downloaded a document",
+        "search" => "Searched the cases",
+        "export" => "Downloaded figures or a list",
+        "report" => "Read figures",
+        "read_access_log" => "Read who looked at what",
+        "sign_in" => "Signed in",
+        "sign_in_failed" => "Failed to sign in",
+        "sign_out" => "Signed out",
+        _ => "Other",
+    }
+}
+
+/// An answer's status in words.
+fn answer_words(status: &str) -> String {
+    match status.parse::<u16>().unwrap_or(0) {
+        200..=299 | 303 => "Shown".into(),
+        401 => "Not signed in".into(),
+        403 => "Refused".into(),
+        404 => "Not found or out of reach".into(),
+        s => format!("Error {s}"),
+    }
+}
+
+#[get("/admin/access")]
+pub async fn accesses(
+    svc: Data<Services>,
+    signed: Signed,
+    params: Query<AccessScreenParams>,
+) -> Result<HttpResponse, PageError> {
+    signed
+        .caller()
+        .resolve(&svc, Some(Action::VerifyAudit))
+        .await?;
+    let rfa = params.rfa.clone().unwrap_or_default().trim().to_string();
+    let chosen = params
+        .user
+        .clone()
+        .filter(|u| !u.is_empty() && u.len() <= 64);
+    let users = accounts::list_users(&svc, signed.caller(), None, 200).await?;
+    let mut people: Vec<(String, String, bool)> = users
+        .items
+        .into_iter()
+        .map(|u| {
+            let is = chosen.as_deref() == Some(u.id.as_str());
+            (u.id, u.display_name, is)
+        })
+        .collect();
+    people.sort_by(|a, b| a.1.cmp(&b.1));
+    let query = AccessQuery {
+        rfa: Some(rfa.clone()).filter(|r| !r.is_empty() && r.len() <= 64),
+        user_id: chosen.clone(),
+        cursor: params.cursor.clone().filter(|c| c.len() <= 200),
+        limit: 50,
+    };
+    let (page, problem) = match access::list(&svc, signed.caller(), query).await {
+        Ok(p) => (Some(p), None),
+        Err(AppError::NotFound(_)) => (
+            None,
+            Some(format!(
+                "Case reference: no case has the reference or id \u{201c}{rfa}\u{201d}"
+            )),
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    let (items, next_cursor) = match page {
+        Some(p) => (p.items, p.next_cursor),
+        None => (Vec::new(), None),
+    };
+    let items = items
+        .into_iter()
+        .map(|a| AccessLine {
+            at: a.at.format("%-d %B %Y, %H:%M:%S UTC").to_string(),
+            who: a.user_name.unwrap_or_else(|| "Nobody signed in".into()),
+            what: match a.detail.get("email").and_then(|e| e.as_str()) {
+                Some(email) => format!("{} ({email})", access_words(&a.action)),
+                None => access_words(&a.action).to_string(),
+            },
+            case: a.reference.unwrap_or_default(),
+            answer: answer_words(a.detail["status"].as_str().unwrap_or("")),
+            address: a.address,
+        })
+        .collect();
+    let next_href = next_cursor.map(|c| {
+        format!(
+            "/admin/access?rfa={}&user={}&cursor={}",
+            urlencode(&rfa),
+            urlencode(chosen.as_deref().unwrap_or("")),
+            urlencode(&c)
+        )
+    });
+    Ok(ok(&AccessScreen {
+        user: Some(UserBar::of(&signed.0)),
+        rfa,
+        people,
+        items,
+        next_href,
+        problem,
+    }))
 }

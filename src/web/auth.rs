@@ -1,6 +1,7 @@
 //! Signing in and out of the screens. The same service, limits, lockout and answers as the
 //! API's sign-in; a browser session instead of tokens.
 
+use actix_web::HttpMessage as _;
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Form, Query};
 use actix_web::{HttpRequest, HttpResponse, get, post};
@@ -84,6 +85,8 @@ pub async fn sign_in(
     session::token_matches(&body.form_token, &expected)?;
     let next = local(body.next);
     let ip = crate::transport::client_ip(&req, svc.settings().server.trust_forwarded_for);
+    req.extensions_mut()
+        .insert(crate::transport::access::SignInEmail(body.email.clone()));
     let attempt = LoginRequest {
         email: body.email.clone(),
         password: body.password,

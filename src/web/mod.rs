@@ -97,6 +97,7 @@ pub fn scope() -> impl HttpServiceFactory {
         .service(users::unlock)
         .service(audit::audit)
         .service(audit::sign_checkpoint)
+        .service(audit::accesses)
         .service(audit::outbox_list)
         .service(audit::retry)
         .service(registry::list)

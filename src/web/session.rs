@@ -11,6 +11,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use actix_web::HttpMessage as _;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::Payload;
 use actix_web::web::Data;
@@ -57,6 +58,7 @@ impl FromRequest for Signed {
             "" => req.path().to_string(),
             q => format!("{}?{q}", req.path()),
         };
+        let request = req.clone();
         Box::pin(async move {
             let svc = svc.ok_or_else(|| {
                 PageError::Service(crate::error::AppError::internal("services missing"))
@@ -68,7 +70,15 @@ impl FromRequest for Signed {
                 Ok(caller) if caller.who.password_change_due() && !own_account => {
                     Err(PageError::PasswordChangeDue)
                 }
-                Ok(caller) => Ok(Signed(caller)),
+                Ok(caller) => {
+                    // For the access log.
+                    request
+                        .extensions_mut()
+                        .insert(crate::transport::access::Who(
+                            caller.who.user_id().to_string(),
+                        ));
+                    Ok(Signed(caller))
+                }
                 Err(crate::error::AppError::Unauthenticated(_)) => {
                     Err(PageError::SignIn { back_to })
                 }

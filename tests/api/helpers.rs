@@ -181,7 +181,7 @@ impl TestDb {
                         "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"
                     ),
                     format!(
-                        "REVOKE UPDATE, DELETE, TRUNCATE ON rfa_events, registry_changes, document_downloads, report_snapshots, chain_checkpoints FROM {role}"
+                        "REVOKE UPDATE, DELETE, TRUNCATE ON rfa_events, trail_events, access_log, registry_changes, document_downloads, report_snapshots, chain_checkpoints FROM {role}"
                     ),
                 ] {
                     self.execute(&sql);
@@ -216,6 +216,8 @@ impl TestDb {
     pub fn lift_append_only(&self) {
         let tables = [
             "rfa_events",
+            "trail_events",
+            "access_log",
             "registry_changes",
             "document_downloads",
             "report_snapshots",

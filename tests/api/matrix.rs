@@ -251,6 +251,12 @@ pub fn rows() -> Vec<Row> {
         ),
         r(
             "GET",
+            "/api/v1/audit/access",
+            none,
+            [401, 403, 403, 403, 200],
+        ),
+        r(
+            "GET",
             "/api/v1/reports/annual",
             none,
             [401, 403, 200, 200, 403],

@@ -135,6 +135,18 @@ async fn an_administrator_keeps_the_registry(backend: Backend) {
         "{statement}"
     );
     b.check("audit-signed").await;
+    // Who looked at what: the administrator's own sign-in is there, by name.
+    b.click("a[href='/admin/access']").await;
+    let log = b.wait_for_text("table.data", "Signed in").await;
+    assert!(log.contains("Administrator"), "{log}");
+    b.check("access").await;
+    // An unknown reference is said plainly.
+    b.fill("#rfa", "RFA-1999-0001").await;
+    b.click("main form.filters button[type=submit]").await;
+    b.wait_for_text(".error-summary", "no case has the reference")
+        .await;
+    b.goto(&format!("{base}/admin/audit")).await;
+    b.wait_for("a[href='/admin/outbox']").await;
     b.click("a[href='/admin/outbox']").await;
     b.wait_for(".tabs").await;
     b.click("a[href='/admin/outbox?status=pending']").await;

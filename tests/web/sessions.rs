@@ -781,6 +781,7 @@ async fn every_screen_answers_each_role_as_the_policy_says(backend: Backend) {
         ("/registry".into(), [303, 200, 200, 200, 403, 200]),
         ("/admin/audit".into(), [303, 403, 403, 403, 403, 200]),
         ("/admin/audit?run=1".into(), [303, 403, 403, 403, 403, 200]),
+        ("/admin/access".into(), [303, 403, 403, 403, 403, 200]),
         ("/admin/outbox".into(), [303, 403, 403, 403, 403, 200]),
         (
             "/admin/outbox?status=pending".into(),

@@ -192,6 +192,7 @@ pub async fn verify_chain(svc: &Services, caller: Caller) -> Result<chain::Verif
                 let mut v = chain::verify(c)?;
                 crate::service::reports::check_snapshots(c, &mut v)?;
                 crate::service::trail::verify(c, &mut v)?;
+                crate::service::access::verify(c, &mut v)?;
                 crate::service::checkpoint::check_all(c, &mut v)?;
                 if !v.ok {
                     tracing::error!(

@@ -1,0 +1,161 @@
+//! Recording who looked at what, for both front ends alike: a middleware that, once an answer
+//! is ready, says what the request was (a case read, a search, a report, a sign-in…) by the
+//! route it matched, and hands it to the access log (`service::access`). Who asked is left in
+//! the request by whatever checked the caller (`Who`); a sign-in leaves the email it tried
+//! (`SignInEmail`).
+
+use actix_web::HttpMessage;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::web::Data;
+
+use crate::service::Services;
+use crate::service::access::{Access, AccessKind};
+
+/// The user a request was made by, put in the request's extensions once checked.
+#[derive(Debug, Clone)]
+pub struct Who(pub String);
+
+/// The email a sign-in tried.
+#[derive(Debug, Clone)]
+pub struct SignInEmail(pub String);
+
+/// Query parameters that carry free text: recorded only by their length.
+const TEXT_PARAMETERS: [&str; 3] = ["q", "text", "search"];
+
+/// What a request to this route is, if it is one the log records.
+fn kind_of(method: &Method, pattern: &str, status: u16) -> Option<AccessKind> {
+    use AccessKind::*;
+    let get = method == Method::GET;
+    let post = method == Method::POST;
+    Some(match pattern {
+        "/api/v1/rfas/{id}" | "/cases/{id}" if get => ReadCase,
+        "/api/v1/rfas/{id}/events" if get => ReadHistory,
+        "/api/v1/rfas/{id}/documents" if get => ReadDocuments,
+        "/api/v1/rfas/{id}/documents/{doc_id}" if get => ReadDocument,
+        "/api/v1/rfas/{id}/documents/{doc_id}/content" | "/cases/{id}/documents/{doc}" if get => {
+            DownloadDocument
+        }
+        "/api/v1/rfas" | "/overview" if get => Search,
+        // The case list is the screens' home page (others are sent on from it).
+        "/" if get && status == 200 => Search,
+        "/cases/list.csv" if get => Export,
+        "/api/v1/audit/access" | "/admin/access" if get => ReadAccessLog,
+        "/api/v1/auth/login" if post => {
+            if status == 200 {
+                SignIn
+            } else {
+                SignInFailed
+            }
+        }
+        "/sign-in" if post => {
+            if status == 303 {
+                SignIn
+            } else {
+                SignInFailed
+            }
+        }
+        "/api/v1/auth/logout" | "/sign-out" if post => SignOut,
+        // Reports and their files (the format asked is in the recorded query).
+        p if get && (p.starts_with("/api/v1/reports") || p.starts_with("/reports")) => {
+            if p.contains("download") {
+                Export
+            } else {
+                Report
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// The query string as recorded: every parameter, free text only by its length.
+fn recorded_query(query: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| {
+            if TEXT_PARAMETERS.contains(&k.as_ref()) {
+                (format!("{k}_length"), v.chars().count().to_string())
+            } else {
+                (k.into_owned(), v.into_owned())
+            }
+        })
+        .collect()
+}
+
+/// The middleware: the answer first, then its entry.
+pub async fn record(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let res = next.call(req).await?;
+    let request = res.request();
+    let status = res.status().as_u16();
+    let Some(pattern) = request.match_pattern() else {
+        return Ok(res);
+    };
+    let Some(kind) = kind_of(request.method(), &pattern, status) else {
+        return Ok(res);
+    };
+    let Some(svc) = request.app_data::<Data<Services>>().cloned() else {
+        return Ok(res);
+    };
+    let who = request.extensions().get::<Who>().map(|w| w.0.clone());
+    let email = request
+        .extensions()
+        .get::<SignInEmail>()
+        .map(|e| e.0.clone());
+    let rfa_id = (pattern.starts_with("/api/v1/rfas/{id}") || pattern.starts_with("/cases/{id}"))
+        .then(|| request.match_info().get("id").map(str::to_string))
+        .flatten();
+    let mut what = vec![
+        ("path".to_string(), request.path().to_string()),
+        ("status".to_string(), status.to_string()),
+    ];
+    what.extend(recorded_query(request.query_string()));
+    let address = super::client_ip(request, svc.settings().server.trust_forwarded_for).to_string();
+    svc.access_log()
+        .note(Access {
+            at: crate::clock::now(),
+            user_id: who,
+            email,
+            kind,
+            rfa_id,
+            what,
+            address,
+        })
+        .await;
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_text_is_kept_only_by_its_length() {
+        let q = recorded_query("q=%D8%B3%D9%88%D8%B1%D9%8A%D8%A7&state=open&limit=50");
+        assert_eq!(
+            q,
+            vec![
+                ("q_length".to_string(), "5".to_string()),
+                ("state".to_string(), "open".to_string()),
+                ("limit".to_string(), "50".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_routes_that_read_cases_are_recorded_and_others_not() {
+        assert_eq!(
+            kind_of(&Method::GET, "/api/v1/rfas/{id}", 200),
+            Some(AccessKind::ReadCase)
+        );
+        assert_eq!(
+            kind_of(&Method::POST, "/api/v1/auth/login", 401),
+            Some(AccessKind::SignInFailed)
+        );
+        assert_eq!(kind_of(&Method::GET, "/health/live", 200), None);
+        assert_eq!(kind_of(&Method::PATCH, "/api/v1/rfas/{id}", 200), None);
+    }
+}

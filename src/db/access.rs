@@ -104,3 +104,11 @@ pub fn outside(conn: &mut DbConnection, head: i64, limit: i64) -> QueryResult<Ve
         .limit(limit)
         .load(conn)
 }
+
+pub fn hash_at(conn: &mut DbConnection, seq: i64) -> QueryResult<Option<String>> {
+    access_log::table
+        .find(seq)
+        .select(access_log::hash)
+        .first(conn)
+        .optional()
+}

@@ -15,6 +15,8 @@ pub struct CheckpointRow {
     pub at: NaiveDateTime,
     pub trail_seq: i64,
     pub trail_hash: String,
+    pub access_seq: i64,
+    pub access_hash: String,
     pub key_id: String,
     pub public_key: String,
     pub signature: String,
@@ -29,6 +31,7 @@ pub fn insert_once(c: &mut DbConnection, row: &CheckpointRow) -> QueryResult<usi
             .on_conflict((
                 chain_checkpoints::seq,
                 chain_checkpoints::trail_seq,
+                chain_checkpoints::access_seq,
                 chain_checkpoints::key_id,
             ))
             .do_nothing()
@@ -38,6 +41,7 @@ pub fn insert_once(c: &mut DbConnection, row: &CheckpointRow) -> QueryResult<usi
             .on_conflict((
                 chain_checkpoints::seq,
                 chain_checkpoints::trail_seq,
+                chain_checkpoints::access_seq,
                 chain_checkpoints::key_id,
             ))
             .do_nothing()

@@ -346,6 +346,8 @@ diesel::table! {
         at -> Timestamp,
         trail_seq -> BigInt,
         trail_hash -> Text,
+        access_seq -> BigInt,
+        access_hash -> Text,
         key_id -> Text,
         public_key -> Text,
         signature -> Text,

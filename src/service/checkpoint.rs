@@ -127,9 +127,9 @@ fn read_key_file(path: &Path) -> Result<Signer, String> {
     Ok(Signer::from_seed(seed))
 }
 
-/// A signed statement: the requests' event log up to `seq` ends in `head_hash`, and the
-/// trail of accounts and the registry up to `trail_seq` in `trail_hash`, said at `at` by the
-/// key `key_id` (whose public half is `public_key`, hex). `signature` is Ed25519, hex, over
+/// A signed statement: the requests' event log up to `seq` ends in `head_hash`, the trail of
+/// accounts and the registry up to `trail_seq` in `trail_hash`, and the access log up to
+/// `access_seq` in `access_hash`, said at `at` by the key `key_id` (whose public half is `public_key`, hex). `signature` is Ed25519, hex, over
 /// the canonical JSON of the other fields but `public_key` and `signature` (see `message`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -140,6 +140,8 @@ pub struct Checkpoint {
     pub head_hash: String,
     pub trail_seq: i64,
     pub trail_hash: String,
+    pub access_seq: i64,
+    pub access_hash: String,
     pub at: DateTime<Utc>,
     pub key_id: String,
     pub public_key: String,
@@ -156,19 +158,23 @@ fn message(heads: &Heads, at: &DateTime<Utc>, key_id: &str) -> Vec<u8> {
         "head_hash": heads.head_hash,
         "trail_seq": heads.trail_seq,
         "trail_hash": heads.trail_hash,
+        "access_seq": heads.access_seq,
+        "access_hash": heads.access_hash,
         "at": at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
         "key_id": key_id,
     }))
     .into_bytes()
 }
 
-/// The two heads a checkpoint signs.
+/// The three heads a checkpoint signs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Heads {
     pub seq: i64,
     pub head_hash: String,
     pub trail_seq: i64,
     pub trail_hash: String,
+    pub access_seq: i64,
+    pub access_hash: String,
 }
 
 impl Checkpoint {
@@ -178,6 +184,8 @@ impl Checkpoint {
             head_hash: self.head_hash.clone(),
             trail_seq: self.trail_seq,
             trail_hash: self.trail_hash.clone(),
+            access_seq: self.access_seq,
+            access_hash: self.access_hash.clone(),
         }
     }
 
@@ -188,6 +196,8 @@ impl Checkpoint {
             head_hash: row.head_hash,
             trail_seq: row.trail_seq,
             trail_hash: row.trail_hash,
+            access_seq: row.access_seq,
+            access_hash: row.access_hash,
             at: row.at.and_utc(),
             key_id: row.key_id,
             public_key: row.public_key,
@@ -238,6 +248,8 @@ pub fn sign_head(
             head_hash: heads.head_hash,
             trail_seq: heads.trail_seq,
             trail_hash: heads.trail_hash,
+            access_seq: heads.access_seq,
+            access_hash: heads.access_hash,
             at,
             key_id: signer.key_id.clone(),
             public_key: signer.public_key.clone(),
@@ -253,11 +265,14 @@ pub fn sign_head(
 pub fn heads_now(c: &mut DbConnection) -> Result<Heads, AppError> {
     let (seq, head_hash) = events::chain_head(c)?;
     let (trail_seq, trail_hash) = crate::db::trail::head(c)?;
+    let (access_seq, access_hash) = crate::db::access::head(c)?;
     Ok(Heads {
         seq,
         head_hash,
         trail_seq,
         trail_hash,
+        access_seq,
+        access_hash,
     })
 }
 
@@ -322,11 +337,31 @@ pub fn contradiction(c: &mut DbConnection, cp: &Checkpoint) -> Result<Option<Str
         0 => Some(GENESIS.to_string()),
         seq => crate::db::trail::hash_at(c, seq)?,
     };
+    match hash {
+        Some(h) if h == cp.trail_hash => {}
+        _ => {
+            return Ok(Some(format!(
+                "Trail event {} no longer has the hash the checkpoint signed: the trail of accounts and the registry up to it was rewritten.",
+                cp.trail_seq
+            )));
+        }
+    }
+    let (access_head, _) = crate::db::access::head(c)?;
+    if cp.access_seq > access_head {
+        return Ok(Some(format!(
+            "The checkpoint signed the access log up to entry {}, but it now ends at entry {access_head}: entries were removed.",
+            cp.access_seq
+        )));
+    }
+    let hash = match cp.access_seq {
+        0 => Some(GENESIS.to_string()),
+        seq => crate::db::access::hash_at(c, seq)?,
+    };
     Ok(match hash {
-        Some(h) if h == cp.trail_hash => None,
+        Some(h) if h == cp.access_hash => None,
         _ => Some(format!(
-            "Trail event {} no longer has the hash the checkpoint signed: the trail of accounts and the registry up to it was rewritten.",
-            cp.trail_seq
+            "Access log entry {} no longer has the hash the checkpoint signed: who looked at what, up to it, was rewritten.",
+            cp.access_seq
         )),
     })
 }
@@ -456,6 +491,7 @@ pub fn spawn_schedule(svc: std::sync::Arc<Services>) {
                     if last.is_some_and(|l| {
                         l.seq == heads.seq
                             && l.trail_seq == heads.trail_seq
+                            && l.access_seq == heads.access_seq
                             && l.key_id == signer.key_id
                     }) {
                         return Ok(None);
@@ -489,6 +525,8 @@ mod tests {
             head_hash: "ab".repeat(32),
             trail_seq: 7,
             trail_hash: "ef".repeat(32),
+            access_seq: 3,
+            access_hash: "12".repeat(32),
         };
         let cp = Checkpoint {
             statement: STATEMENT.into(),
@@ -496,6 +534,8 @@ mod tests {
             head_hash: "ab".repeat(32),
             trail_seq: 7,
             trail_hash: "ef".repeat(32),
+            access_seq: 3,
+            access_hash: "12".repeat(32),
             at,
             key_id: signer.key_id.clone(),
             public_key: signer.public_key.clone(),
@@ -513,6 +553,10 @@ mod tests {
             },
             Checkpoint {
                 trail_seq: 8,
+                ..cp.clone()
+            },
+            Checkpoint {
+                access_hash: "34".repeat(32),
                 ..cp.clone()
             },
             Checkpoint {

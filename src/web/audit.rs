@@ -46,6 +46,7 @@ struct AuditPage {
 pub struct Statement {
     seq: i64,
     trail_seq: i64,
+    access_seq: i64,
     at: String,
     key_id: String,
     /// The statement itself, to copy or keep.
@@ -226,6 +227,7 @@ pub async fn audit(
         .map(|cp| Statement {
             seq: cp.seq,
             trail_seq: cp.trail_seq,
+            access_seq: cp.access_seq,
             at: cp.at.format("%-d %B %Y, %H:%M:%S UTC").to_string(),
             key_id: cp.key_id.clone(),
             json: serde_json::to_string_pretty(&cp).unwrap_or_default(),

@@ -11,6 +11,7 @@ use crate::rfas::World;
 both_backends!(
     reads_searches_reports_and_sign_ins_are_recorded,
     an_edited_access_entry_is_named,
+    a_cut_access_log_is_caught_by_a_signed_checkpoint,
 );
 
 async fn accesses(app: &TestApp, admin: &str, query: &str) -> Vec<Value> {
@@ -159,4 +160,45 @@ async fn an_edited_access_entry_is_named(backend: Backend) {
         .unwrap_or_else(|| panic!("{v}"))
         .clone();
     assert_eq!(f["kind"], "broken_link");
+}
+
+async fn a_cut_access_log_is_caught_by_a_signed_checkpoint(backend: Backend) {
+    let w = World::new(backend).await;
+    let rfa = w.intake().await;
+    assert_eq!(w.get(&w.liaison, &rfa).await.status(), 200);
+    accesses(&w.app, &w.admin, "").await;
+    let res = w
+        .app
+        .post("/api/v1/audit/checkpoints", Some(&w.admin), &json!({}))
+        .await;
+    assert_eq!(res.status(), 201);
+    let statement: Value = res.json().await.unwrap();
+    let signed = statement["access_seq"].as_i64().unwrap();
+    assert!(signed >= 2, "{statement}");
+    // The owner removes the last reads and moves the head back: the log left is a chain.
+    let db = &w.app.db;
+    db.lift_append_only();
+    db.execute(&format!(
+        "DELETE FROM access_log WHERE seq > {}",
+        signed - 2
+    ));
+    db.execute(&format!(
+        "UPDATE access_head SET seq = {0}, hash = (SELECT hash FROM access_log WHERE seq = {0})",
+        signed - 2
+    ));
+    let v: Value = w
+        .app
+        .get("/api/v1/audit/verify", Some(&w.admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "checkpoint_contradicted")
+        .unwrap_or_else(|| panic!("{v}"))
+        .clone();
+    assert!(f["detail"].as_str().unwrap().contains("access log"), "{f}");
 }

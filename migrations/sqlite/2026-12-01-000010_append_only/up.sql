@@ -28,7 +28,8 @@ INSERT INTO trail_head (id, seq, hash)
 VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
 
 -- Signed statements of the chain heads: the event log up to `seq` ends in `head_hash`,
--- the trail of accounts and the registry up to `trail_seq` in `trail_hash`.
+-- the trail of accounts and the registry up to `trail_seq` in `trail_hash`, the access log up
+-- to `access_seq` in `access_hash`.
 -- `signature` is Ed25519 over the canonical statement (see service::checkpoint), by the key
 -- whose public half is `public_key` (hex) and whose id is `key_id`.
 CREATE TABLE chain_checkpoints (
@@ -38,11 +39,15 @@ CREATE TABLE chain_checkpoints (
     at         TIMESTAMP NOT NULL,
     trail_seq  BIGINT NOT NULL,
     trail_hash TEXT NOT NULL,
+    -- The access log's head (migration 11 makes the log; 0 and the genesis hash before it).
+    access_seq  BIGINT NOT NULL DEFAULT 0,
+    access_hash TEXT NOT NULL DEFAULT '0000000000000000000000000000000000000000000000000000000000000000',
     key_id     TEXT NOT NULL,
     public_key TEXT NOT NULL,
     signature  TEXT NOT NULL
 );
-CREATE UNIQUE INDEX chain_checkpoints_heads_key ON chain_checkpoints (seq, trail_seq, key_id);
+CREATE UNIQUE INDEX chain_checkpoints_heads_key
+    ON chain_checkpoints (seq, trail_seq, access_seq, key_id);
 
 CREATE TRIGGER rfa_events_no_update BEFORE UPDATE ON rfa_events
 BEGIN SELECT RAISE(ABORT, 'rfa_events is append-only'); END;

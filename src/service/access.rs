@@ -28,7 +28,7 @@ use crate::domain::policy::Action;
 use crate::error::AppError;
 use crate::service::Services;
 use crate::service::accounts::Caller;
-use crate::service::chain::{Finding, FindingKind, GENESIS, Verification};
+use crate::service::chain::{Link, SideChain, Verification, walk_side_chain};
 use crate::service::paging::{decode_cursor, encode_cursor};
 
 /// How long an entry waits, at most, before it is written.
@@ -337,64 +337,38 @@ pub async fn list(svc: &Services, caller: Caller, q: AccessQuery) -> Result<Acce
         .await
 }
 
+impl Link for AccessRow {
+    fn seq(&self) -> i64 {
+        self.seq
+    }
+    fn prev_hash(&self) -> &str {
+        &self.prev_hash
+    }
+    fn hash(&self) -> &str {
+        &self.hash
+    }
+    fn recompute(&self, prev: &str) -> String {
+        hash_of(prev, self)
+    }
+}
+
 /// Walks the access log link by link and names rows outside it (inside the caller's
 /// consistent read).
 pub fn verify(c: &mut DbConnection, v: &mut Verification) -> Result<(), AppError> {
-    const STEP: i64 = 5_000;
     let (head, head_hash) = store::head(c)?;
     v.access_head_seq = head;
-    let mut prev = GENESIS.to_string();
-    let mut expected = 1;
-    'walk: while expected <= head {
-        let batch = store::after(c, expected - 1, STEP.min(head - expected + 1))?;
-        if batch.is_empty() {
-            v.found(
-                Finding::new(
-                    FindingKind::BrokenLink,
-                    "access_log",
-                    format!("Access log entries {expected} to {head}, which its head counts, are missing."),
-                )
-                .at(expected),
-            );
-            break;
-        }
-        for r in batch {
-            v.access_entries_checked += 1;
-            if r.seq != expected || r.prev_hash != prev || hash_of(&prev, &r) != r.hash {
-                let at = expected.min(r.seq);
-                v.found(
-                    Finding::new(
-                        FindingKind::BrokenLink,
-                        "access_log",
-                        format!("Access log entry {at} does not hash to its link: it, or the one before it, was changed, removed or moved."),
-                    )
-                    .at(at),
-                );
-                break 'walk;
-            }
-            prev = r.hash;
-            expected += 1;
-        }
-    }
-    if expected > head && prev != head_hash {
-        v.found(
-            Finding::new(
-                FindingKind::HeadMismatch,
-                "access_head",
-                format!("The access log's head at {head} does not name its last entry's hash."),
-            )
-            .at(head),
-        );
-    }
-    for seq in store::outside(c, head, 20)? {
-        v.found(
-            Finding::new(
-                FindingKind::OutsideChain,
-                "access_log",
-                format!("An access log row at {seq}, outside the log (1 to {head}): not written by the service."),
-            )
-            .at(seq),
-        );
-    }
+    let outside = store::outside(c, head, 20)?;
+    v.access_entries_checked = walk_side_chain(
+        v,
+        &SideChain {
+            table: "access_log",
+            head_table: "access_head",
+            row: "Access log entry",
+        },
+        (head, &head_hash),
+        |after, limit| Ok(store::after(c, after, limit)?),
+        outside,
+        |_| {},
+    )?;
     Ok(())
 }

@@ -252,6 +252,103 @@ impl Finding {
     }
 }
 
+/// A row of one of the side chains (the trail, the access log): its place, its link to the
+/// row before and its own hash.
+pub trait Link {
+    fn seq(&self) -> i64;
+    fn prev_hash(&self) -> &str;
+    fn hash(&self) -> &str;
+    /// The hash the row's content gives after `prev`.
+    fn recompute(&self, prev: &str) -> String;
+}
+
+/// How a side chain is named in findings.
+pub struct SideChain {
+    /// Its table and its head's table.
+    pub table: &'static str,
+    pub head_table: &'static str,
+    /// One row of it in words ("Trail event", "Access log entry").
+    pub row: &'static str,
+}
+
+/// Walks a side chain link by link up to `head`, a batch at a time from `fetch(after,
+/// limit)`, giving each row that holds to `each`; names the first broken link, a head that
+/// does not name the last row's hash, and the rows `outside` 1..head. Returns how many rows
+/// were walked.
+pub fn walk_side_chain<R: Link>(
+    v: &mut Verification,
+    chain: &SideChain,
+    (head, head_hash): (i64, &str),
+    mut fetch: impl FnMut(i64, i64) -> Result<Vec<R>, AppError>,
+    outside: Vec<i64>,
+    mut each: impl FnMut(R),
+) -> Result<i64, AppError> {
+    const BATCH: i64 = 5_000;
+    let SideChain {
+        table,
+        head_table,
+        row,
+    } = *chain;
+    let mut prev = GENESIS.to_string();
+    let mut expected = 1;
+    let mut walked = 0;
+    'walk: while expected <= head {
+        let batch = fetch(expected - 1, BATCH.min(head - expected + 1))?;
+        if batch.is_empty() {
+            v.found(
+                Finding::new(
+                    FindingKind::BrokenLink,
+                    table,
+                    format!("{row}s {expected} to {head}, which the head counts, are missing."),
+                )
+                .at(expected),
+            );
+            break;
+        }
+        for r in batch {
+            walked += 1;
+            if r.seq() != expected || r.prev_hash() != prev || r.recompute(&prev) != r.hash() {
+                let at = expected.min(r.seq());
+                v.found(
+                    Finding::new(
+                        FindingKind::BrokenLink,
+                        table,
+                        format!("{row} {at} does not hash to its link: it, or the one before it, was changed, removed or moved."),
+                    )
+                    .at(at),
+                );
+                break 'walk;
+            }
+            prev = r.hash().to_string();
+            expected += 1;
+            each(r);
+        }
+    }
+    if expected > head && prev != head_hash {
+        v.found(
+            Finding::new(
+                FindingKind::HeadMismatch,
+                head_table,
+                format!("The head at {head} does not name the hash of {row} {head}."),
+            )
+            .at(head),
+        );
+    }
+    for seq in outside {
+        v.found(
+            Finding::new(
+                FindingKind::OutsideChain,
+                table,
+                format!(
+                    "A row at {seq}, outside the chain (1 to {head}): not written by the service."
+                ),
+            )
+            .at(seq),
+        );
+    }
+    Ok(walked)
+}
+
 /// Verifies the event log and the requests' records in one consistent read (the caller
 /// holds it: `DbConnection::snapshot`), so writes committed meanwhile are simply not seen.
 pub fn verify(c: &mut DbConnection) -> Result<Verification, AppError> {

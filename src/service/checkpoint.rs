@@ -301,69 +301,78 @@ pub fn contradiction(c: &mut DbConnection, cp: &Checkpoint) -> Result<Option<Str
         )));
     }
     let (head, _) = events::chain_head(c)?;
-    if cp.seq > head {
-        return Ok(Some(format!(
-            "The checkpoint signed the chain up to event {}, but the chain now ends at event {head}: events were removed.",
-            cp.seq
-        )));
+    let hash = hash_or_genesis(cp.seq, |seq| Ok(events::event_hash(c, seq)?))?;
+    if let Some(why) = broken(&REQUESTS, cp.seq, &cp.head_hash, head, hash) {
+        return Ok(Some(why));
     }
-    let hash = match cp.seq {
-        0 => Some(GENESIS.to_string()),
-        seq => events::event_hash(c, seq)?,
-    };
-    match hash {
-        None => {
-            return Ok(Some(format!(
-                "Event {}, which the checkpoint signed, is missing.",
-                cp.seq
-            )));
-        }
-        Some(h) if h != cp.head_hash => {
-            return Ok(Some(format!(
-                "Event {} no longer has the hash the checkpoint signed: the history up to it was rewritten.",
-                cp.seq
-            )));
-        }
-        Some(_) => {}
+    let (head, _) = crate::db::trail::head(c)?;
+    let hash = hash_or_genesis(cp.trail_seq, |seq| Ok(crate::db::trail::hash_at(c, seq)?))?;
+    if let Some(why) = broken(&TRAIL, cp.trail_seq, &cp.trail_hash, head, hash) {
+        return Ok(Some(why));
     }
-    let (trail_head, _) = crate::db::trail::head(c)?;
-    if cp.trail_seq > trail_head {
-        return Ok(Some(format!(
-            "The checkpoint signed the trail of accounts and the registry up to event {}, but it now ends at event {trail_head}: events were removed.",
-            cp.trail_seq
-        )));
+    let (head, _) = crate::db::access::head(c)?;
+    let hash = hash_or_genesis(cp.access_seq, |seq| Ok(crate::db::access::hash_at(c, seq)?))?;
+    Ok(broken(&ACCESS, cp.access_seq, &cp.access_hash, head, hash))
+}
+
+/// One of the chains a checkpoint signs, in words.
+struct Chain {
+    what: &'static str,
+    item: &'static str,
+    items: &'static str,
+}
+
+const REQUESTS: Chain = Chain {
+    what: "the requests' history",
+    item: "event",
+    items: "events",
+};
+const TRAIL: Chain = Chain {
+    what: "the trail of accounts and the registry",
+    item: "event",
+    items: "events",
+};
+const ACCESS: Chain = Chain {
+    what: "the access log",
+    item: "entry",
+    items: "entries",
+};
+
+/// The hash at `seq` (the genesis hash before the first).
+fn hash_or_genesis(
+    seq: i64,
+    read: impl FnOnce(i64) -> Result<Option<String>, AppError>,
+) -> Result<Option<String>, AppError> {
+    match seq {
+        0 => Ok(Some(GENESIS.to_string())),
+        seq => read(seq),
     }
-    let hash = match cp.trail_seq {
-        0 => Some(GENESIS.to_string()),
-        seq => crate::db::trail::hash_at(c, seq)?,
-    };
-    match hash {
-        Some(h) if h == cp.trail_hash => {}
-        _ => {
-            return Ok(Some(format!(
-                "Trail event {} no longer has the hash the checkpoint signed: the trail of accounts and the registry up to it was rewritten.",
-                cp.trail_seq
-            )));
-        }
+}
+
+/// Why a chain contradicts what a checkpoint signed of it (`signed_seq`, `signed_hash`),
+/// given its head now and its hash at `signed_seq` now.
+fn broken(
+    chain: &Chain,
+    signed_seq: i64,
+    signed_hash: &str,
+    head: i64,
+    hash_now: Option<String>,
+) -> Option<String> {
+    let Chain { what, item, items } = chain;
+    if signed_seq > head {
+        return Some(format!(
+            "The checkpoint signed {what} up to {item} {signed_seq}, but it now ends at {item} {head}: {items} were removed."
+        ));
     }
-    let (access_head, _) = crate::db::access::head(c)?;
-    if cp.access_seq > access_head {
-        return Ok(Some(format!(
-            "The checkpoint signed the access log up to entry {}, but it now ends at entry {access_head}: entries were removed.",
-            cp.access_seq
-        )));
-    }
-    let hash = match cp.access_seq {
-        0 => Some(GENESIS.to_string()),
-        seq => crate::db::access::hash_at(c, seq)?,
-    };
-    Ok(match hash {
-        Some(h) if h == cp.access_hash => None,
-        _ => Some(format!(
-            "Access log entry {} no longer has the hash the checkpoint signed: who looked at what, up to it, was rewritten.",
-            cp.access_seq
+    match hash_now {
+        None => Some(format!(
+            "In {what}, {item} {signed_seq}, which the checkpoint signed, is missing."
         )),
-    })
+        Some(h) if h != signed_hash => Some(format!(
+            "In {what}, {item} {signed_seq} no longer has the hash the checkpoint signed: {what} up to it was rewritten."
+        )),
+        Some(_) => None,
+    }
 }
 
 /// Every stored checkpoint against its signature and the chain, for verification.

@@ -19,7 +19,7 @@ use crate::db::trail::{self as store, TrailRow};
 use crate::db::users as user_store;
 use crate::domain::canonical::canonical;
 use crate::error::AppError;
-use crate::service::chain::{Finding, FindingKind, GENESIS, Verification};
+use crate::service::chain::{Finding, FindingKind, Link, SideChain, Verification, walk_side_chain};
 use crate::service::record::{self, Record};
 
 /// What a trail event is about.
@@ -286,73 +286,44 @@ impl Trail {
 
 /// Walks the trail link by link, names rows outside it, and compares every user and
 /// jurisdiction with the record its events give (inside the caller's consistent read).
+impl Link for TrailRow {
+    fn seq(&self) -> i64 {
+        self.seq
+    }
+    fn prev_hash(&self) -> &str {
+        &self.prev_hash
+    }
+    fn hash(&self) -> &str {
+        &self.hash
+    }
+    fn recompute(&self, prev: &str) -> String {
+        hash_of(prev, self)
+    }
+}
+
 pub fn verify(c: &mut DbConnection, v: &mut Verification) -> Result<(), AppError> {
-    const BATCH: i64 = 5_000;
     let (head, head_hash) = store::head(c)?;
     v.trail_head_seq = head;
-    let mut prev = GENESIS.to_string();
-    let mut expected = 1;
     let mut by_subject: std::collections::BTreeMap<(String, String), Vec<(i64, String)>> =
         Default::default();
-    'walk: while expected <= head {
-        let batch = store::after(c, expected - 1, BATCH.min(head - expected + 1))?;
-        if batch.is_empty() {
-            v.found(
-                Finding::new(
-                    FindingKind::BrokenLink,
-                    "trail_events",
-                    format!(
-                        "Trail events {expected} to {head}, which its head counts, are missing."
-                    ),
-                )
-                .at(expected),
-            );
-            break;
-        }
-        for e in batch {
-            v.trail_events_checked += 1;
-            if e.seq != expected || e.prev_hash != prev || hash_of(&prev, &e) != e.hash {
-                v.found(
-                    Finding::new(
-                        FindingKind::BrokenLink,
-                        "trail_events",
-                        format!(
-                            "Trail event {} does not hash to its link: it, or the one before it, was changed, removed or moved.",
-                            expected.min(e.seq)
-                        ),
-                    )
-                    .at(expected.min(e.seq)),
-                );
-                break 'walk;
-            }
-            prev = e.hash.clone();
-            expected += 1;
+    let outside = store::outside(c, head, 20)?;
+    v.trail_events_checked = walk_side_chain(
+        v,
+        &SideChain {
+            table: "trail_events",
+            head_table: "trail_head",
+            row: "Trail event",
+        },
+        (head, &head_hash),
+        |after, limit| Ok(store::after(c, after, limit)?),
+        outside,
+        |e| {
             by_subject
                 .entry((e.subject_kind, e.subject_id))
                 .or_default()
                 .push((e.seq, e.details));
-        }
-    }
-    if expected > head && prev != head_hash {
-        v.found(
-            Finding::new(
-                FindingKind::HeadMismatch,
-                "trail_head",
-                format!("The trail's head at {head} does not name its last event's hash."),
-            )
-            .at(head),
-        );
-    }
-    for seq in store::outside(c, head, 20)? {
-        v.found(
-            Finding::new(
-                FindingKind::OutsideChain,
-                "trail_events",
-                format!("A trail row at sequence number {seq}, outside the trail (1 to {head}): not written by the service."),
-            )
-            .at(seq),
-        );
-    }
+        },
+    )?;
     // Every stored user and jurisdiction needs a history, and must match it.
     let mut subjects: Vec<Subject> = user_store::list(c, None, i64::MAX)?
         .into_iter()

@@ -207,6 +207,10 @@ impl TestDb {
         } else {
             let path = self.url.trim_start_matches("sqlite://");
             let mut c = diesel::sqlite::SqliteConnection::establish(path).expect("connect");
+            // The service writes meanwhile (the access log every 100 ms): wait for its turn.
+            diesel::sql_query("PRAGMA busy_timeout = 10000")
+                .execute(&mut c)
+                .expect("busy timeout");
             diesel::sql_query(sql).execute(&mut c)
         };
         r.map_err(|e| e.to_string())

@@ -282,7 +282,11 @@ fn rewrite_from(db: &TestDb, from: i64, edit: impl Fn(&mut EventRow)) {
         rewrite!(&mut diesel::PgConnection::establish(&db.url).unwrap());
     } else {
         let path = db.url.trim_start_matches("sqlite://");
-        rewrite!(&mut diesel::SqliteConnection::establish(path).unwrap());
+        let mut c = diesel::SqliteConnection::establish(path).unwrap();
+        diesel::sql_query("PRAGMA busy_timeout = 10000")
+            .execute(&mut c)
+            .unwrap();
+        rewrite!(&mut c);
     }
 }
 

@@ -202,6 +202,25 @@ async fn migrations_apply_once_and_restarts_are_clean(backend: Backend) {
         assert_eq!(printed, round == 0, "round {round}: {:?}", running.stdout);
         assert!(running.terminate().success());
     }
+    // What the service made is its own alone: files 0600, folders 0700.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: std::path::PathBuf| {
+        std::fs::metadata(&p)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    };
+    let data = db.dir.path().join("data");
+    assert_eq!(mode(data.clone()), 0o700);
+    for key in ["jwt-secret", "checkpoint-signing.key"] {
+        assert_eq!(mode(data.join(key)), 0o600, "{key}");
+    }
+    if backend == Backend::Sqlite {
+        assert_eq!(mode(db.dir.path().join("rfa.db")), 0o600);
+        let mail = data.join("mail");
+        if mail.exists() {
+            assert_eq!(mode(mail), 0o700);
+        }
+    }
 }
 
 async fn users_are_created_from_the_command_line(backend: Backend) {

@@ -267,7 +267,7 @@ fn http_server(listener: TcpListener, services: web::Data<Services>) -> anyhow::
                     Ok::<_, actix_web::Error>(res.map_body(|_, b| b.boxed()))
                 }
             })
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<crate::transport::access::RedactedSpan>::new())
     })
     .listen(listener)?
     .client_request_timeout(Duration::from_millis(

@@ -14,13 +14,19 @@ use crate::service::paging::{decode_cursor, encode_cursor, page};
 /// The states of a message.
 pub const STATUSES: [&str; 5] = ["pending", "sending", "sent", "failed", "skipped"];
 
-/// A message in the outbox (its bodies are not shown: they can hold case details).
+/// A message in the outbox, as administrators see it. Administrators read no case content:
+/// the bodies are not shown, the recipient's address only by its first letter and its
+/// domain (`a…@justice.example`, what a delivery problem is about), the subject of a
+/// message about a case only by its kind and the case's reference, and addresses in an
+/// error masked the same way.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OutboxMessage {
     pub id: String,
     pub kind: String,
     pub rfa_id: Option<String>,
+    /// Masked: `a…@justice.example`.
     pub recipient: String,
+    /// For a message about a case: its kind and the case's reference.
     pub subject: String,
     pub message_id: String,
     pub status: String,
@@ -37,18 +43,63 @@ pub struct OutboxPage {
     pub next_cursor: Option<String>,
 }
 
-fn message(r: OutboxRow) -> OutboxMessage {
+/// An address with its mailbox hidden but for its first letter: `a…@justice.example`.
+pub fn mask_address(address: &str) -> String {
+    match address.rsplit_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}…@{domain}")
+        }
+        None => "…".into(),
+    }
+}
+
+/// Every address in a text masked (an SMTP error quotes the recipient).
+fn mask_addresses(text: &str) -> String {
+    text.split_inclusive(char::is_whitespace)
+        .map(|word| {
+            let trimmed = word.trim_end();
+            let core = trimmed.trim_matches(|c: char| "<>\"'(),;:".contains(c));
+            if core.contains('@') && !core.is_empty() {
+                word.replacen(core, &mask_address(core), 1)
+            } else {
+                word.to_string()
+            }
+        })
+        .collect()
+}
+
+/// What a message about a case is called without its content.
+fn case_subject(kind: &str, reference: Option<&str>) -> String {
+    let what = match kind {
+        "acknowledgement" => "Acknowledgement",
+        "request_information" => "Request for information",
+        "assignment" => "Assignment",
+        "decision" => "Decision",
+        _ => "Message",
+    };
+    match reference {
+        Some(r) => format!("{what} about {r}"),
+        None => format!("{what} about a request"),
+    }
+}
+
+fn message(r: OutboxRow, reference: Option<&str>) -> OutboxMessage {
+    let subject = match &r.rfa_id {
+        Some(_) => case_subject(&r.kind, reference),
+        None => r.subject,
+    };
     OutboxMessage {
         id: r.id,
         kind: r.kind,
         rfa_id: r.rfa_id,
-        recipient: r.recipient,
-        subject: r.subject,
+        recipient: mask_address(&r.recipient),
+        subject,
         message_id: r.message_id,
         status: r.status,
         attempts: r.attempts,
         next_attempt_at: r.next_attempt_at.and_utc(),
-        last_error: r.last_error,
+        last_error: r.last_error.as_deref().map(mask_addresses),
         created_at: r.created_at.and_utc(),
         sent_at: r.sent_at.map(|t| t.and_utc()),
     }
@@ -76,8 +127,19 @@ pub async fn list(
         .run(move |c| {
             let rows = outbox::list(c, status.as_deref(), after.as_deref(), limit + 1)?;
             let (rows, next_cursor) = page(rows, limit, |r| encode_cursor(&r.id));
+            let ids: Vec<String> = rows.iter().filter_map(|r| r.rfa_id.clone()).collect();
+            let references: std::collections::HashMap<String, String> =
+                crate::db::reports::references_of(c, &ids)?
+                    .into_iter()
+                    .collect();
             Ok(OutboxPage {
-                items: rows.into_iter().map(message).collect(),
+                items: rows
+                    .into_iter()
+                    .map(|r| {
+                        let reference = r.rfa_id.as_ref().and_then(|i| references.get(i)).cloned();
+                        message(r, reference.as_deref())
+                    })
+                    .collect(),
                 next_cursor,
             })
         })
@@ -105,9 +167,36 @@ pub async fn retry(
                         row.status
                     )));
                 }
-                outbox::find(c, id)?.ok_or_else(|| AppError::internal("message vanished"))
+                let row =
+                    outbox::find(c, id)?.ok_or_else(|| AppError::internal("message vanished"))?;
+                let reference = crate::db::reports::references_of(
+                    c,
+                    &row.rfa_id.iter().cloned().collect::<Vec<_>>(),
+                )?
+                .pop()
+                .map(|(_, r)| r);
+                Ok((row, reference))
             })
         })
         .await?;
-    Ok(message(row))
+    let (row, reference) = row;
+    Ok(message(row, reference.as_deref()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_show_their_first_letter_and_domain_only() {
+        assert_eq!(
+            mask_address("a.prosecutor@justice.example"),
+            "a…@justice.example"
+        );
+        assert_eq!(mask_address("not an address"), "…");
+        assert_eq!(
+            mask_addresses("550 5.1.1 <a.prosecutor@justice.example>: user unknown"),
+            "550 5.1.1 <a…@justice.example>: user unknown"
+        );
+    }
 }

@@ -488,3 +488,65 @@ fn unreachable_postgres_is_named() {
         "the password is not echoed: {stderr}"
     );
 }
+
+/// Search words are case content: the request log keeps them only by their length.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_log_keeps_no_search_words() {
+    let db = TestDb::create(Backend::Sqlite);
+    let log = db.dir.path().join("server.log");
+    let mut cmd = binary();
+    base_env(&mut cmd, &db);
+    cmd.env("RFA__BOOTSTRAP__ADMIN_EMAIL", "admin@rfa.test")
+        .env(
+            "RFA__BOOTSTRAP__ADMIN_PASSWORD",
+            "a long enough admin password",
+        )
+        .env("RUST_LOG", "info");
+    let mut child = cmd
+        .arg("serve")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("start the binary");
+    let stdout = child.stdout.take().expect("stdout");
+    let base = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("rfa-tracker listening on ")
+                .map(str::to_string)
+        })
+        .expect("listening");
+    let client = reqwest::Client::new();
+    let tokens: Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": "admin@rfa.test", "password": "a long enough admin password"}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("tokens");
+    let token = tokens["access_token"].as_str().expect("token");
+    // Administrators may not search cases (403): the request is logged all the same.
+    let res = client
+        .get(format!("{base}/api/v1/rfas?q=Sednaya%20Folter&state=open"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("search");
+    assert_eq!(res.status(), 403);
+    let pid = child.id().to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&log).expect("read the log");
+    assert!(
+        text.contains("/api/v1/rfas?q=<14 characters>&state=open"),
+        "{text}"
+    );
+    assert!(!text.contains("Sednaya"), "{text}");
+}

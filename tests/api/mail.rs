@@ -18,6 +18,7 @@ both_backends!(
     the_file_transport_writes_parsable_messages,
     failed_messages_can_be_retried_by_an_administrator,
     two_instances_send_each_message_once,
+    administrators_read_no_case_content_in_the_outbox,
 );
 
 fn smtp_settings(port: u16) -> Vec<(&'static str, Value)> {
@@ -361,4 +362,38 @@ async fn two_instances_send_each_message_once(backend: Backend) {
     unique.dedup();
     assert_eq!(ids.len(), 20, "{} messages", messages.len());
     assert_eq!(unique.len(), 20, "each message once");
+}
+
+/// The outbox is for delivery problems: an administrator sees to whom by domain and about
+/// which case by reference, never a requester's mailbox or a case's subject.
+async fn administrators_read_no_case_content_in_the_outbox(backend: Backend) {
+    let w = World::new(backend).await;
+    let rfa = w.intake().await;
+    let reference = rfa["reference"].as_str().unwrap();
+    let page: Value = w
+        .app
+        .get("/api/v1/admin/outbox?limit=200", Some(&w.admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ack = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "acknowledgement")
+        .cloned()
+        .unwrap_or_else(|| panic!("{page}"));
+    let text = page.to_string();
+    assert!(!text.contains("a.prosecutor"), "{text}");
+    assert!(!text.contains("Detention facility"), "{text}");
+    // The authority's address: one letter, then its domain.
+    let to = ack["recipient"].as_str().unwrap();
+    let (mailbox, domain) = to.split_once('@').unwrap();
+    assert_eq!(mailbox.chars().count(), 2, "{to}");
+    assert!(mailbox.ends_with('…') && !domain.is_empty(), "{to}");
+    assert_eq!(
+        ack["subject"],
+        format!("Acknowledgement about {reference}").as_str()
+    );
 }

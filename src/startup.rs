@@ -80,8 +80,19 @@ impl Application {
     /// Serves until SIGTERM/SIGINT (or `handle().stop()`), then lets requests in flight finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
-        // What the access log still holds is written before the process ends.
-        self.services.access.flush().await;
+        // What the access log still holds is written before the process ends, unless the
+        // database stays away: then the process ends anyway, after a bounded wait, and says
+        // what was lost.
+        let wait = Duration::from_secs(crate::service::access::FLUSH_AT_STOP_SECS);
+        if tokio::time::timeout(wait, self.services.access.flush())
+            .await
+            .is_err()
+        {
+            tracing::error!(
+                "the access log could not be written within {} s of stopping: the accesses still queued are lost",
+                wait.as_secs()
+            );
+        }
         served
     }
 }

@@ -10,7 +10,8 @@
 //! one transaction, every `FLUSH_EVERY` or `BATCH` entries. A full queue makes the reader
 //! wait rather than lose an entry. What a crash (SIGKILL, power loss) can lose is what was
 //! queued and not yet written: at most the last `FLUSH_EVERY` of accesses. A graceful stop
-//! writes everything first (`AccessLog::close`).
+//! writes everything first (`AccessLog::flush`), giving up after `FLUSH_AT_STOP_SECS` if the
+//! database is away (what was queued is then lost, and the log says so).
 
 use std::time::Duration;
 
@@ -37,6 +38,8 @@ pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
 const BATCH: usize = 1_000;
 /// Entries waiting beyond this make the next reader wait for room.
 const QUEUE: usize = 20_000;
+/// At a graceful stop, how long the queue is given to be written (the database may be away).
+pub const FLUSH_AT_STOP_SECS: u64 = 10;
 
 /// What kind of access an entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]

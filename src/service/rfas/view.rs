@@ -73,7 +73,8 @@ pub struct Override {
 pub struct EligibilityView {
     #[serde(flatten)]
     pub decision: Decision,
-    /// A supervisor's written override of a non-eligible outcome.
+    /// A supervisor's written override of a non-eligible outcome (`override` in JSON).
+    #[serde(rename = "override")]
     pub override_: Option<Override>,
 }
 

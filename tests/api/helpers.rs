@@ -416,10 +416,6 @@ impl TestApp {
         self.send(reqwest::Method::POST, path, token, body).await
     }
 
-    pub async fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
-        self.send(reqwest::Method::PATCH, path, token, body).await
-    }
-
     /// The version a user, jurisdiction or authority has now, as its ETag or its `version`
     /// (an authority is found in its jurisdiction's list); `None` if `token` cannot read it.
     pub async fn version_of(&self, path: &str, token: Option<&str>) -> Option<i64> {

@@ -92,6 +92,38 @@ pub struct Access {
     pub address: String,
 }
 
+/// Text as it may be stored: no NUL (PostgreSQL refuses it in text), no other control
+/// characters, at most `max` characters.
+fn clean(text: &str, max: usize) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .take(max)
+        .collect()
+}
+
+impl Access {
+    /// What a request sent is the client's to choose: cleaned before it is queued, so that no
+    /// entry can fail to be written (and hold up the ones behind it).
+    fn cleaned(mut self) -> Self {
+        self.user_id = self.user_id.map(|u| clean(&u, 64));
+        self.email = self.email.map(|e| clean(&e, 320));
+        // An id is what the service issues; anything else stays only in the recorded path.
+        self.rfa_id = self.rfa_id.filter(|id| {
+            !id.is_empty()
+                && id.len() <= 64
+                && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+        self.what = self
+            .what
+            .into_iter()
+            .take(40)
+            .map(|(k, v)| (clean(&k, 64), clean(&v, 500)))
+            .collect();
+        self.address = clean(&self.address, 64);
+        self
+    }
+}
+
 enum Message {
     Note(Box<Access>),
     /// Write everything queued before this, then answer.
@@ -114,6 +146,7 @@ impl AccessLog {
 
     /// Queues an entry; waits only when the queue is full.
     pub async fn note(&self, access: Access) {
+        let access = access.cleaned();
         if self.tx.send(Message::Note(Box::new(access))).await.is_err() {
             tracing::error!("the access log's writer has stopped: an access was not recorded");
         }
@@ -153,12 +186,45 @@ async fn writer(db: Database, mut rx: mpsc::Receiver<Message>) {
             }
         }
         // Never dropped: a failed write is tried again until it goes through.
+        // Never dropped: a failed write is tried again until it goes through. After a few
+        // failures the entries go one by one, so that one the database refuses cannot hold up
+        // the rest: it is recorded as unrecordable, with why.
         let mut delay = Duration::from_millis(200);
+        let mut failures = 0;
         while !batch.is_empty() {
             let rows = batch.clone();
-            match db.run(move |c| c.write(|c| write(c, &rows))).await {
+            let one_by_one = failures >= 3;
+            match db
+                .run(move |c| {
+                    if !one_by_one {
+                        return c.write(|c| write(c, &rows));
+                    }
+                    for a in &rows {
+                        let one = std::slice::from_ref(a);
+                        if let Err(e) = c.write(|c| write(c, one)) {
+                            if matches!(e, AppError::Unavailable) {
+                                return Err(e);
+                            }
+                            tracing::error!(error = %e, "an access the database refuses is recorded as unrecordable");
+                            let placeholder = Access {
+                                at: a.at,
+                                user_id: None,
+                                email: None,
+                                kind: a.kind,
+                                rfa_id: None,
+                                what: vec![("unrecordable".into(), clean(&e.to_string(), 200))],
+                                address: a.address.clone(),
+                            };
+                            c.write(|c| write(c, std::slice::from_ref(&placeholder)))?;
+                        }
+                    }
+                    Ok(())
+                })
+                .await
+            {
                 Ok(()) => break,
                 Err(e) => {
+                    failures += 1;
                     tracing::error!(error = %e, entries = batch.len(), "could not write the access log; trying again");
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(10));
@@ -374,4 +440,26 @@ pub fn verify(c: &mut DbConnection, v: &mut Verification) -> Result<(), AppError
         |_| {},
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_client_sends_is_cleaned_before_it_is_queued() {
+        let a = Access {
+            at: crate::clock::now(),
+            user_id: None,
+            email: Some("a\u{0}b@x.org".into()),
+            kind: AccessKind::ReadCase,
+            rfa_id: Some("\u{0}".into()),
+            what: vec![("path".into(), "/api/v1/rfas/\u{0}".into())],
+            address: "127.0.0.1".into(),
+        }
+        .cleaned();
+        assert_eq!(a.email.as_deref(), Some("a\u{fffd}b@x.org"));
+        assert_eq!(a.rfa_id, None);
+        assert!(!a.what[0].1.contains('\u{0}'));
+    }
 }

@@ -12,6 +12,7 @@ both_backends!(
     reads_searches_reports_and_sign_ins_are_recorded,
     an_edited_access_entry_is_named,
     a_cut_access_log_is_caught_by_a_signed_checkpoint,
+    what_a_client_sends_cannot_hold_up_the_log,
 );
 
 async fn accesses(app: &TestApp, admin: &str, query: &str) -> Vec<Value> {
@@ -201,4 +202,30 @@ async fn a_cut_access_log_is_caught_by_a_signed_checkpoint(backend: Backend) {
         .unwrap_or_else(|| panic!("{v}"))
         .clone();
     assert!(f["detail"].as_str().unwrap().contains("access log"), "{f}");
+}
+
+/// A NUL byte (which PostgreSQL refuses in text) in a path, a query or a sign-in's email is
+/// recorded cleaned, and the entries after it are written as usual.
+async fn what_a_client_sends_cannot_hold_up_the_log(backend: Backend) {
+    let w = World::new(backend).await;
+    let rfa = w.intake().await;
+    w.app.get("/api/v1/rfas/%00", Some(&w.liaison)).await;
+    w.app.get("/api/v1/rfas?q=%00x", Some(&w.liaison)).await;
+    w.app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": "a\u{0}b@x.org", "password": "whatever it is"}),
+        )
+        .await;
+    assert_eq!(w.get(&w.liaison, &rfa).await.status(), 200);
+    let items = accesses(&w.app, &w.admin, "limit=20").await;
+    let kinds = actions(&items);
+    assert_eq!(
+        &kinds[0..4],
+        ["read_case", "sign_in_failed", "search", "read_case"],
+        "{items:?}"
+    );
+    assert_eq!(items[2]["detail"]["q_length"], "2");
+    assert!(!serde_json::to_string(&items).unwrap().contains("\\u0000"));
 }

@@ -29,7 +29,7 @@ use crate::domain::policy::Action;
 use crate::error::AppError;
 use crate::service::Services;
 use crate::service::accounts::Caller;
-use crate::service::chain::{Link, SideChain, Verification, walk_side_chain};
+use crate::service::chain::{SideChain, Verification, walk_side_chain};
 use crate::service::paging::{decode_cursor, encode_cursor};
 
 /// How long an entry waits, at most, before it is written.
@@ -406,20 +406,7 @@ pub async fn list(svc: &Services, caller: Caller, q: AccessQuery) -> Result<Acce
         .await
 }
 
-impl Link for AccessRow {
-    fn seq(&self) -> i64 {
-        self.seq
-    }
-    fn prev_hash(&self) -> &str {
-        &self.prev_hash
-    }
-    fn hash(&self) -> &str {
-        &self.hash
-    }
-    fn recompute(&self, prev: &str) -> String {
-        hash_of(prev, self)
-    }
-}
+crate::service::chain::side_chain_row!(AccessRow, hash_of);
 
 /// Walks the access log link by link and names rows outside it (inside the caller's
 /// consistent read).

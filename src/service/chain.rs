@@ -262,6 +262,27 @@ pub trait Link {
     fn recompute(&self, prev: &str) -> String;
 }
 
+/// `Link` for a row type with `seq`, `prev_hash` and `hash` fields, hashed by `$hash_of`.
+macro_rules! side_chain_row {
+    ($row:ty, $hash_of:path) => {
+        impl $crate::service::chain::Link for $row {
+            fn seq(&self) -> i64 {
+                self.seq
+            }
+            fn prev_hash(&self) -> &str {
+                &self.prev_hash
+            }
+            fn hash(&self) -> &str {
+                &self.hash
+            }
+            fn recompute(&self, prev: &str) -> String {
+                $hash_of(prev, self)
+            }
+        }
+    };
+}
+pub(crate) use side_chain_row;
+
 /// How a side chain is named in findings.
 pub struct SideChain {
     /// Its table and its head's table.

@@ -19,7 +19,7 @@ use crate::db::trail::{self as store, TrailRow};
 use crate::db::users as user_store;
 use crate::domain::canonical::canonical;
 use crate::error::AppError;
-use crate::service::chain::{Finding, FindingKind, Link, SideChain, Verification, walk_side_chain};
+use crate::service::chain::{Finding, FindingKind, SideChain, Verification, walk_side_chain};
 use crate::service::record::{self, Record};
 
 /// What a trail event is about.
@@ -284,23 +284,10 @@ impl Trail {
     }
 }
 
+crate::service::chain::side_chain_row!(TrailRow, hash_of);
+
 /// Walks the trail link by link, names rows outside it, and compares every user and
 /// jurisdiction with the record its events give (inside the caller's consistent read).
-impl Link for TrailRow {
-    fn seq(&self) -> i64 {
-        self.seq
-    }
-    fn prev_hash(&self) -> &str {
-        &self.prev_hash
-    }
-    fn hash(&self) -> &str {
-        &self.hash
-    }
-    fn recompute(&self, prev: &str) -> String {
-        hash_of(prev, self)
-    }
-}
-
 pub fn verify(c: &mut DbConnection, v: &mut Verification) -> Result<(), AppError> {
     let (head, head_hash) = store::head(c)?;
     v.trail_head_seq = head;

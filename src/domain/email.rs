@@ -31,6 +31,12 @@ impl Email {
         {
             return Err("is not an email address");
         }
+        // The mail library must take the address exactly as written: one it would read
+        // differently (a quoted local part unescaped, a comment dropped) would be mail to
+        // another mailbox than the one shown and stored.
+        if !delivered_as_written(&s) {
+            return Err("is not an address mail can be sent to as written");
+        }
         Ok(Email(s))
     }
 
@@ -41,6 +47,16 @@ impl Email {
     pub fn into_string(self) -> String {
         self.0
     }
+}
+
+/// Whether lettre, which sends the mail, reads the address as exactly this mailbox, both as a
+/// bare address (the SMTP envelope) and as a mailbox header (`To:`).
+fn delivered_as_written(s: &str) -> bool {
+    use std::str::FromStr;
+    let bare = lettre::Address::from_str(s).is_ok_and(|a| a.to_string() == s);
+    let header = lettre::message::Mailbox::from_str(s)
+        .is_ok_and(|m| m.name.is_none() && m.email.to_string() == s);
+    bare && header
 }
 
 impl fmt::Display for Email {
@@ -62,6 +78,18 @@ mod tests {
     }
 
     #[test]
+    fn accepts_ordinary_addresses() {
+        for good in [
+            "a@x.org",
+            "first.last+tag@sub.example.org",
+            "o'brien@justice.example",
+            "a_b-c@x.org",
+        ] {
+            assert!(Email::parse(good).is_ok(), "{good:?}");
+        }
+    }
+
+    #[test]
     fn refuses_what_is_not_an_address() {
         for bad in [
             "",
@@ -73,6 +101,17 @@ mod tests {
             "a@org.",
             "a@@b.org",
             "<a@b.org>",
+            // Read by the mail library as another mailbox, or not at all.
+            r#""a\r\nb"@x.org"#,
+            r#""a b"@x.org"#,
+            "a(comment)@x.org",
+            "a@x.org(comment)",
+            "a\\b@x.org",
+            "\"a\"@x.org",
+            "a..b@x.org",
+            ".a@x.org",
+            "a@-x.org",
+            "a,b@x.org",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }

@@ -20,6 +20,7 @@ both_backends!(
     texts_in_every_script_are_kept_byte_for_byte,
     search_finds_capitalised_non_latin_text_as_typed,
     nul_bytes_are_refused_and_nothing_is_written,
+    addresses_the_mailer_would_rewrite_are_refused,
     invalid_utf8_and_malformed_json_are_bad_requests,
     oversized_strings_and_arrays_are_refused,
     bodies_over_the_size_limit_get_413,
@@ -322,6 +323,28 @@ fn field_names(problem: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+async fn addresses_the_mailer_would_rewrite_are_refused(backend: Backend) {
+    let w = World::new(backend).await;
+    let s = w.supervisor.clone();
+    // Addresses the mail library would read as another mailbox (the security review's
+    // `"a\r\nb"@x.org` was delivered to arnb@x.org) are refused, and nothing is stored.
+    let count = rfa_count(&w).await;
+    for email in [r#""a\r\nb"@x.org"#, r#""a b"@x.org"#, "a(comment)@x.org"] {
+        let mut body = w.intake_body();
+        body["requester"]["email"] = json!(email);
+        let p = assert_problem(w.app.post("/api/v1/rfas", Some(&s), &body).await, 422).await;
+        assert!(
+            field_names(&p).contains(&"requester.email".to_string()),
+            "{email}: {p}"
+        );
+    }
+    assert_eq!(
+        rfa_count(&w).await,
+        count,
+        "a refused intake stores nothing"
+    );
 }
 
 async fn nul_bytes_are_refused_and_nothing_is_written(backend: Backend) {

@@ -98,6 +98,8 @@ pub struct ServerSettings {
     pub max_connections_per_worker: usize,
     pub shutdown_timeout_secs: u64,
     pub trust_forwarded_for: bool,
+    /// When set, `GET /metrics` needs `Authorization: Bearer <this>`; empty leaves it open.
+    pub metrics_token: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

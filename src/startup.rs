@@ -252,6 +252,12 @@ fn http_server(listener: TcpListener, services: web::Data<Services>) -> anyhow::
             ))
             .wrap(ErrorHandlers::new().default_handler(ensure_problem))
             .wrap(metrics.clone())
+            // Before the metrics middleware, which makes a series per method string: a method
+            // no route has is refused here and counted nowhere, and /metrics may be kept to
+            // those with its token.
+            .wrap(actix_web::middleware::from_fn(
+                crate::transport::guard_metrics,
+            ))
             // Every answer may carry case data: no cache or proxy keeps it, no browser sniffs
             // it into something runnable or frames it. Outside the metrics middleware, which
             // answers /metrics itself. A header already set is kept, so a scope with other

@@ -74,6 +74,7 @@ fn describe(status: StatusCode) -> (&'static str, &'static str) {
         428 => ("precondition-required", "Precondition required"),
         429 => ("too-many-requests", "Too many requests"),
         431 => ("headers-too-large", "Request header fields too large"),
+        501 => ("not-implemented", "Method not implemented"),
         503 => ("unavailable", "Service unavailable"),
         s if s >= 500 => ("internal", "Internal server error"),
         _ => ("error", "Error"),

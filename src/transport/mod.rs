@@ -27,4 +27,6 @@ pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> IpAddr {
 }
 
 pub mod access;
+pub mod metrics;
+pub use metrics::guard_metrics;
 pub mod documents;

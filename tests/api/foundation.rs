@@ -13,6 +13,8 @@ both_backends!(
     oversized_bodies_are_refused,
     openapi_document_lists_every_route,
     metrics_count_requests_per_route,
+    made_up_methods_are_refused_before_they_are_counted,
+    metrics_can_require_a_token,
 );
 
 async fn health_and_readiness(backend: Backend) {
@@ -158,4 +160,62 @@ async fn metrics_count_requests_per_route(backend: Backend) {
     assert!(text.contains("rfa_http_requests_duration_seconds_bucket"));
     // Unknown paths are pooled, so a scanner cannot blow up the label set.
     assert!(!text.contains("/nothing/here/42"));
+}
+
+async fn made_up_methods_are_refused_before_they_are_counted(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.get("/health/live", None).await;
+    let size_before = app
+        .get("/metrics", None)
+        .await
+        .text()
+        .await
+        .expect("text")
+        .len();
+    // The security review's attack: 300 made-up methods took /metrics from 208 KB to 1 MB.
+    for i in 0..300 {
+        let method = reqwest::Method::from_bytes(format!("XMETHOD{i}").as_bytes()).expect("method");
+        let res = app
+            .client
+            .request(method, app.url("/api/v1/rfas"))
+            .send()
+            .await
+            .expect("request");
+        assert_problem(res, 501).await;
+    }
+    let text = app.get("/metrics", None).await.text().await.expect("text");
+    assert!(!text.contains("XMETHOD"), "made-up methods are not counted");
+    assert!(
+        text.len() < size_before + 4096,
+        "/metrics did not grow with them: {size_before} then {}",
+        text.len()
+    );
+    // The methods the service knows still reach their routes (a 405 names the allowed ones).
+    let res = app
+        .client
+        .request(reqwest::Method::PUT, app.url("/health/live"))
+        .send()
+        .await
+        .expect("request");
+    assert_problem(res, 405).await;
+}
+
+async fn metrics_can_require_a_token(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        &[("server.metrics_token", json!("scraper-token-0123456789"))],
+    )
+    .await;
+    // Nothing else changes: the API still answers without the metrics token.
+    assert_eq!(app.get("/health/live", None).await.status(), 200);
+    assert_problem(app.get("/metrics", None).await, 401).await;
+    assert_problem(app.get("/metrics", Some("wrong-token")).await, 401).await;
+    let res = app.get("/metrics", Some("scraper-token-0123456789")).await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.text()
+            .await
+            .expect("text")
+            .contains("rfa_http_requests_total")
+    );
 }

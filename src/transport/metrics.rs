@@ -1,0 +1,66 @@
+//! What reaches the metrics middleware: only the methods some route takes (the middleware
+//! makes a time series per method string, so made-up methods would grow its memory without
+//! bound), and `/metrics` itself only with its token when one is configured.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::middleware::Next;
+use actix_web::web;
+
+use crate::api::problem::Problem;
+use crate::service::Services;
+
+/// The methods this service has any use for; every other is refused before it is counted.
+const KNOWN: [Method; 7] = [
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+    Method::OPTIONS,
+];
+
+pub async fn guard_metrics(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if !KNOWN.contains(req.method()) {
+        let res = Problem::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "This method is not one the service knows.",
+        )
+        .response();
+        return Ok(req.into_response(res));
+    }
+    if req.path() == "/metrics" {
+        let token = req
+            .app_data::<web::Data<Services>>()
+            .map(|s| s.settings.server.metrics_token.clone())
+            .unwrap_or_default();
+        if !token.is_empty() && !bearer_matches(&req, &token) {
+            let mut res = Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "The metrics need the token configured in server.metrics_token.",
+            )
+            .response();
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"metrics\""),
+            );
+            return Ok(req.into_response(res));
+        }
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// Whether the request carries `Authorization: Bearer <token>`, compared in constant time.
+fn bearer_matches(req: &ServiceRequest, token: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|given| bool::from(given.as_bytes().ct_eq(token.as_bytes())))
+}

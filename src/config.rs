@@ -148,6 +148,8 @@ pub struct AuthSettings {
     pub login_burst: u32,
     pub login_replenish_ms: u64,
     pub max_concurrent_hashes: usize,
+    /// How long a sign-in waits for a free hasher before it is answered 503.
+    pub hash_wait_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

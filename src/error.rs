@@ -74,6 +74,10 @@ pub enum AppError {
     RateLimited { retry_after_secs: u64 },
     #[error("the database is unavailable")]
     Unavailable,
+    /// Too much of one kind of work is waiting (password hashes): 503, try again after the
+    /// given time.
+    #[error("busy")]
+    Busy { retry_after_secs: u64 },
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -124,7 +124,8 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<web::Data<Services>> 
     let keys = Arc::new(Keys::from_settings(&settings)?);
     let hasher = {
         let n = settings.auth.max_concurrent_hashes;
-        tokio::task::spawn_blocking(move || Hasher::new(n))
+        let wait = std::time::Duration::from_millis(settings.auth.hash_wait_ms);
+        tokio::task::spawn_blocking(move || Hasher::new(n, wait))
             .await
             .context("hasher start-up task failed")?
             .map_err(|e| anyhow::anyhow!("{e}"))?

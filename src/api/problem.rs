@@ -101,7 +101,7 @@ impl AppError {
             AppError::VersionMismatch => StatusCode::PRECONDITION_FAILED,
             AppError::VersionRequired => StatusCode::PRECONDITION_REQUIRED,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable | AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -150,6 +150,10 @@ impl AppError {
                 status,
                 "The database cannot take this request now; try again shortly.",
             ),
+            AppError::Busy { retry_after_secs } => Problem::new(
+                status,
+                format!("Too many sign-ins are waiting; try again in {retry_after_secs} s."),
+            ),
             AppError::Internal(_) => Problem::new(
                 status,
                 "Something went wrong on our side; it has been logged.",
@@ -177,7 +181,8 @@ impl ResponseError for AppError {
             _ => {}
         }
         let mut response = self.problem().response();
-        if let AppError::RateLimited { retry_after_secs } = self
+        if let AppError::RateLimited { retry_after_secs } | AppError::Busy { retry_after_secs } =
+            self
             && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, v);

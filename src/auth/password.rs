@@ -3,6 +3,7 @@
 //! would stall every other request and could exhaust memory.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
@@ -64,16 +65,21 @@ pub fn check_new_password(password: &str) -> Result<(), String> {
 #[derive(Clone)]
 pub struct Hasher {
     permits: Arc<Semaphore>,
+    /// How long a hash may wait for its turn before the request is answered 503: a flood of
+    /// sign-ins cannot make a legitimate one wait without end, and waiting requests are bounded
+    /// by what arrives within this time.
+    wait: Duration,
     /// A hash of a random password, verified against when the email is unknown so that an
     /// unknown email costs the same time as a wrong password.
     dummy: Arc<String>,
 }
 
 impl Hasher {
-    pub fn new(max_concurrent: usize) -> Result<Self, AppError> {
+    pub fn new(max_concurrent: usize, wait: Duration) -> Result<Self, AppError> {
         let dummy = hash_blocking(&crate::auth::tokens::random_token())?;
         Ok(Self {
             permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            wait,
             dummy: Arc::new(dummy),
         })
     }
@@ -85,11 +91,14 @@ impl Hasher {
         // Waiting for a permit is async: queued sign-ins hold no thread. The permit moves into
         // the blocking task, so a client that disconnects does not free it while its hash
         // still runs.
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
+        let permit = tokio::time::timeout(self.wait, self.permits.clone().acquire_owned())
             .await
+            .map_err(|_| {
+                tracing::warn!("a password hash waited too long for its turn; answered 503");
+                AppError::Busy {
+                    retry_after_secs: self.wait.as_secs().max(1),
+                }
+            })?
             .map_err(|_| AppError::internal("hasher closed"))?;
         tokio::task::spawn_blocking(move || {
             let result = f();

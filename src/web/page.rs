@@ -150,6 +150,13 @@ impl PageError {
                     "Sign in again",
                     "Your session has ended.".into(),
                 ),
+                AppError::Busy { retry_after_secs } => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The service is busy",
+                    format!(
+                        "Too many sign-ins are waiting. Try again in {retry_after_secs} seconds."
+                    ),
+                ),
                 AppError::Unavailable => (
                     StatusCode::SERVICE_UNAVAILABLE,
                     "The service is busy",

@@ -16,6 +16,7 @@ both_backends!(
     password_change_signs_out_other_sessions,
     deactivation_takes_effect_at_once,
     lockout_after_failures_and_its_expiry,
+    a_flood_of_sign_ins_is_answered_503_not_queued_without_end,
     an_administrator_resets_a_forgotten_password_and_unlocks,
     burst_of_sign_ins_gets_429,
     unknown_email_and_wrong_password_look_alike,
@@ -912,4 +913,59 @@ async fn an_administrator_resets_a_forgotten_password_and_unlocks(backend: Backe
         app.post("/api/v1/auth/login", None, &right).await.status(),
         200
     );
+}
+
+async fn a_flood_of_sign_ins_is_answered_503_not_queued_without_end(backend: Backend) {
+    // One hasher and a short wait: of 24 sign-ins at once, those that cannot get their turn
+    // in time are told to come back, instead of all waiting behind each other.
+    let app = TestApp::spawn_with(
+        backend,
+        &[
+            ("auth.max_concurrent_hashes", json!(1)),
+            ("auth.hash_wait_ms", json!(30)),
+            ("auth.login_burst", json!(1000)),
+        ],
+    )
+    .await;
+    // An unknown email costs a hash like a wrong password, and locks nobody out.
+    let body = json!({"email": "nobody@rfa.test", "password": "not the password at all"});
+    let mut tries = tokio::task::JoinSet::new();
+    for _ in 0..24 {
+        let (client, url, body) = (
+            app.client.clone(),
+            app.url("/api/v1/auth/login"),
+            body.clone(),
+        );
+        tries.spawn(async move { client.post(url).json(&body).send().await.expect("request") });
+    }
+    let mut busy = 0;
+    while let Some(res) = tries.join_next().await {
+        let res = res.expect("task");
+        match res.status().as_u16() {
+            401 => {}
+            503 => {
+                busy += 1;
+                let wait = res.headers()["retry-after"]
+                    .to_str()
+                    .unwrap_or_default()
+                    .to_string();
+                assert_eq!(wait, "1");
+                let p = assert_problem(res, 503).await;
+                assert!(
+                    p["detail"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains("try again"),
+                    "{p}"
+                );
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(
+        busy > 0,
+        "some sign-ins were turned away rather than queued"
+    );
+    // Once the flood is over, the right password signs in.
+    app.admin_token().await;
 }

@@ -1143,6 +1143,22 @@ async fn the_queue_filters_sorts_and_pages(backend: Backend) {
     );
     assert_eq!(refs(&q("state=received,under_review").await).len(), 5);
     assert_eq!(refs(&q("state=received&state=closed").await).len(), 4);
+    // `open` is every state but closed, and names each request once with other states.
+    let (all, open, closed) = (q("").await, q("state=open").await, q("state=closed").await);
+    let count = |page: &Value| page["items"].as_array().map_or(0, Vec::len);
+    assert!(count(&open) > 0);
+    assert_eq!(count(&open) + count(&closed), count(&all));
+    assert!(
+        open["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["state"] != "closed")
+    );
+    assert_eq!(
+        count(&q("state=open,received&state=open").await),
+        count(&open)
+    );
     assert_eq!(
         refs(&q(&format!("jurisdiction_id={}", w.other_jurisdiction)).await).len(),
         2

@@ -535,9 +535,15 @@ fn queue_param(q: &mut QueueQuery, errors: &mut Errors, key: &str, value: String
             for s in value.split(',').filter(|s| !s.is_empty()) {
                 match State::parse(s) {
                     Some(st) => q.states.push(st),
+                    // Every state but closed: the work still to be done.
+                    None if s == "open" => q
+                        .states
+                        .extend(State::ALL.iter().copied().filter(|st| st.is_open())),
                     None => errors.add("state", format!("`{s}` is not a state")),
                 }
             }
+            q.states.sort_by_key(|st| st.as_str());
+            q.states.dedup();
         }
         "jurisdiction_id" => {
             q.jurisdiction = uuid(errors, &value).map(JurisdictionId::from_stored);

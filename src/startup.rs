@@ -37,15 +37,29 @@ pub struct Application {
 }
 
 impl Application {
-    /// Opens (and migrates) the database, prepares keys and binds the listener. The server
-    /// runs once `run_until_stopped` is awaited.
+    /// Binds the listener, then opens (and migrates) the database and prepares keys. The
+    /// server runs once `run_until_stopped` is awaited.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        // The address first: a start that cannot listen (the port taken, an address this
+        // machine does not have) stops before it creates a database file, migrates, makes the
+        // first administrator or a signing key.
+        let addr = settings.bind_addr()?;
+        let listener = TcpListener::bind(addr).map_err(|e| {
+            let why = match e.kind() {
+                std::io::ErrorKind::AddrInUse => "another process already listens there",
+                std::io::ErrorKind::AddrNotAvailable => "this machine has no such address",
+                std::io::ErrorKind::PermissionDenied => "a port below 1024 needs privileges",
+                _ => "the system refused it",
+            };
+            anyhow::anyhow!(
+                "cannot listen on {addr}: {why} ({e}). Change `server.bind` (in the \
+                 configuration file, or RFA__SERVER__BIND=127.0.0.1:8081), or stop the \
+                 other process. Nothing was created or changed."
+            )
+        })?;
+        let addr = listener.local_addr()?;
         let services = prepare(settings).await?;
         let settings = services.settings.clone();
-        let addr = settings.bind_addr()?;
-        let listener =
-            TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
-        let addr = listener.local_addr()?;
         let server = http_server(listener, services.clone())?;
         warn_about_mail(&settings);
         crate::mail::worker::spawn(crate::mail::worker::Worker {

@@ -466,6 +466,39 @@ fn bad_settings_are_refused_naming_the_key() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("bnid"));
 }
 
+/// A port already taken is named with the setting to change, and the failed start leaves
+/// no database file, data directory or signing key behind.
+#[test]
+fn a_taken_port_names_the_setting_and_creates_nothing() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let dir = tempfile::tempdir().expect("dir");
+    let out = binary()
+        .env(
+            "RFA__DATABASE__URL",
+            format!("sqlite://{}/fresh.db", dir.path().display()),
+        )
+        .env("RFA__DATA_DIR", dir.path().join("data"))
+        .env("RFA__SERVER__BIND", &addr)
+        .arg("serve")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("server.bind"), "{stderr}");
+    assert!(stderr.contains("RFA__SERVER__BIND"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert!(left.is_empty(), "a failed start made {left:?}");
+    drop(taken);
+}
+
 /// An unreachable PostgreSQL is reported as such, with where it was looked for.
 #[test]
 fn unreachable_postgres_is_named() {

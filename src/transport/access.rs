@@ -112,7 +112,9 @@ impl tracing_actix_web::RootSpanBuilder for RedactedSpan {
             http.method = %request.method(),
             http.route = %route,
             http.target = %redacted_target(request.path(), request.query_string()),
-            http.client_ip = %request.connection_info().realip_remote_addr().unwrap_or(""),
+            // Quoted and escaped (`?`): the address may come from a forwarding header, and
+            // what a client sends must not read as fields of the log line.
+            http.client_ip = ?request.connection_info().realip_remote_addr().unwrap_or(""),
             http.user_agent = ?user_agent,
             http.status_code = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,

@@ -570,6 +570,16 @@ async fn the_request_log_keeps_no_search_words() {
         .await
         .expect("search");
     assert_eq!(res.status(), 403);
+    // What a client sends cannot forge fields of a text log line: a quote would end the
+    // value and let the rest read as fields of their own.
+    let forged = r#"x" http.status_code=200 user="admin"#;
+    client
+        .get(format!("{base}/health/live"))
+        .header("user-agent", forged)
+        .header("x-forwarded-for", forged)
+        .send()
+        .await
+        .expect("crafted headers");
     let pid = child.id().to_string();
     Command::new("kill")
         .args(["-TERM", &pid])
@@ -582,4 +592,12 @@ async fn the_request_log_keeps_no_search_words() {
         "{text}"
     );
     assert!(!text.contains("Sednaya"), "{text}");
+    assert!(
+        !text.contains(r#"x" http.status_code=200"#),
+        "a header's quote ends no field: {text}"
+    );
+    assert!(
+        text.contains(r#"http.user_agent="x\" http.status_code=200 user=\"admin""#),
+        "{text}"
+    );
 }

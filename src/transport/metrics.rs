@@ -11,8 +11,11 @@ use actix_web::web;
 use crate::api::problem::Problem;
 use crate::service::Services;
 
-/// The methods this service has any use for; every other is refused before it is counted.
-const KNOWN: [Method; 7] = [
+/// The methods HTTP defines (those no route takes get the usual 405 with `Allow`); every
+/// other is refused before it is counted.
+const KNOWN: [Method; 9] = [
+    Method::CONNECT,
+    Method::TRACE,
     Method::GET,
     Method::HEAD,
     Method::POST,

@@ -4,32 +4,36 @@
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::{Method, StatusCode, header};
+use actix_web::http::{StatusCode, header};
 use actix_web::middleware::Next;
 use actix_web::web;
 
 use crate::api::problem::Problem;
 use crate::service::Services;
 
-/// The methods HTTP defines (those no route takes get the usual 405 with `Allow`); every
-/// other is refused before it is counted.
-const KNOWN: [Method; 9] = [
-    Method::CONNECT,
-    Method::TRACE,
-    Method::GET,
-    Method::HEAD,
-    Method::POST,
-    Method::PUT,
-    Method::PATCH,
-    Method::DELETE,
-    Method::OPTIONS,
-];
+/// The methods HTTP defines, and QUERY (being standardised); those no route takes get the
+/// usual 405 with `Allow`. Every other is refused before it is counted.
+fn known(method: &actix_web::http::Method) -> bool {
+    matches!(
+        method.as_str(),
+        "GET"
+            | "HEAD"
+            | "POST"
+            | "PUT"
+            | "PATCH"
+            | "DELETE"
+            | "OPTIONS"
+            | "TRACE"
+            | "CONNECT"
+            | "QUERY"
+    )
+}
 
 pub async fn guard_metrics(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    if !KNOWN.contains(req.method()) {
+    if !known(req.method()) {
         let res = Problem::new(
             StatusCode::NOT_IMPLEMENTED,
             "This method is not one the service knows.",

@@ -1,4 +1,4 @@
-//! What reaches the metrics middleware: only the methods some route takes (the middleware
+//! What reaches the metrics middleware: only the methods HTTP defines (the middleware
 //! makes a time series per method string, so made-up methods would grow its memory without
 //! bound), and `/metrics` itself only with its token when one is configured.
 

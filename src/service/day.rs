@@ -23,9 +23,53 @@ pub fn parse(v: &str) -> Option<NaiveDate> {
         .filter(|d| d.year() >= 1)
 }
 
+/// The years a request can be received in and a report can cover: the same range for
+/// intake, corrections, report years and `as_of`, so nothing is stored that no report shows.
+pub const REPORT_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+/// What a field outside [`REPORT_YEARS`] is told.
+pub const REPORT_YEARS_MESSAGE: &str = "must be in the years 2000 to 2100";
+
+/// Whether a day is in [`REPORT_YEARS`].
+pub fn in_report_years(day: NaiveDate) -> bool {
+    REPORT_YEARS.contains(&day.year())
+}
+
 /// A moment within the same years (for values read back from cursors).
 pub fn in_range(t: &NaiveDateTime) -> bool {
     (1..=9999).contains(&t.year())
+}
+
+/// `received_at` as clients write it: an RFC 3339 date-time, or a day alone (`YYYY-MM-DD`),
+/// which stands for the start of that day in the reporting time zone.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
+#[serde(try_from = "String")]
+pub enum ReceivedAt {
+    Moment(chrono::DateTime<chrono::Utc>),
+    Day(NaiveDate),
+}
+
+impl TryFrom<String> for ReceivedAt {
+    type Error = &'static str;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&raw) {
+            return Ok(ReceivedAt::Moment(t.with_timezone(&chrono::Utc)));
+        }
+        parse(&raw)
+            .map(ReceivedAt::Day)
+            .ok_or("must be an RFC 3339 date-time or a date (YYYY-MM-DD)")
+    }
+}
+
+impl ReceivedAt {
+    /// The moment it stands for.
+    pub fn moment(self, rules: &crate::service::Rules) -> chrono::DateTime<chrono::Utc> {
+        match self {
+            ReceivedAt::Moment(t) => t,
+            ReceivedAt::Day(d) => rules.start_of(d).and_utc(),
+        }
+    }
 }
 
 const EXPECTED: &str = "a date written YYYY-MM-DD (years 0001 to 9999)";

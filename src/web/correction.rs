@@ -16,6 +16,7 @@ use super::session::{self, Signed};
 use crate::domain::ids::{JurisdictionId, RfaId};
 use crate::error::{AppError, FieldError};
 use crate::service::Services;
+use crate::service::day::ReceivedAt;
 use crate::service::registry;
 use crate::service::rfas::{self, Expected, IntakeCorrection, RfaView};
 
@@ -188,7 +189,7 @@ pub async fn correct(
                 .all(|f| values.one(f).trim() == before.one(f));
             let correction = IntakeCorrection {
                 authority_id: Some(new.authority_id),
-                received_at: (!same_time).then_some(new.received_at),
+                received_at: (!same_time).then_some(ReceivedAt::Moment(new.received_at)),
                 channel: Some(new.channel),
                 subject: Some(new.subject),
                 description: Some(new.description),

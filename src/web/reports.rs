@@ -16,6 +16,7 @@ use crate::domain::ids::SnapshotId;
 use crate::error::AppError;
 use crate::export::{self, Layout, chart};
 use crate::service::Services;
+use crate::service::day::REPORT_YEARS;
 use crate::service::reports::tables::{self, Table, identity_words, shown};
 use crate::service::reports::{
     self, AnyFigures, NewSnapshot, Report, ReportSpec, Snapshot, snapshot_facts, snapshot_report,
@@ -61,9 +62,10 @@ impl FigureParams {
         let year = |field: &'static str, v: &Option<String>, problems: &mut Vec<_>| match text(v) {
             "" => Some(this_year),
             t => match t.parse::<i32>() {
-                Ok(y) if (2000..=2100).contains(&y) => Some(y),
+                Ok(y) if REPORT_YEARS.contains(&y) => Some(y),
                 _ => {
-                    problems.push((field, "Enter a year between 2000 and 2100.".into()));
+                    let (first, last) = (REPORT_YEARS.start(), REPORT_YEARS.end());
+                    problems.push((field, format!("Enter a year between {first} and {last}.")));
                     None
                 }
             },
@@ -478,7 +480,7 @@ async fn chart_bars(
             chart::by_jurisdiction(&spec.title(), &rows)
         }
         ReportSpec::Annual { year } | ReportSpec::Cumulative { through: year } => {
-            let first = (year - 5).max(2000);
+            let first = (year - 5).max(*REPORT_YEARS.start());
             chart::annual(&reports::yearly(svc, signed.caller(), first, year).await?)
         }
     })

@@ -17,6 +17,8 @@ both_backends!(
     the_year_of_receipt_is_taken_in_the_reporting_time_zone,
     a_request_counts_once_in_each_column_and_reopenings_add_up,
     a_corrected_day_of_receipt_moves_the_request_to_its_period,
+    a_correction_into_another_year_keeps_the_reference_and_moves_the_figures,
+    only_the_years_the_reports_cover_are_taken,
     as_of_reproduces_an_earlier_report_and_snapshots_show_what_changed,
     exports_parse_back_to_the_same_figures,
     exports_read_as_the_tables_of_the_report,
@@ -273,6 +275,113 @@ async fn a_corrected_day_of_receipt_moves_the_request_to_its_period(backend: Bac
     .await;
     assert_eq!(again["received"], 2);
     assert_eq!(again["by_assistance_type"], before["by_assistance_type"]);
+}
+
+async fn a_correction_into_another_year_keeps_the_reference_and_moves_the_figures(
+    backend: Backend,
+) {
+    let w = World::new(backend).await;
+    let s = w.supervisor.clone();
+    let (_, reporting) = w.app.user_with(&["reporting"], &[]).await;
+    let mut body = w.intake_body();
+    body["received_at"] = json!("2026-01-05T10:00:00Z");
+    let moved = w.intake_with(&s, &body).await;
+    let reference = moved["reference"].as_str().unwrap().to_string();
+    assert!(reference.starts_with("RFA-2026-"), "{reference}");
+    let annual = |year: i32| {
+        let (app, token) = (&w.app, &reporting);
+        async move {
+            get_json(app, token, &format!("/api/v1/reports/annual?year={year}")).await["received"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    assert_eq!((annual(2025).await, annual(2026).await), (0, 1));
+    // The letter had in fact arrived before the new year.
+    let res = w
+        .app
+        .client
+        .patch(
+            w.app
+                .url(&format!("/api/v1/rfas/{}", moved["id"].as_str().unwrap())),
+        )
+        .bearer_auth(&s)
+        .header("if-match", format!("\"{}\"", moved["version"]))
+        .json(&json!({"received_at": "2025-12-30"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let corrected: Value = res.json().await.unwrap();
+    assert_eq!(corrected["reference"], reference.as_str());
+    assert!(
+        corrected["received_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2025-12-"),
+        "{corrected}"
+    );
+    assert_eq!((annual(2025).await, annual(2026).await), (1, 0));
+    // Numbers are never given twice: each year's sequence goes on from where it was.
+    body["received_at"] = json!("2026-02-01T10:00:00Z");
+    let next = w.intake_with(&s, &body).await;
+    let n = |r: &str| r.rsplit('-').next().unwrap().parse::<u32>().unwrap();
+    assert_eq!(n(next["reference"].as_str().unwrap()), n(&reference) + 1);
+    body["received_at"] = json!("2025-11-01T10:00:00Z");
+    let earlier = w.intake_with(&s, &body).await;
+    assert_eq!(earlier["reference"], "RFA-2025-0001");
+    assert_eq!((annual(2025).await, annual(2026).await), (2, 1));
+}
+
+async fn only_the_years_the_reports_cover_are_taken(backend: Backend) {
+    let w = World::new(backend).await;
+    let s = w.supervisor.clone();
+    let (_, reporting) = w.app.user_with(&["reporting"], &[]).await;
+    let rfa = w.intake().await;
+    for value in ["1999-06-30T10:00:00Z", "1999-12-01"] {
+        let mut body = w.intake_body();
+        body["received_at"] = json!(value);
+        let p = assert_problem(w.app.post("/api/v1/rfas", Some(&s), &body).await, 422).await;
+        assert_eq!(p["errors"][0]["field"], "received_at", "{p}");
+        assert_eq!(
+            p["errors"][0]["message"], "must be in the years 2000 to 2100",
+            "{p}"
+        );
+        let res = w
+            .app
+            .client
+            .patch(
+                w.app
+                    .url(&format!("/api/v1/rfas/{}", rfa["id"].as_str().unwrap())),
+            )
+            .bearer_auth(&s)
+            .header("if-match", format!("\"{}\"", rfa["version"]))
+            .json(&json!({"received_at": value}))
+            .send()
+            .await
+            .unwrap();
+        let p = assert_problem(res, 422).await;
+        assert_eq!(p["errors"][0]["field"], "received_at", "{p}");
+    }
+    for (path, field) in [
+        ("/api/v1/reports/annual?year=1999", "year"),
+        ("/api/v1/reports/cumulative?through=2101", "through"),
+        (
+            "/api/v1/reports/range?from=1999-01-01&to=2000-12-31",
+            "from",
+        ),
+        (
+            "/api/v1/reports/annual?year=2024&as_of=1999-12-31T00:00:00Z",
+            "as_of",
+        ),
+    ] {
+        let p = assert_problem(w.app.get(path, Some(&reporting)).await, 422).await;
+        assert_eq!(p["errors"][0]["field"], field, "{path}: {p}");
+        assert_eq!(
+            p["errors"][0]["message"], "must be in the years 2000 to 2100",
+            "{path}: {p}"
+        );
+    }
 }
 
 async fn as_of_reproduces_an_earlier_report_and_snapshots_show_what_changed(backend: Backend) {

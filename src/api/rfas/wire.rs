@@ -39,37 +39,6 @@ const INTAKE_FIELDS: [&str; 15] = [
 /// Reads an intake body field by field, so every wrong field is named at once: the shape
 /// of each field here, and (when every field has a value) the service's checks of their
 /// content in the same answer.
-/// `received_at` as the API takes it: an RFC 3339 date-time, or a day alone
-/// (`YYYY-MM-DD`), which stands for the start of that day in the reporting time zone.
-#[derive(Debug, Clone, Copy, serde::Deserialize)]
-#[serde(try_from = "String")]
-enum ReceivedAt {
-    Moment(chrono::DateTime<chrono::Utc>),
-    Day(chrono::NaiveDate),
-}
-
-impl TryFrom<String> for ReceivedAt {
-    type Error = &'static str;
-
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&raw) {
-            return Ok(ReceivedAt::Moment(t.with_timezone(&chrono::Utc)));
-        }
-        chrono::NaiveDate::parse_from_str(&raw, "%Y-%m-%d")
-            .map(ReceivedAt::Day)
-            .map_err(|_| "must be an RFC 3339 date-time or a date (YYYY-MM-DD)")
-    }
-}
-
-impl ReceivedAt {
-    fn moment(self, rules: &Rules) -> chrono::DateTime<chrono::Utc> {
-        match self {
-            ReceivedAt::Moment(t) => t,
-            ReceivedAt::Day(d) => rules.start_of(d).and_utc(),
-        }
-    }
-}
-
 pub fn parse_intake(body: Value, rules: &Rules) -> Result<NewRfa, AppError> {
     let mut f = Fields::new(body, &INTAKE_FIELDS)?;
     let id = |f: &mut Fields, name: &str| {
@@ -101,7 +70,7 @@ pub fn parse_intake(body: Value, rules: &Rules) -> Result<NewRfa, AppError> {
     ) = (
         jurisdiction_id,
         authority_id,
-        f.required::<ReceivedAt>("received_at")
+        f.required::<crate::service::day::ReceivedAt>("received_at")
             .map(|r| r.moment(rules)),
         f.required("channel"),
         f.required("subject"),
@@ -144,7 +113,7 @@ pub fn parse_intake(body: Value, rules: &Rules) -> Result<NewRfa, AppError> {
     }
     // An optional field was wrong: add what the service would say of the rest.
     let mut errors = f.errors;
-    if let Err(AppError::Validation(more)) = request.checked() {
+    if let Err(AppError::Validation(more)) = request.checked(rules) {
         for e in more {
             errors.add(e.field, e.message);
         }

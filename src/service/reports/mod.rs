@@ -25,6 +25,7 @@ use crate::db::reports as store;
 use crate::domain::policy::Action;
 use crate::error::AppError;
 use crate::service::accounts::Caller;
+use crate::service::day::{REPORT_YEARS, REPORT_YEARS_MESSAGE, in_report_years};
 use crate::service::validate::Errors;
 use crate::service::{Rules, Services};
 
@@ -81,16 +82,21 @@ impl ReportSpec {
 
     pub fn check(&self) -> Result<(), AppError> {
         let mut errors = Errors::new();
-        let year_ok = |y: i32| (2000..=2100).contains(&y);
+        let year_ok = |y: i32| REPORT_YEARS.contains(&y);
         match *self {
             ReportSpec::Annual { year } if !year_ok(year) => {
-                errors.add("year", "must be between 2000 and 2100")
+                errors.add("year", REPORT_YEARS_MESSAGE)
             }
             ReportSpec::Cumulative { through } if !year_ok(through) => {
-                errors.add("through", "must be between 2000 and 2100")
+                errors.add("through", REPORT_YEARS_MESSAGE)
             }
             ReportSpec::Range { from, to } => {
-                if to < from {
+                if !in_report_years(from) {
+                    errors.add("from", REPORT_YEARS_MESSAGE);
+                }
+                if !in_report_years(to) {
+                    errors.add("to", REPORT_YEARS_MESSAGE);
+                } else if to < from {
                     errors.add("to", "must not be before from");
                 } else if (to - from).num_days() > 366 * 50 {
                     errors.add("to", "the period is too long");
@@ -563,19 +569,24 @@ pub async fn report(
 ) -> Result<Report, AppError> {
     caller.resolve(svc, Some(Action::ReadReports)).await?;
     spec.check()?;
-    let now = Utc::now();
-    if as_of.is_some_and(|t| t > now) {
-        return Err(AppError::field("as_of", "must not be in the future"));
-    }
-    if as_of.is_some_and(|t| !crate::service::day::in_range(&t.naive_utc())) {
-        return Err(AppError::field(
-            "as_of",
-            "must be in the years 0001 to 9999",
-        ));
-    }
+    check_as_of(&svc.rules, as_of)?;
     let as_of = as_of.map(|t| t.naive_utc());
     let rules = svc.rules;
     svc.db.run(move |c| compute(c, &rules, spec, as_of)).await
+}
+
+/// A moment to report as of: not in the future, and on a day of the years reports cover.
+fn check_as_of(rules: &Rules, as_of: Option<DateTime<Utc>>) -> Result<(), AppError> {
+    match as_of {
+        Some(t) if t > Utc::now() => Err(AppError::field("as_of", "must not be in the future")),
+        Some(t)
+            if !crate::service::day::in_range(&t.naive_utc())
+                || !in_report_years(rules.day_of(t.naive_utc())) =>
+        {
+            Err(AppError::field("as_of", REPORT_YEARS_MESSAGE))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Received and processed per year, for the chart.
@@ -587,8 +598,8 @@ pub async fn yearly(
 ) -> Result<Vec<(i32, i64, i64)>, AppError> {
     caller.resolve(svc, Some(Action::ReadReports)).await?;
     let mut errors = Errors::new();
-    if !(2000..=2100).contains(&from) || !(2000..=2100).contains(&to) || to < from || to - from > 30
-    {
+    let years = REPORT_YEARS;
+    if !years.contains(&from) || !years.contains(&to) || to < from || to - from > 30 {
         errors.add(
             "to",
             "from and to are years between 2000 and 2100, at most 30 apart",
@@ -693,15 +704,7 @@ pub async fn figure_cases(
 ) -> Result<FigureCases, AppError> {
     let who = caller.resolve(svc, Some(Action::ReadReports)).await?;
     spec.check()?;
-    if as_of.is_some_and(|t| t > Utc::now()) {
-        return Err(AppError::field("as_of", "must not be in the future"));
-    }
-    if as_of.is_some_and(|t| !crate::service::day::in_range(&t.naive_utc())) {
-        return Err(AppError::field(
-            "as_of",
-            "must be in the years 0001 to 9999",
-        ));
-    }
+    check_as_of(&svc.rules, as_of)?;
     // Case references are case content: supervisors see them, reporting staff the count.
     let sees_cases = crate::domain::policy::reach(&who.principal().roles, Action::ReadRfa)
         == Some(crate::domain::policy::Reach::All);

@@ -2,7 +2,7 @@
 //! like a new intake, recorded as one event with each change from and to, and a day of
 //! receipt that moves is told to the figures.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde_json::{Value, json};
 
 use super::intake::NewRfa;
@@ -21,6 +21,7 @@ use crate::domain::registry::{Crime, ProceedingType};
 use crate::error::AppError;
 use crate::service::accounts::Caller;
 use crate::service::chain::{Appender, NewEvent};
+use crate::service::day::ReceivedAt;
 use crate::service::eligibility::{apply_decision, evaluate, record_decision};
 use crate::service::validate::Errors;
 use crate::service::{Rules, Services};
@@ -33,7 +34,9 @@ use crate::service::{Rules, Services};
 pub struct IntakeCorrection {
     #[schema(value_type = Option<String>)]
     pub authority_id: Option<AuthorityId>,
-    pub received_at: Option<DateTime<Utc>>,
+    /// An RFC 3339 date-time, or a day alone (the start of that day in the reporting time zone).
+    #[schema(value_type = Option<String>)]
+    pub received_at: Option<ReceivedAt>,
     pub channel: Option<Channel>,
     pub subject: Option<String>,
     pub description: Option<String>,
@@ -49,14 +52,17 @@ pub struct IntakeCorrection {
 
 impl IntakeCorrection {
     /// The intake with these corrections made.
-    fn applied_to(self, mut r: NewRfa) -> NewRfa {
+    fn applied_to(self, rules: &Rules, mut r: NewRfa) -> NewRfa {
         fn keep<T>(field: &mut T, new: Option<T>) {
             if let Some(v) = new {
                 *field = v;
             }
         }
         keep(&mut r.authority_id, self.authority_id);
-        keep(&mut r.received_at, self.received_at);
+        keep(
+            &mut r.received_at,
+            self.received_at.map(|t| t.moment(rules)),
+        );
         keep(&mut r.channel, self.channel);
         keep(&mut r.subject, self.subject);
         keep(&mut r.description, self.description);
@@ -203,8 +209,9 @@ fn correct(
     view::view(c, rules, who, row)
 }
 
-/// The intake with the correction made, checked like a new one; the day of receipt may not
-/// move to another year (the reference carries it).
+/// The intake with the correction made, checked like a new one. The day of receipt may move
+/// into another year: the reference keeps its number (it has been sent to the requester)
+/// and the figures follow the corrected day.
 fn corrected(
     c: &mut DbConnection,
     rules: &Rules,
@@ -212,14 +219,9 @@ fn corrected(
     correction: IntakeCorrection,
 ) -> Result<NewRfa, AppError> {
     let mut errors = Errors::new();
-    let new = correction.applied_to(intake_of(row)?).check(&mut errors);
-    let received_on = rules.day_of(crate::clock::micros(new.received_at.naive_utc()));
-    if chrono::Datelike::year(&received_on) != chrono::Datelike::year(&row.received_on) {
-        errors.add(
-            "received_at",
-            "would change the year of receipt, which the reference carries; withdraw and log the request again",
-        );
-    }
+    let new = correction
+        .applied_to(rules, intake_of(row)?)
+        .check(rules, &mut errors);
     let authority = new.authority_id.as_str();
     if registry_store::find_authority(c, &row.jurisdiction_id, authority)?.is_none() {
         errors.add("authority_id", "is not an authority of this jurisdiction");

@@ -21,7 +21,7 @@ use crate::service::accounts::Caller;
 use crate::service::chain::{Appender, NewEvent};
 use crate::service::eligibility::{apply_decision, evaluate, record_decision};
 use crate::service::validate::Errors;
-use crate::service::{Rules, Services};
+use crate::service::{Rules, Services, day};
 
 const MAX_SUBJECT: usize = 300;
 const MAX_DESCRIPTION: usize = 20_000;
@@ -65,14 +65,14 @@ pub struct NewRfa {
 impl NewRfa {
     /// The request checked as a whole and normalised (text trimmed, the email and country
     /// code in their canonical forms); every wrong field is named at once.
-    pub fn checked(self) -> Result<Self, AppError> {
+    pub fn checked(self, rules: &Rules) -> Result<Self, AppError> {
         let mut errors = Errors::new();
-        let r = self.check(&mut errors);
+        let r = self.check(rules, &mut errors);
         errors.finish()?;
         Ok(r)
     }
 
-    pub(super) fn check(mut self, errors: &mut Errors) -> Self {
+    pub(super) fn check(mut self, rules: &Rules, errors: &mut Errors) -> Self {
         self.subject = errors.text("subject", &self.subject, MAX_SUBJECT, false);
         self.description = errors.text("description", &self.description, MAX_DESCRIPTION, true);
         self.requester.name = errors.text("requester.name", &self.requester.name, 200, false);
@@ -112,9 +112,11 @@ impl NewRfa {
         // A little clock skew between a client and the server is not "the future".
         if self.received_at > Utc::now() + chrono::Duration::minutes(5) {
             errors.add("received_at", "must not be in the future");
-        } else if !crate::service::day::in_range(&self.received_at.naive_utc()) {
-            // chrono also reads years like -5000 or 0000, which no report or cursor can hold.
-            errors.add("received_at", "must be in the years 0001 to 9999");
+        } else if !crate::service::day::in_range(&self.received_at.naive_utc())
+            || !day::in_report_years(rules.day_of(self.received_at.naive_utc()))
+        {
+            // The day of receipt in the reporting time zone is what the figures count.
+            errors.add("received_at", day::REPORT_YEARS_MESSAGE);
         }
         self.national_case_reference = self
             .national_case_reference
@@ -184,7 +186,7 @@ pub async fn intake(
 ) -> Result<Created, AppError> {
     let who = caller.resolve(svc, Some(policy::Action::LogRfa)).await?;
     let fingerprint = request.fingerprint();
-    let request = request.checked()?;
+    let request = request.checked(&svc.rules)?;
     match authorize(
         who.principal(),
         policy::Action::LogRfa,

@@ -101,7 +101,7 @@ pub async fn create(
 
 /// The queue: filter, sort and page through the requests you may see.
 ///
-/// Filters: `state` (repeat or comma-separate; `open` stands for every state but `closed`), `jurisdiction_id`, `assignee_id` (or
+/// Filters: `state` (repeat or comma-separate; without it the open requests only; `open` stands for every state but `closed`, `all` for every state, the archive included), `jurisdiction_id`, `assignee_id` (or
 /// `unassigned`), `priority`, `overdue`, `due_before`, `received_from`/`received_to`
 /// (inclusive days in the reporting time zone), `tag`, `eligibility`, `q` (text in the
 /// reference, subject and description; `%` and `_` are literal). `sort` = `due_at`

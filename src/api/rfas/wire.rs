@@ -474,6 +474,19 @@ pub fn parse_queue(query: &str) -> Result<QueueQuery, AppError> {
         seen.push(key.clone());
         queue_param(&mut q, &mut errors, &key, value);
     }
+    // Without a state the queue is the work still open; the archive only when asked.
+    if !seen.iter().any(|k| k == "state") || q.states.is_empty() {
+        q.states = State::ALL
+            .iter()
+            .copied()
+            .filter(|st| st.is_open())
+            .collect();
+        q.states.sort_by_key(|st| st.as_str());
+    }
+    if State::ALL.iter().all(|st| q.states.contains(st)) {
+        // Every state is no filter at all.
+        q.states.clear();
+    }
     if q.text
         .as_deref()
         .is_some_and(|t| t.trim().chars().count() > 200)
@@ -508,6 +521,8 @@ fn queue_param(q: &mut QueueQuery, errors: &mut Errors, key: &str, value: String
                     None if s == "open" => q
                         .states
                         .extend(State::ALL.iter().copied().filter(|st| st.is_open())),
+                    // The archive too: every state there is.
+                    None if s == "all" => q.states.extend(State::ALL.iter().copied()),
                     None => errors.add("state", format!("`{s}` is not a state")),
                 }
             }

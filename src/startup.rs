@@ -134,6 +134,15 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<web::Data<Services>> 
         );
     }
     bootstrap(&db, &settings).await?;
+    // Requests paused before their due date had an index key get it (once).
+    let rules = crate::service::Rules::from_settings(&settings);
+    let keyed = db
+        .run(move |c| crate::service::rfas::fill_pause_keys(c, &rules))
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot index the due dates of paused requests: {e}"))?;
+    if keyed > 0 {
+        tracing::info!(requests = keyed, "indexed the due dates of paused requests");
+    }
 
     let keys = Arc::new(Keys::from_settings(&settings)?);
     let hasher = {

@@ -145,6 +145,7 @@ pub fn seed(
                 updated_at: if closes { close_at } else { *received },
                 idempotency_key: None,
                 request_digest: None,
+                paused_due_key: None,
             });
             events.push(chain.next(&id, *received, "intake", None, "received", json!({
                 "report": {"kind": "received", "day": received.date(), "jurisdiction_id": jid,

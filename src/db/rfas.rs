@@ -42,6 +42,40 @@ pub struct RfaRow {
     pub updated_at: NaiveDateTime,
     pub idempotency_key: Option<String>,
     pub request_digest: Option<String>,
+    /// While paused, the due date as if the pause had begun on [`PAUSE_EPOCH`] (an index
+    /// key derived from `due_on` and `paused_since`, so not part of the case record).
+    #[serde(skip)]
+    pub paused_due_key: Option<NaiveDate>,
+}
+
+/// The day a paused request's due key counts from: its due date today is the key plus the
+/// days from this day to today.
+pub const PAUSE_EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
+    Some(d) => d,
+    None => panic!("2000-01-01 is a day"),
+};
+
+/// How far a paused request's due date has moved from its key by `today`.
+fn pause_shift(today: NaiveDate) -> chrono::Days {
+    chrono::Days::new(u64::try_from((today - PAUSE_EPOCH).num_days()).unwrap_or(0))
+}
+
+/// The key of a request whose due date without the running pause is `due_on` and whose
+/// pause began on `paused_on`.
+pub fn pause_key(due_on: NaiveDate, paused_on: NaiveDate) -> NaiveDate {
+    due_on
+        .checked_sub_days(pause_shift(paused_on))
+        .unwrap_or(due_on)
+}
+
+/// A paused request's due date today, from its key.
+pub fn due_from_key(key: NaiveDate, today: NaiveDate) -> NaiveDate {
+    key.checked_add_days(pause_shift(today)).unwrap_or(key)
+}
+
+/// The key a paused request has when its due date today is `due`.
+fn key_of_due(due: NaiveDate, today: NaiveDate) -> NaiveDate {
+    due.checked_sub_days(pause_shift(today)).unwrap_or(due)
 }
 
 /// What a list row shows of a request: no description, no intake details, no eligibility
@@ -69,6 +103,7 @@ pub struct RfaSummaryRow {
     pub extended_to: Option<NaiveDate>,
     pub version: i64,
     pub updated_at: NaiveDateTime,
+    pub paused_due_key: Option<NaiveDate>,
 }
 
 /// The columns a queue page is ordered and paged by, whichever row shape it loads.
@@ -78,6 +113,13 @@ pub trait QueueKeys {
     fn received_at(&self) -> NaiveDateTime;
     fn updated_at(&self) -> NaiveDateTime;
     fn priority_rank(&self) -> i32;
+    fn paused_due_key(&self) -> Option<NaiveDate>;
+
+    /// The due date on `today`: a running pause moves it on a day each day.
+    fn due_now(&self, today: NaiveDate) -> NaiveDate {
+        self.paused_due_key()
+            .map_or(self.due_on(), |key| due_from_key(key, today))
+    }
 }
 
 macro_rules! queue_keys {
@@ -97,6 +139,9 @@ macro_rules! queue_keys {
             }
             fn priority_rank(&self) -> i32 {
                 self.priority_rank
+            }
+            fn paused_due_key(&self) -> Option<NaiveDate> {
+                self.paused_due_key
             }
         }
     )*};
@@ -415,7 +460,10 @@ pub struct QueueFilter {
     pub priority: Option<String>,
     /// Overdue as of this day (open, not awaiting the requester, due before it).
     pub overdue_on: Option<(bool, NaiveDate)>,
+    /// Due (as of `today`, a running pause counted) before this day.
     pub due_before: Option<NaiveDate>,
+    /// The day in the reporting time zone that running pauses are counted to.
+    pub today: NaiveDate,
     pub received_from: Option<NaiveDateTime>,
     pub received_to: Option<NaiveDateTime>,
     pub tag: Option<String>,
@@ -442,6 +490,69 @@ pub enum After {
 
 type Backend = <DbConnection as diesel::Connection>::Backend;
 
+/// Paused requests without a due key (paused before the key existed), as (id, due_on,
+/// paused_since).
+pub fn paused_without_key(
+    conn: &mut DbConnection,
+) -> QueryResult<Vec<(String, NaiveDate, NaiveDateTime)>> {
+    rfas::table
+        .filter(rfas::paused_since.is_not_null())
+        .filter(rfas::paused_due_key.is_null())
+        .select((rfas::id, rfas::due_on, rfas::paused_since.assume_not_null()))
+        .load(conn)
+}
+
+pub fn set_pause_key(conn: &mut DbConnection, id: &str, key: NaiveDate) -> QueryResult<usize> {
+    diesel::update(rfas::table.find(id))
+        .set(rfas::paused_due_key.eq(key))
+        .execute(conn)
+}
+
+/// Which requests a due-date query reads: paused ones are ordered by their key, the
+/// others by their due date, so each part is read in index order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    All,
+    Running,
+    Paused,
+}
+
+/// The parts a page sorted by due date is read in: a running pause moves a request's due
+/// date every day, so paused requests and the others are read apart (each as far as the
+/// page goes) and merged.
+fn parts(f: &QueueFilter, sort: SortKey) -> &'static [Part] {
+    let paused = "awaiting_requester";
+    if sort != SortKey::DueOn {
+        &[Part::All]
+    } else if f.states.is_empty() || f.states.len() > 1 && f.states.iter().any(|s| s == paused) {
+        &[Part::Running, Part::Paused]
+    } else if f.states.iter().all(|s| s == paused) {
+        &[Part::Paused]
+    } else {
+        &[Part::Running]
+    }
+}
+
+/// The parts of a page, merged in the page's order (due date today, then id); one part is
+/// already in its order.
+fn merged<R: QueueKeys>(
+    parts: Vec<Vec<R>>,
+    descending: bool,
+    limit: i64,
+    today: NaiveDate,
+) -> Vec<R> {
+    let merging = parts.len() > 1;
+    let mut rows: Vec<R> = parts.into_iter().flatten().collect();
+    if merging {
+        rows.sort_by(|a, b| {
+            let order = (a.due_now(today), a.id()).cmp(&(b.due_now(today), b.id()));
+            if descending { order.reverse() } else { order }
+        });
+    }
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    rows
+}
+
 /// One queue page of full rows: filters, a stable order (the sort key, then id) and keyset
 /// pagination, so rows arriving meanwhile never shift a page.
 pub fn queue(
@@ -452,10 +563,16 @@ pub fn queue(
     after: Option<&After>,
     limit: i64,
 ) -> QueryResult<Vec<RfaRow>> {
-    let q = rfas::table.select(RfaRow::as_select()).into_boxed();
-    narrowed(q, f, sort, descending, after)
-        .limit(limit)
-        .load(conn)
+    let mut read = Vec::new();
+    for &part in parts(f, sort) {
+        let q = rfas::table.select(RfaRow::as_select()).into_boxed();
+        read.push(
+            narrowed(q, f, sort, descending, after, part)
+                .limit(limit)
+                .load(conn)?,
+        );
+    }
+    Ok(merged(read, descending, limit, f.today))
 }
 
 /// The same page as `queue`, reading only the columns a list row shows.
@@ -467,10 +584,16 @@ pub fn queue_summaries(
     after: Option<&After>,
     limit: i64,
 ) -> QueryResult<Vec<RfaSummaryRow>> {
-    let q = rfas::table.select(RfaSummaryRow::as_select()).into_boxed();
-    narrowed(q, f, sort, descending, after)
-        .limit(limit)
-        .load(conn)
+    let mut read = Vec::new();
+    for &part in parts(f, sort) {
+        let q = rfas::table.select(RfaSummaryRow::as_select()).into_boxed();
+        read.push(
+            narrowed(q, f, sort, descending, after, part)
+                .limit(limit)
+                .load(conn)?,
+        );
+    }
+    Ok(merged(read, descending, limit, f.today))
 }
 
 /// How many requests match the filters, counting no further than `cap` (a list says "more
@@ -511,8 +634,14 @@ fn narrowed<'a, ST: 'static>(
     sort: SortKey,
     descending: bool,
     after: Option<&After>,
+    part: Part,
 ) -> rfas::BoxedQuery<'a, Backend, ST> {
     let mut q = matching(q, f);
+    match part {
+        Part::All => {}
+        Part::Running => q = q.filter(rfas::paused_due_key.is_null()),
+        Part::Paused => q = q.filter(rfas::paused_due_key.is_not_null()),
+    }
     macro_rules! keyset {
         ($col:expr, $value:expr, $id:expr) => {{
             let (v, id) = ($value, $id.clone());
@@ -524,6 +653,15 @@ fn narrowed<'a, ST: 'static>(
         }};
     }
     match (sort, after) {
+        (SortKey::DueOn, Some(After::Date(v, id))) if part == Part::Paused => {
+            let key = key_of_due(*v, f.today);
+            let (k, id) = (rfas::paused_due_key.assume_not_null(), id.clone());
+            if descending {
+                q = q.filter(k.lt(key).or(k.eq(key).and(rfas::id.lt(id))));
+            } else {
+                q = q.filter(k.gt(key).or(k.eq(key).and(rfas::id.gt(id))));
+            }
+        }
         (SortKey::DueOn, Some(After::Date(v, id))) => keyset!(rfas::due_on, *v, id),
         (SortKey::ReceivedAt, Some(After::Time(v, id))) => keyset!(rfas::received_at, *v, id),
         (SortKey::UpdatedAt, Some(After::Time(v, id))) => keyset!(rfas::updated_at, *v, id),
@@ -531,6 +669,12 @@ fn narrowed<'a, ST: 'static>(
         _ => {}
     }
     q = match (sort, descending) {
+        (SortKey::DueOn, false) if part == Part::Paused => {
+            q.order((rfas::paused_due_key.asc(), rfas::id.asc()))
+        }
+        (SortKey::DueOn, true) if part == Part::Paused => {
+            q.order((rfas::paused_due_key.desc(), rfas::id.desc()))
+        }
         (SortKey::DueOn, false) => q.order((rfas::due_on.asc(), rfas::id.asc())),
         (SortKey::DueOn, true) => q.order((rfas::due_on.desc(), rfas::id.desc())),
         (SortKey::ReceivedAt, false) => q.order((rfas::received_at.asc(), rfas::id.asc())),
@@ -588,7 +732,12 @@ fn matching<'a, ST: 'static, GB: 'static>(
         }
     }
     if let Some(d) = f.due_before {
-        q = q.filter(rfas::due_on.lt(d));
+        let key = rfas::paused_due_key;
+        q = q.filter(
+            key.is_null().and(rfas::due_on.lt(d)).or(key
+                .is_not_null()
+                .and(key.assume_not_null().lt(key_of_due(d, f.today)))),
+        );
     }
     if let Some(t) = f.received_from {
         q = q.filter(rfas::received_at.ge(t));

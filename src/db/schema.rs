@@ -204,6 +204,7 @@ diesel::table! {
         updated_at -> Timestamp,
         idempotency_key -> Nullable<Text>,
         request_digest -> Nullable<Text>,
+        paused_due_key -> Nullable<Date>,
     }
 }
 

@@ -183,6 +183,7 @@ both_backends!(
     reporting_staff_never_see_requests,
     the_queue_filters_sorts_and_pages,
     the_queue_is_the_open_work_unless_the_archive_is_asked_for,
+    a_running_pause_moves_a_request_in_the_queue_by_due_date,
     pages_neither_skip_nor_repeat_while_requests_arrive,
     intake_corrections_until_acceptance,
     registry_changes_re_evaluate_open_requests,
@@ -1103,15 +1104,129 @@ async fn the_queue_is_the_open_work_unless_the_archive_is_asked_for(backend: Bac
     let mut both = vec![open_id.clone(), closed_id.clone()];
     both.sort();
     // Without a state (or with an empty one), the queue is the work still to be done.
-    assert_eq!(ids("").await, [open_id.clone()]);
-    assert_eq!(ids("state=").await, [open_id.clone()]);
-    assert_eq!(ids("state=open").await, [open_id.clone()]);
-    assert_eq!(ids("state=closed").await, [closed_id.clone()]);
+    assert_eq!(ids("").await, vec![open_id.clone()]);
+    assert_eq!(ids("state=").await, vec![open_id.clone()]);
+    assert_eq!(ids("state=open").await, vec![open_id.clone()]);
+    assert_eq!(ids("state=closed").await, vec![closed_id.clone()]);
     assert_eq!(ids("state=all").await, both);
     assert_eq!(ids("state=open,closed").await, both);
     assert_eq!(ids("state=received&state=closed").await, both);
     let p = assert_problem(w.app.get("/api/v1/rfas?state=archive", Some(&s)).await, 422).await;
     assert_eq!(p["errors"][0]["field"], "state");
+}
+
+async fn a_running_pause_moves_a_request_in_the_queue_by_due_date(backend: Backend) {
+    let w = World::new(backend).await;
+    let s = w.supervisor.clone();
+    let mut made = Vec::new();
+    // High priority: due 30 days after receipt (31 May, 1 June and 2 June).
+    for day in ["2026-05-01", "2026-05-02", "2026-05-03"] {
+        let mut body = w.intake_body();
+        body["priority"] = json!("high");
+        body["received_at"] = json!(day);
+        body["subject"] = json!(format!("Received {day}"));
+        made.push(w.intake_with(&s, &body).await);
+    }
+    let first = w.act(&s, &made[0], "start_review", json!({})).await;
+    let first = w
+        .act(
+            &s,
+            &first,
+            "assign",
+            json!({"assignee_id": w.supervisor_id}),
+        )
+        .await;
+    let first = w.act(&s, &first, "accept", json!({})).await;
+    let first = w
+        .act(
+            &s,
+            &first,
+            "request_information",
+            json!({"message": "Which unit?"}),
+        )
+        .await;
+    // The requester has been silent for three days (the pause began then) and a note is
+    // added meanwhile: the pause runs on.
+    let three_days_ago = (chrono::Utc::now() - chrono::Duration::days(3))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    w.app.db.execute(&format!(
+        "UPDATE rfas SET paused_since = '{three_days_ago}' WHERE id = '{}'",
+        first["id"].as_str().unwrap()
+    ));
+    let first = w
+        .act(&s, &first, "add_note", json!({"text": "Chased by phone."}))
+        .await;
+    assert_eq!(first["state"], "awaiting_requester");
+    assert_eq!(first["due_on"], "2026-06-03");
+    let subjects = |query: String| {
+        let (app, token) = (&w.app, s.clone());
+        async move {
+            let res = app
+                .get(&format!("/api/v1/rfas?{query}"), Some(&token))
+                .await;
+            assert_eq!(res.status(), 200, "{query}");
+            let page: Value = res.json().await.unwrap();
+            let rows: Vec<(String, String)> = page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let subject = r["subject"]
+                        .as_str()
+                        .unwrap()
+                        .trim_start_matches("Received ");
+                    (
+                        subject.to_string(),
+                        r["due_on"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect();
+            (rows, page["next_cursor"].as_str().map(str::to_string))
+        }
+    };
+    let (rows, _) = subjects("sort=due_at".into()).await;
+    assert_eq!(
+        rows,
+        [
+            ("2026-05-02".to_string(), "2026-06-01".to_string()),
+            ("2026-05-03".to_string(), "2026-06-02".to_string()),
+            ("2026-05-01".to_string(), "2026-06-03".to_string()),
+        ]
+    );
+    let order = |rows: &[(String, String)]| rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>();
+    let (rows, _) = subjects("sort=due_at&order=desc".into()).await;
+    assert_eq!(order(&rows), ["2026-05-01", "2026-05-03", "2026-05-02"]);
+    // Page by page, one at a time, in both directions: the same order, nothing twice.
+    for (dir, expected) in [
+        ("asc", ["2026-05-02", "2026-05-03", "2026-05-01"]),
+        ("desc", ["2026-05-01", "2026-05-03", "2026-05-02"]),
+    ] {
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut query = format!("sort=due_at&order={dir}&limit=1");
+            if let Some(c) = &cursor {
+                query.push_str(&format!("&cursor={c}"));
+            }
+            let (rows, next) = subjects(query).await;
+            seen.extend(order(&rows));
+            match next {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(seen, expected, "{dir}");
+    }
+    // due_before counts the pause too; so does the waiting state alone.
+    let (rows, _) = subjects("due_before=2026-06-03".into()).await;
+    assert_eq!(order(&rows), ["2026-05-02", "2026-05-03"]);
+    let (rows, _) = subjects("due_before=2026-06-04".into()).await;
+    assert_eq!(rows.len(), 3);
+    let (rows, _) = subjects("state=awaiting_requester&due_before=2026-06-03".into()).await;
+    assert!(rows.is_empty());
+    let (rows, _) = subjects("state=awaiting_requester&sort=due_at".into()).await;
+    assert_eq!(order(&rows), ["2026-05-01"]);
 }
 
 async fn the_queue_filters_sorts_and_pages(backend: Backend) {

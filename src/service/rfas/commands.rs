@@ -340,6 +340,7 @@ fn record(
     let changed = evaluation
         .as_ref()
         .is_some_and(|d| apply_decision(&mut row, d));
+    view::set_pause_key(rules, &mut row);
     store::save(c, &row)?;
     chain.append(
         c,

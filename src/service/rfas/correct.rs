@@ -178,6 +178,7 @@ fn correct(
     let eligibility_changed = apply_decision(&mut row, &decision);
     row.version += 1;
     row.updated_at = at;
+    view::set_pause_key(rules, &mut row);
     store::save(c, &row)?;
     store::set_tags(c, &row.id, &new.tags)?;
     let changes: serde_json::Map<String, Value> = changed

@@ -352,6 +352,7 @@ fn new_row(
         created_at: now,
         updated_at: now,
         idempotency_key: key.map(|k| k.0),
+        paused_due_key: None,
         request_digest: Some(fingerprint),
     };
     view::refresh_due(rules, &mut row)?;

@@ -24,7 +24,7 @@ pub use queue::{
 pub use summary::{EligibilitySummary, JurisdictionName, PersonName, RfaSummary, RfaSummaryPage};
 pub use view::{
     Conduct, DueExplanation, EligibilityView, EventPage, EventView, Extension, Override, Requester,
-    RfaPage, RfaView, allowed_actions,
+    RfaPage, RfaView, allowed_actions, fill_pause_keys,
 };
 
 use crate::db::DbConnection;

@@ -185,10 +185,15 @@ struct Cursor {
     id: String,
 }
 
-fn encode_cursor(sort: QueueSort, descending: bool, row: &impl QueueKeys) -> String {
+fn encode_cursor(
+    sort: QueueSort,
+    descending: bool,
+    today: NaiveDate,
+    row: &impl QueueKeys,
+) -> String {
     use base64::Engine;
     let v = match sort {
-        QueueSort::DueOn => row.due_on().to_string(),
+        QueueSort::DueOn => row.due_now(today).to_string(),
         QueueSort::ReceivedAt => row.received_at().format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
         QueueSort::UpdatedAt => row.updated_at().format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
         QueueSort::Priority => row.priority_rank().to_string(),
@@ -257,6 +262,7 @@ pub(super) fn filter_of(
         priority: q.priority.map(|p| p.as_str().to_string()),
         overdue_on: q.overdue.map(|o| (o, rules.today())),
         due_before: q.due_before,
+        today: rules.today(),
         // Days are taken in the reporting time zone: received_to is inclusive.
         received_from: q.received_from.map(|d| rules.start_of(d)),
         received_to: q
@@ -289,14 +295,14 @@ pub async fn queue(svc: &Services, caller: Caller, q: QueueQuery) -> Result<Queu
                     let rows =
                         store::queue_summaries(c, &filter, sort, descending, after, q.limit + 1)?;
                     let (rows, next_cursor) =
-                        paging::page(rows, q.limit, |r| encode_cursor(by, desc, r));
+                        paging::page(rows, q.limit, |r| encode_cursor(by, desc, filter.today, r));
                     let items = summaries(c, &rules, who, rows)?;
                     QueuePage::Summaries(RfaSummaryPage { items, next_cursor })
                 }
                 QueueView::Full => {
                     let rows = store::queue(c, &filter, sort, descending, after, q.limit + 1)?;
                     let (rows, next_cursor) =
-                        paging::page(rows, q.limit, |r| encode_cursor(by, desc, r));
+                        paging::page(rows, q.limit, |r| encode_cursor(by, desc, filter.today, r));
                     let names = view::names_of(
                         c,
                         rows.iter().flat_map(|r| {

@@ -89,6 +89,7 @@ pub(super) fn summary_row(r: &RfaRow) -> RfaSummaryRow {
         paused_days: r.paused_days,
         paused_since: r.paused_since,
         extended_to: r.extended_to,
+        paused_due_key: r.paused_due_key,
         version: r.version,
         updated_at: r.updated_at,
     }

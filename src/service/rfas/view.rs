@@ -225,6 +225,24 @@ pub(super) fn due_of(
     }
 }
 
+/// The index key of a paused request's due date (`db::rfas::PAUSE_EPOCH`), kept with every
+/// write of the row: none while the clock runs.
+pub(super) fn set_pause_key(rules: &Rules, row: &mut RfaRow) {
+    row.paused_due_key = row
+        .paused_since
+        .map(|since| crate::db::rfas::pause_key(row.due_on, rules.day_of(since)));
+}
+
+/// Gives requests paused before the due key existed their key (at start; once).
+pub fn fill_pause_keys(c: &mut DbConnection, rules: &Rules) -> Result<usize, AppError> {
+    let rows = crate::db::rfas::paused_without_key(c)?;
+    for (id, due_on, since) in &rows {
+        let key = crate::db::rfas::pause_key(*due_on, rules.day_of(*since));
+        crate::db::rfas::set_pause_key(c, id, key)?;
+    }
+    Ok(rows.len())
+}
+
 /// Recomputes the stored due date (without a running pause) from its parts.
 pub(super) fn refresh_due(rules: &Rules, row: &mut RfaRow) -> Result<(), AppError> {
     row.due_on = due_parts(rules, row, false)?.due_on();

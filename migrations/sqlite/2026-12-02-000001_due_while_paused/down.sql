@@ -1,0 +1,2 @@
+DROP INDEX rfas_paused_due;
+ALTER TABLE rfas DROP COLUMN paused_due_key;

@@ -3,6 +3,13 @@
 //! 326 from 2018 to 2023 of which 263 closed by the end of 2023; 45 from January to April
 //! 2024), with assignments, pauses, reopenings and every outcome.
 //!
+//! From May 2024 to the day before it runs, requests keep arriving at about the 2023 rate,
+//! so the queue has current work and this year's figures are not empty: what was still open
+//! at the end of April 2024 is worked off from May 2024, most later requests are closed
+//! within their target days, and of the requests still open at most [`LATE_AT_MOST`] is
+//! past its due day (with the default targets). Nothing is received, or happens, after the
+//! moment it runs (the services' clock, `Rules::now`).
+//!
 //! Everything goes through the same service functions as the API: the registry and users
 //! through their services, every RFA through `rfas::intake_in` and `rfas::apply` with a
 //! clock of its own, so the events, their report facts and the hash chain are real.
@@ -39,6 +46,17 @@ pub const RECEIVED_PER_YEAR: [(i32, usize); 6] = [
 pub const CLOSED_BY_END_2023: usize = 263;
 /// Received from January to April 2024.
 pub const RECEIVED_JAN_APR_2024: usize = 45;
+/// The first day of the requests after the published figures (year, month, day).
+pub const RECENT_FROM: (i32, u32, u32) = (2024, 5, 1);
+/// From `RECENT_FROM` to the day before the run, the chance that a request arrives on a day
+/// (7 or 8 a month; 87 came in 2023).
+pub const DAILY_CHANCE: f64 = 0.25;
+/// Open requests left past their due day: the newest late one; older late ones have caught
+/// up (were closed the day before the run).
+pub const LATE_AT_MOST: usize = 1;
+/// The fewest days from receipt to closing that a story fits in (up to two days to log it,
+/// then at least eight for its steps: see [`walk`]).
+const SHORTEST_DAYS: i64 = 10;
 
 const JURISDICTIONS: [(&str, &str); 16] = [
     ("Demo Republic of Aldoria", "AT"),
@@ -267,45 +285,105 @@ pub async fn generate(svc: &Services) -> Result<Summary, AppError> {
     let mut ctx: Rules = svc.rules;
     ctx.mail = crate::mail::Kinds::NONE;
 
+    // Everything ends before now; the stories since May 2024 are told as seen from today.
+    let now = svc.rules.now();
+    let today = now.date();
+    // A sequence of its own, so the published years stay as they were.
+    let mut later = StdRng::seed_from_u64(2024);
+    let recent_from =
+        NaiveDate::from_ymd_opt(RECENT_FROM.0, RECENT_FROM.1, RECENT_FROM.2).unwrap_or_default();
+    // The backlog (open at the end of April 2024) is taken up from May 2024.
+    let mut backlog = || {
+        let start = recent_from + Duration::days(later.random_range(0..60));
+        let close_by = start + Duration::days(later.random_range(20..=200));
+        (close_by < today).then_some((close_by, start))
+    };
+
     let mut plans = Vec::new();
     for (i, received) in arrivals.iter().enumerate() {
         // Every jurisdiction sends at least one request in the first years.
         let place = if i < 16 { i } else { rng.random_range(0..16) };
-        // The rest of 2018–2023 is still open on 31 December 2023; half of it is taken up
-        // in 2024.
-        let (close_by, not_before) = if i < CLOSED_BY_END_2023 {
-            (Some(end_2023), None)
+        // The rest of 2018–2023 is still open on 31 December 2023; half of it is closed by
+        // the end of April 2024, the other half later.
+        let fate = if i < CLOSED_BY_END_2023 {
+            Some((end_2023, None))
         } else if i % 2 == 0 {
-            (Some(end_april), NaiveDate::from_ymd_opt(2024, 1, 3))
+            Some((end_april, NaiveDate::from_ymd_opt(2024, 1, 3)))
         } else {
-            (None, None)
+            backlog().map(|(by, start)| (by, Some(start)))
         };
-        plans.push((*received, place, close_by, not_before, i));
+        plans.push(Arrival {
+            received: *received,
+            place,
+            n: i,
+            seed: None,
+            fate: Fate::Fixed(fate),
+        });
     }
     for (k, received) in early_2024.iter().enumerate() {
-        let close_by = (k % 3 == 0).then_some(end_april);
-        plans.push((
-            *received,
-            rng.random_range(0..16),
-            close_by,
-            None,
-            arrivals.len() + k,
-        ));
+        let fate = if k % 3 == 0 {
+            Some((end_april, None))
+        } else {
+            backlog().map(|(by, start)| (by, Some(start)))
+        };
+        plans.push(Arrival {
+            received: *received,
+            place: rng.random_range(0..16),
+            n: arrivals.len() + k,
+            seed: None,
+            fate: Fate::Fixed(fate),
+        });
     }
+    let recent = recent_arrivals(recent_from, today);
+    let recent_count = recent.len();
+    let first = plans.len();
+    plans.extend(recent.into_iter().enumerate().map(|(k, mut a)| {
+        a.n = first + k;
+        a
+    }));
+    // Every request's intake from its seed (those of the published years drawn in the same
+    // order as ever); a later one's target, so its fate, comes with its priority.
+    let requests: Vec<NewRfa> = plans
+        .iter_mut()
+        .map(|p| {
+            let seed = *p.seed.get_or_insert_with(|| rng.random());
+            let (jurisdiction_id, authorities, _) = &places[p.place];
+            demo_request(
+                &mut StdRng::seed_from_u64(seed),
+                jurisdiction_id,
+                authorities,
+                p.received,
+                p.n,
+            )
+        })
+        .collect();
+    let paces: Vec<(NaiveDate, i64, f64)> = plans[first..]
+        .iter()
+        .zip(&requests[first..])
+        .filter_map(|(p, r)| match p.fate {
+            Fate::Recent { pace } => Some((
+                p.received.date(),
+                i64::from(svc.rules.targets.days(r.priority)),
+                pace,
+            )),
+            Fate::Fixed(_) => None,
+        })
+        .collect();
+    let recent_fates = recent_fates(&paces, today);
 
     let mut closed_2023 = Vec::new();
-    for (received, place, close_by, not_before, n) in plans {
-        let (jurisdiction_id, authorities, status) = places[place].clone();
-        let seed: u64 = rng.random();
+    let mut closed_recently = Vec::new();
+    for (k, (arrival, request)) in plans.into_iter().zip(requests).enumerate() {
+        let status = places[arrival.place].2;
+        let seed = arrival.seed.unwrap_or_default();
+        let (close_by, not_before) = match arrival.fate {
+            Fate::Fixed(Some((by, start))) => (Some(by), start),
+            Fate::Fixed(None) => (None, None),
+            Fate::Recent { .. } => (recent_fates[k - first], None),
+        };
         let sup = sup.clone();
         let supervisor_id = UserId::from_stored(supervisor.id.clone());
-        let request = demo_request(
-            &mut StdRng::seed_from_u64(seed),
-            &jurisdiction_id,
-            &authorities,
-            received,
-            n,
-        );
+        let received = arrival.received;
         let id = svc
             .db
             .run(move |c| {
@@ -316,62 +394,186 @@ pub async fn generate(svc: &Services) -> Result<Summary, AppError> {
                         close_by,
                         not_before,
                         status,
+                        until: now,
                     };
                     walk(c, &ctx, &sup, &supervisor_id, request, plan, &mut rng)
                 })
             })
             .await?;
-        if let Some((id, closed_on)) = id
-            && closed_on.year() == 2023
-        {
-            closed_2023.push(id);
+        if let Some((id, closed_on)) = id {
+            if closed_on.year() == 2023 {
+                closed_2023.push(id);
+            } else if k >= first && closed_on + Duration::days(60) < today {
+                closed_recently.push((id, closed_on));
+            }
         }
     }
 
-    // Reopenings in 2024: three requests closed in 2023 come back; one is closed again.
+    // Reopenings in 2024: three requests closed in 2023 come back; one is closed again by
+    // the end of April, the other two in the summer.
     for (k, id) in closed_2023.iter().rev().take(3).enumerate() {
-        let sup = sup.clone();
-        let id = id.clone();
-        svc.db
-            .run(move |c| {
-                c.write(|c| {
-                    let mut chain = Appender::lock(c)?;
-                    let reopened_at = at(
-                        NaiveDate::from_ymd_opt(2024, 2, 5 + k as u32).unwrap_or_default(),
-                        10,
-                        0,
-                    );
-                    let row = crate::db::rfas::find(c, &id)?
-                        .ok_or_else(|| AppError::internal("demo RFA gone"))?;
-                    let cmd = Command::Reopen {
-                        reason: "The requester asked for follow-up material.".into(),
-                    };
-                    let row = rfas::apply(c, &ctx, &mut chain, &sup, row, &cmd, reopened_at)?;
-                    if k == 0 {
-                        let cmd = Command::Close {
-                            outcome: ClosingOutcome::PartiallyFulfilled,
-                            reason: Some("Follow-up answered in part.".into()),
-                        };
-                        rfas::apply(
-                            c,
-                            &ctx,
-                            &mut chain,
-                            &sup,
-                            row,
-                            &cmd,
-                            reopened_at + Duration::days(30),
-                        )?;
-                    }
-                    Ok::<_, AppError>(())
-                })
-            })
-            .await?;
+        let reopened_at = at(
+            NaiveDate::from_ymd_opt(2024, 2, 5 + k as u32).unwrap_or_default(),
+            10,
+            0,
+        );
+        let (again, outcome) = match k {
+            0 => (30, ClosingOutcome::PartiallyFulfilled),
+            _ => (120 + 30 * k as i64, ClosingOutcome::Fulfilled),
+        };
+        reopen(svc, &ctx, &sup, id, reopened_at, again, outcome, now).await?;
+    }
+    // And two of the later ones, closed at least two months ago.
+    for (k, (id, closed_on)) in closed_recently.iter().rev().take(2).enumerate() {
+        let reopened_at = at(*closed_on + Duration::days(14 + 7 * k as i64), 10, 0);
+        reopen(
+            svc,
+            &ctx,
+            &sup,
+            id,
+            reopened_at,
+            21,
+            ClosingOutcome::Fulfilled,
+            now,
+        )
+        .await?;
     }
     Ok(Summary {
         jurisdictions: places.len(),
-        rfas: arrivals.len() + early_2024.len(),
+        rfas: arrivals.len() + early_2024.len() + recent_count,
         users,
     })
+}
+
+/// Reopens a closed request and closes it again `again` days later, as fulfilled after a
+/// follow-up response or as partially fulfilled (unless that would be after `until`: then it
+/// stays open).
+#[allow(clippy::too_many_arguments)]
+async fn reopen(
+    svc: &Services,
+    ctx: &Rules,
+    sup: &Principal,
+    id: &str,
+    reopened_at: NaiveDateTime,
+    again: i64,
+    outcome: ClosingOutcome,
+    until: NaiveDateTime,
+) -> Result<(), AppError> {
+    let (ctx, sup, id) = (*ctx, sup.clone(), id.to_string());
+    svc.db
+        .run(move |c| {
+            c.write(|c| {
+                let mut chain = Appender::lock(c)?;
+                let row = crate::db::rfas::find(c, &id)?
+                    .ok_or_else(|| AppError::internal("demo RFA gone"))?;
+                let cmd = Command::Reopen {
+                    reason: "The requester asked for follow-up material.".into(),
+                };
+                let row = rfas::apply(c, &ctx, &mut chain, &sup, row, &cmd, reopened_at)?;
+                let closed_at = reopened_at + Duration::days(again);
+                if closed_at < until {
+                    // Fulfilled: the follow-up material was sent first.
+                    let (row, reason) = if outcome == ClosingOutcome::Fulfilled {
+                        let sent = closed_at - Duration::days(2);
+                        let cmd = Command::RecordResponse {
+                            kind: ResponseKind::InformationPackage,
+                            description: "Demo follow-up package".into(),
+                            shared_on: sent.date(),
+                            documents: Vec::new(),
+                        };
+                        let row = rfas::apply(c, &ctx, &mut chain, &sup, row, &cmd, sent)?;
+                        (row, "Follow-up answered.")
+                    } else {
+                        (row, "Follow-up answered in part.")
+                    };
+                    let cmd = Command::Close {
+                        outcome,
+                        reason: Some(reason.into()),
+                    };
+                    rfas::apply(c, &ctx, &mut chain, &sup, row, &cmd, closed_at)?;
+                }
+                Ok::<_, AppError>(())
+            })
+        })
+        .await
+}
+
+/// One request to write: when it arrives, where from, and how its story ends.
+struct Arrival {
+    received: NaiveDateTime,
+    /// Index into the jurisdictions.
+    place: usize,
+    /// Its number among the demo requests (in its subject and case reference).
+    n: usize,
+    /// Its own seed (since May 2024), or `None`: the next of the main sequence.
+    seed: Option<u64>,
+    fate: Fate,
+}
+
+#[derive(Clone, Copy)]
+enum Fate {
+    /// Closed by a day, with nothing done after intake before the second one (a backlog),
+    /// or `None`: left open.
+    Fixed(Option<(NaiveDate, Option<NaiveDate>)>),
+    /// Since May 2024: closed after a share of its target days (`pace`, 0 to 1), as seen
+    /// from the day of the run (see [`recent_fates`]).
+    Recent { pace: f64 },
+}
+
+/// The requests from `from` to the day before `today`: on each day one arrives with
+/// [`DAILY_CHANCE`], in office hours (UTC). Every draw is made every day, so a later run
+/// writes the same earlier requests.
+fn recent_arrivals(from: NaiveDate, today: NaiveDate) -> Vec<Arrival> {
+    let mut rng = StdRng::seed_from_u64(2025);
+    let mut out = Vec::new();
+    for day in from.iter_days().take_while(|d| *d < today) {
+        let arrives = rng.random_bool(DAILY_CHANCE);
+        let (hour, minute) = (rng.random_range(7..18), rng.random_range(0..60));
+        let (place, seed, pace) = (rng.random_range(0..16), rng.random(), rng.random());
+        if arrives {
+            out.push(Arrival {
+                received: at(day, hour, minute),
+                place,
+                n: 0,
+                seed: Some(seed),
+                fate: Fate::Recent { pace },
+            });
+        }
+    }
+    out
+}
+
+/// Of the requests since May 2024 (received on, target days, pace), when each is closed (by
+/// that day) or `None`: still open on `today`. Six in seven take three quarters to all of
+/// their target days, the others 5 to 60 days more, never under [`SHORTEST_DAYS`]; what is
+/// not done by yesterday is open. Of the open ones past their due day, the newest
+/// [`LATE_AT_MOST`] stay so and the older ones were closed yesterday (with targets of at
+/// least `SHORTEST_DAYS`, as configured by default).
+fn recent_fates(requests: &[(NaiveDate, i64, f64)], today: NaiveDate) -> Vec<Option<NaiveDate>> {
+    const SLOW: f64 = 1.0 / 7.0;
+    let yesterday = today - Duration::days(1);
+    let mut late = 0;
+    let mut fates = vec![None; requests.len()];
+    for (k, &(received_on, target, pace)) in requests.iter().enumerate().rev() {
+        let takes = if pace < SLOW {
+            target + 5 + (55.0 * pace / SLOW) as i64
+        } else {
+            let least = target * 3 / 4;
+            least + ((target - least) as f64 * (pace - SLOW) / (1.0 - SLOW)) as i64
+        };
+        let done = received_on + Duration::days(takes.max(SHORTEST_DAYS));
+        let past_due = received_on + Duration::days(target) < today;
+        let can_catch_up = received_on + Duration::days(SHORTEST_DAYS) <= yesterday;
+        fates[k] = if done <= yesterday {
+            Some(done)
+        } else if past_due && late >= LATE_AT_MOST && can_catch_up {
+            Some(yesterday)
+        } else {
+            late += usize::from(past_due);
+            None
+        };
+    }
+    fates
 }
 
 fn demo_request(
@@ -451,6 +653,11 @@ struct Story<'a> {
 }
 
 impl Story<'_> {
+    /// Whether steps `days` ahead (with their minutes) still come before `until`.
+    fn fits(&self, days: i64, until: NaiveDateTime) -> bool {
+        self.clock + Duration::days(days) + Duration::minutes(2 * 600) < until
+    }
+
     /// Takes an action `days` (and some minutes) after the previous one.
     fn step(
         &mut self,
@@ -484,6 +691,8 @@ struct Plan {
     /// Nothing happens after intake before this day (a backlog).
     not_before: Option<NaiveDate>,
     status: DeathPenaltyStatus,
+    /// Nothing happens after this moment (the run's now).
+    until: NaiveDateTime,
 }
 
 /// Logs one request and takes it as far as its plan says, each step later than the last
@@ -497,7 +706,7 @@ fn walk(
     plan: Plan,
     rng: &mut StdRng,
 ) -> Result<Option<(String, NaiveDate)>, AppError> {
-    let logged = plan.received + Duration::hours(rng.random_range(1..48));
+    let logged = (plan.received + Duration::hours(rng.random_range(1..48))).min(plan.until);
     let created = rfas::intake_in(c, ctx, sup, request, None, String::new(), Some(logged))?;
     let id = created.view.id;
     let mut chain = Appender::lock(c)?;
@@ -519,12 +728,23 @@ fn walk(
         ctx,
         sup,
     };
-    // Open requests at the end of their story stop at some stage on the way.
+    // Open requests at the end of their story stop at some stage on the way: past triage once
+    // they are two weeks old (an ineligible one waits under review for its decline), and never
+    // later than now.
     let Some(limit) = close_by else {
-        if stage >= 1 {
+        let stage = if status == DeathPenaltyStatus::Retentionist {
+            stage.min(1)
+        } else if (plan.until - s.clock).num_days() > 14 {
+            stage.max(2)
+        } else {
+            stage
+        };
+        if stage >= 1 && s.fits(2, plan.until) {
             s.step(c, &mut chain, Command::StartReview, 2)?;
+        } else {
+            return Ok(None);
         }
-        if stage >= 2 {
+        if stage >= 2 && s.fits(3, plan.until) {
             s.step(
                 c,
                 &mut chain,
@@ -534,8 +754,10 @@ fn walk(
                 1,
             )?;
             s.step(c, &mut chain, Command::Accept, 2)?;
+        } else {
+            return Ok(None);
         }
-        if stage >= 3 {
+        if stage >= 3 && s.fits(5, plan.until) {
             s.step(
                 c,
                 &mut chain,
@@ -631,4 +853,74 @@ fn walk(
         }
     };
     Ok(Some((id, ctx.day_of(closed))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    /// Every day of a run over three years: what is closed is closed in its time and before
+    /// the run, and few of the open requests are past their due day.
+    #[test]
+    fn later_requests_are_mostly_done_in_time_and_never_after_the_run() {
+        let from = day("2024-05-01");
+        let all = recent_arrivals(from, day("2028-01-01"));
+        let targets = [10, 30, 90, 90];
+        let requests: Vec<(NaiveDate, i64, f64)> = all
+            .iter()
+            .enumerate()
+            .map(|(k, a)| match a.fate {
+                Fate::Recent { pace } => (a.received.date(), targets[k % 4], pace),
+                Fate::Fixed(_) => unreachable!(),
+            })
+            .collect();
+        let mut fewest_open = usize::MAX;
+        for today in day("2024-07-01")
+            .iter_days()
+            .take_while(|d| *d < day("2028-01-01"))
+        {
+            let seen = recent_arrivals(from, today);
+            let mine = &requests[..seen.len()];
+            // The same requests whatever day it runs, and none on or after it.
+            assert!(seen.iter().zip(&all).all(|(a, b)| a.received == b.received));
+            assert!(seen.iter().all(|a| a.received.date() < today));
+            let fates = recent_fates(mine, today);
+            let mut open = 0;
+            let mut late = 0;
+            for (&(received_on, target, _), fate) in mine.iter().zip(&fates) {
+                match fate {
+                    Some(done) => {
+                        assert!(*done < today, "{today}: closed by {done}");
+                        assert!(*done >= received_on + Duration::days(SHORTEST_DAYS));
+                    }
+                    None => {
+                        open += 1;
+                        late += usize::from(received_on + Duration::days(target) < today);
+                    }
+                }
+            }
+            assert!(
+                late <= LATE_AT_MOST,
+                "{today}: {late} of {open} open are late"
+            );
+            let fresh = mine
+                .iter()
+                .zip(&fates)
+                .filter(|((received_on, ..), fate)| {
+                    fate.is_none() && *received_on + Duration::days(42) > today
+                })
+                .count();
+            assert!(fresh >= 2, "{today}: {fresh} open from the last six weeks");
+            fewest_open = fewest_open.min(open);
+        }
+        // Some work is always open.
+        assert!(fewest_open >= 5, "{fewest_open}");
+        // About the 2023 rate (87 a year).
+        let per_year = all.len() as f64 / (day("2028-01-01") - from).num_days() as f64 * 365.0;
+        assert!((80.0..=110.0).contains(&per_year), "{per_year}");
+    }
 }

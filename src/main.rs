@@ -371,14 +371,14 @@ fn audit(settings: Settings, command: AuditCommand) -> anyhow::Result<()> {
 fn demo_data(settings: Settings) -> anyhow::Result<()> {
     runtime()?.block_on(async move {
         let svc = rfa_tracker::startup::prepare(settings).await?;
-        let summary = rfa_tracker::demo::generate(&svc).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let summary = rfa_tracker::demo::generate(&svc)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         println!(
-            "Demo data: {} fictitious jurisdictions and {} requests for assistance, 2018 to April 2024.",
+            "Demo data: {} fictitious jurisdictions and {} requests for assistance, 2018 to today.",
             summary.jurisdictions, summary.rfas
         );
-        println!(
-            "Demo users (passwords shown once; each chooses their own at first sign-in):"
-        );
+        println!("Demo users (passwords shown once; each chooses their own at first sign-in):");
         for (email, password, role) in summary.users {
             println!("  {role:<16} {email}  {password}");
         }

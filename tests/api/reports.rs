@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
+use chrono::Datelike;
 use serde_json::{Value, json};
 
 use crate::both_backends;
@@ -14,6 +15,7 @@ use crate::rfas::World;
 
 both_backends!(
     demo_data_reproduces_the_published_figures,
+    demo_data_runs_to_today_with_current_work_and_few_overdue,
     the_year_of_receipt_is_taken_in_the_reporting_time_zone,
     a_request_counts_once_in_each_column_and_reopenings_add_up,
     a_corrected_day_of_receipt_moves_the_request_to_its_period,
@@ -34,7 +36,8 @@ async fn get_json(app: &TestApp, token: &str, path: &str) -> Value {
     res.json().await.unwrap()
 }
 
-async fn demo_data_reproduces_the_published_figures(backend: Backend) {
+/// A fresh database filled by `rfa-tracker demo-data`, served.
+async fn demo_app(backend: Backend) -> TestApp {
     let db = TestDb::create(backend);
     let out = Command::new(env!("CARGO_BIN_EXE_rfa-tracker"))
         .arg("demo-data")
@@ -51,7 +54,11 @@ async fn demo_data_reproduces_the_published_figures(backend: Backend) {
         String::from_utf8_lossy(&out.stderr)
     );
     let settings = settings(&db, &[]);
-    let app = TestApp::start(db, settings);
+    TestApp::start(db, settings)
+}
+
+async fn demo_data_reproduces_the_published_figures(backend: Backend) {
+    let app = demo_app(backend).await;
     let (_, reporting) = app.user_with(&["reporting"], &[]).await;
     let year = |y: i32| {
         let (app, reporting, path) = (
@@ -129,6 +136,112 @@ async fn demo_data_reproduces_the_published_figures(backend: Backend) {
         .output()
         .unwrap();
     assert!(!out.status.success());
+}
+
+/// The demo data goes on from May 2024 to the moment it runs: this year has figures, the
+/// queue has recent work, the backlog was worked off, and few open requests are overdue.
+async fn demo_data_runs_to_today_with_current_work_and_few_overdue(backend: Backend) {
+    let app = demo_app(backend).await;
+    let now = chrono::Utc::now();
+    let today = now.date_naive();
+    let (_, reporting) = app.user_with(&["reporting"], &[]).await;
+    let this_year = get_json(
+        &app,
+        &reporting,
+        &format!("/api/v1/reports/annual?year={}", today.year()),
+    )
+    .await;
+    assert!(this_year["received"].as_i64().unwrap() > 0, "{this_year}");
+    assert!(this_year["processed"].as_i64().unwrap() > 0, "{this_year}");
+    // About the 2023 rate (87 a year) over the last twelve months.
+    let last_year = get_json(
+        &app,
+        &reporting,
+        &format!(
+            "/api/v1/reports/range?from={}&to={today}",
+            today - chrono::Days::new(365)
+        ),
+    )
+    .await;
+    let received = last_year["received"].as_i64().unwrap();
+    assert!(
+        (60..=120).contains(&received),
+        "{received} in the last year"
+    );
+    // Nothing is received, closed or reopened after today.
+    let future = get_json(
+        &app,
+        &reporting,
+        &format!(
+            "/api/v1/reports/range?from={}&to={}",
+            today + chrono::Days::new(1),
+            today + chrono::Days::new(3650)
+        ),
+    )
+    .await;
+    assert_eq!(
+        ["received", "processed", "reopened"].map(|k| future[k].as_i64()),
+        [Some(0); 3],
+        "{future}"
+    );
+    // Every open request, as the supervisors' queue lists it.
+    let (_, supervisor) = app.user_with(&["supervisor"], &[]).await;
+    let mut open = Vec::new();
+    let mut path = "/api/v1/rfas?state=open&limit=200".to_string();
+    loop {
+        let page = get_json(&app, &supervisor, &path).await;
+        open.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/rfas?state=open&limit=200&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let newest = get_json(
+        &app,
+        &supervisor,
+        "/api/v1/rfas?sort=received_at&order=desc&limit=1",
+    )
+    .await;
+    let newest = &newest["items"][0]["received_at"];
+    let newest: chrono::DateTime<chrono::Utc> = newest.as_str().unwrap().parse().unwrap();
+    assert!(newest <= now, "{newest} received after {now}");
+    assert!(
+        now - newest < chrono::Duration::days(30),
+        "nothing received since {newest}"
+    );
+    let received_at = |r: &Value| -> chrono::DateTime<chrono::Utc> {
+        r["received_at"].as_str().unwrap().parse().unwrap()
+    };
+    // Current work: some received in the last weeks and not yet far along; the old
+    // requests closed (what is open came in the last half year).
+    assert!(open.len() >= 5, "{} open", open.len());
+    let recent_triage = open
+        .iter()
+        .filter(|r| now - received_at(r) < chrono::Duration::days(42))
+        .filter(|r| {
+            ["received", "under_review", "in_progress"].contains(&r["state"].as_str().unwrap())
+        })
+        .count();
+    assert!(
+        recent_triage >= 2,
+        "{recent_triage} recent in triage or processing"
+    );
+    // Few overdue: at most the demo's bound (one), of at least five open.
+    let overdue = open.iter().filter(|r| r["overdue"] == true).count();
+    let overdue_listed = get_json(&app, &supervisor, "/api/v1/rfas?overdue=true&limit=200").await;
+    assert_eq!(overdue_listed["items"].as_array().unwrap().len(), overdue);
+    assert!(
+        overdue <= rfa_tracker::demo::LATE_AT_MOST,
+        "{overdue} of {} open requests are overdue",
+        open.len()
+    );
+    for r in &open {
+        assert!(
+            now - received_at(r) < chrono::Duration::days(183),
+            "{} still open",
+            r["reference"]
+        );
+    }
 }
 
 async fn the_year_of_receipt_is_taken_in_the_reporting_time_zone(backend: Backend) {

@@ -143,7 +143,12 @@ pub struct AuthSettings {
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_days: u32,
     pub max_failed_logins: u32,
+    /// The first lock of an account for one source; each further one lasts twice as long.
     pub lockout_secs: u64,
+    /// The longest lock.
+    pub longest_lockout_secs: u64,
+    /// Failed sign-ins per minute the service takes before sources that failed lately wait.
+    pub failure_budget_per_minute: u32,
     pub failed_login_floor_ms: u64,
     pub login_burst: u32,
     pub login_replenish_ms: u64,
@@ -311,6 +316,18 @@ impl Settings {
         }
         if self.auth.refresh_token_ttl_days == 0 {
             return Err(invalid("auth.refresh_token_ttl_days", "must be at least 1"));
+        }
+        if self.auth.failure_budget_per_minute == 0 {
+            return Err(invalid(
+                "auth.failure_budget_per_minute",
+                "must be at least 1",
+            ));
+        }
+        if self.auth.longest_lockout_secs < self.auth.lockout_secs {
+            return Err(invalid(
+                "auth.longest_lockout_secs",
+                "must be at least auth.lockout_secs",
+            ));
         }
         if self.auth.max_failed_logins == 0 {
             return Err(invalid("auth.max_failed_logins", "must be at least 1"));

@@ -209,6 +209,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    sign_in_failures (user_id, source) {
+        user_id -> Text,
+        source -> Text,
+        failures -> Integer,
+        locks -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        last_failed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     rfa_tags (tag, rfa_id) {
         rfa_id -> Text,
         tag -> Text,

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::{
-    refresh_tokens, sessions, user_jurisdictions, user_roles, users, web_sessions,
+    refresh_tokens, sessions, sign_in_failures, user_jurisdictions, user_roles, users, web_sessions,
 };
 use crate::domain::roles::Role;
 
@@ -212,6 +212,7 @@ pub fn reset_password(
     hash: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
+    clear_sources(conn, user_id)?;
     diesel::update(users::table.find(user_id))
         .set((
             users::password_hash.eq(hash),
@@ -224,8 +225,9 @@ pub fn reset_password(
         .execute(conn)
 }
 
-/// Ends a lock from failed sign-ins.
+/// Ends every lock from failed sign-ins, from every source.
 pub fn unlock(conn: &mut DbConnection, user_id: &str, now: NaiveDateTime) -> QueryResult<usize> {
+    clear_sources(conn, user_id)?;
     diesel::update(users::table.find(user_id))
         .set((
             users::failed_logins.eq(0),
@@ -235,36 +237,125 @@ pub fn unlock(conn: &mut DbConnection, user_id: &str, now: NaiveDateTime) -> Que
         .execute(conn)
 }
 
-/// Counts a failed sign-in; at the limit the account is locked until `lock_until`.
+/// Until when sign-in to an account from a source is locked, if it is.
+pub fn source_locked_until(
+    conn: &mut DbConnection,
+    user_id: &str,
+    source: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<NaiveDateTime>> {
+    Ok(sign_in_failures::table
+        .find((user_id, source))
+        .select(sign_in_failures::locked_until)
+        .first::<Option<NaiveDateTime>>(conn)
+        .optional()?
+        .flatten()
+        .filter(|t| *t > now))
+}
+
+/// How a failed sign-in from a source is counted: the limit of failures before a lock, the
+/// first lock's length and the longest.
+#[derive(Debug, Clone, Copy)]
+pub struct LockRule {
+    pub max_failures: i32,
+    pub first_secs: i64,
+    pub longest_secs: i64,
+}
+
+impl LockRule {
+    /// The `n`th lock in a row (from 1) lasts twice the one before, up to the longest.
+    pub fn lock_secs(&self, n: i32) -> i64 {
+        let doublings = u32::try_from(n.saturating_sub(1)).unwrap_or(0).min(30);
+        self.first_secs
+            .saturating_mul(1_i64 << doublings)
+            .min(self.longest_secs)
+    }
+}
+
+/// Counts a failed sign-in to an account from a source (and on the account, for its
+/// administrators); at the limit, sign-in from that source is locked. Returns the lock's
+/// end when this failure made one.
 pub fn record_failed_login(
     conn: &mut DbConnection,
     user_id: &str,
-    max_failures: i32,
-    lock_until: NaiveDateTime,
-) -> QueryResult<()> {
+    source: &str,
+    now: NaiveDateTime,
+    rule: LockRule,
+) -> QueryResult<Option<NaiveDateTime>> {
+    // A source quiet for a day starts again from nothing.
+    let forgotten = now - chrono::Duration::days(1);
+    diesel::delete(
+        sign_in_failures::table
+            .filter(sign_in_failures::user_id.eq(user_id))
+            .filter(sign_in_failures::last_failed_at.lt(forgotten)),
+    )
+    .execute(conn)?;
     diesel::update(users::table.find(user_id))
         .set(users::failed_logins.eq(users::failed_logins + 1))
         .execute(conn)?;
+    // Counted in the database row by row, so that two instances never lose a failure.
+    let counted = diesel::update(sign_in_failures::table.find((user_id, source)))
+        .set((
+            sign_in_failures::failures.eq(sign_in_failures::failures + 1),
+            sign_in_failures::last_failed_at.eq(now),
+        ))
+        .execute(conn)?;
+    if counted == 0 {
+        diesel::insert_into(sign_in_failures::table)
+            .values((
+                sign_in_failures::user_id.eq(user_id),
+                sign_in_failures::source.eq(source),
+                sign_in_failures::failures.eq(1),
+                sign_in_failures::locks.eq(0),
+                sign_in_failures::locked_until.eq(None::<NaiveDateTime>),
+                sign_in_failures::last_failed_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    let (failures, locks): (i32, i32) = sign_in_failures::table
+        .find((user_id, source))
+        .select((sign_in_failures::failures, sign_in_failures::locks))
+        .first(conn)?;
+    if failures < rule.max_failures {
+        return Ok(None);
+    }
+    let until = now + chrono::Duration::seconds(rule.lock_secs(locks + 1));
+    diesel::update(sign_in_failures::table.find((user_id, source)))
+        .set((
+            sign_in_failures::failures.eq(0),
+            sign_in_failures::locks.eq(locks + 1),
+            sign_in_failures::locked_until.eq(until),
+        ))
+        .execute(conn)?;
+    // What administrators see: the latest end of a lock from any source.
     diesel::update(
-        users::table
-            .find(user_id)
-            .filter(users::failed_logins.ge(max_failures)),
+        users::table.find(user_id).filter(
+            users::locked_until
+                .is_null()
+                .or(users::locked_until.lt(until)),
+        ),
     )
-    .set((
-        users::locked_until.eq(lock_until),
-        users::failed_logins.eq(0),
-    ))
+    .set(users::locked_until.eq(until))
     .execute(conn)?;
-    Ok(())
+    Ok(Some(until))
 }
 
+/// A successful sign-in from a source: its failures are forgotten (locks from other
+/// sources stay).
+pub fn clear_source(conn: &mut DbConnection, user_id: &str, source: &str) -> QueryResult<usize> {
+    diesel::delete(sign_in_failures::table.find((user_id, source))).execute(conn)
+}
+
+/// Every source's failures and locks on an account forgotten (an unlock, a password reset).
+pub fn clear_sources(conn: &mut DbConnection, user_id: &str) -> QueryResult<usize> {
+    diesel::delete(sign_in_failures::table.filter(sign_in_failures::user_id.eq(user_id)))
+        .execute(conn)
+}
+
+/// A successful sign-in. A lock from another source stays in force (and on show).
 pub fn record_login(conn: &mut DbConnection, user_id: &str, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(users::table.find(user_id))
-        .set((
-            users::failed_logins.eq(0),
-            users::locked_until.eq(None::<NaiveDateTime>),
-            users::last_login_at.eq(now),
-        ))
+        .set((users::failed_logins.eq(0), users::last_login_at.eq(now)))
         .execute(conn)?;
     Ok(())
 }

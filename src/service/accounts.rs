@@ -302,6 +302,8 @@ async fn sign_in(
     let started = tokio::time::Instant::now();
     let result = attempt_login(svc, req, client, issue).await;
     if matches!(result, Err(AppError::Unauthenticated(_))) {
+        // Counted against the service's failure budget (see `LoginLimiter::failed`).
+        svc.limits.login.failed(client);
         // Every refusal takes at least the same time, whether the account exists (and had
         // its failure counted, a write) or not.
         let floor = std::time::Duration::from_millis(svc.settings.auth.failed_login_floor_ms);
@@ -341,6 +343,7 @@ async fn attempt_login(
         return Err(AppError::Unauthenticated(SIGN_IN_FAILED.into()));
     };
     let auth = svc.settings.auth.clone();
+    let source = crate::auth::limiter::source_of(client).to_string();
     let browser_hours = i64::from(svc.settings.web.session_hours);
     let keys = svc.keys.clone();
     let issued = svc
@@ -351,16 +354,30 @@ async fn attempt_login(
                 let Some(current) = store::find(c, &user.id)? else {
                     return Ok(LoginOutcome::Failed);
                 };
-                let locked = current.locked_until.is_some_and(|t| t > now);
+                // Locks are per account and source: a guesser elsewhere cannot lock the
+                // account's owner out.
+                let locked = store::source_locked_until(c, &current.id, &source, now)?.is_some();
                 if !current.active || locked {
                     return Ok(LoginOutcome::Failed);
                 }
                 if !matches {
-                    let lock_until = now + Duration::seconds(auth.lockout_secs as i64);
-                    let max = i32::try_from(auth.max_failed_logins).unwrap_or(i32::MAX);
-                    store::record_failed_login(c, &current.id, max, lock_until)?;
+                    let rule = store::LockRule {
+                        max_failures: i32::try_from(auth.max_failed_logins).unwrap_or(i32::MAX),
+                        first_secs: i64::try_from(auth.lockout_secs).unwrap_or(i64::MAX),
+                        longest_secs: i64::try_from(auth.longest_lockout_secs).unwrap_or(i64::MAX),
+                    };
+                    if let Some(until) =
+                        store::record_failed_login(c, &current.id, &source, now, rule)?
+                    {
+                        tracing::warn!(
+                            user = %current.id,
+                            until = %until,
+                            "sign-in to an account locked for one source after repeated failures"
+                        );
+                    }
                     return Ok(LoginOutcome::Failed);
                 }
+                store::clear_source(c, &current.id, &source)?;
                 store::record_login(c, &current.id, now)?;
                 let session_id = new_id();
                 if let Issue::Browser = issue {

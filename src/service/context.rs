@@ -84,11 +84,14 @@ impl SignInLimits {
             login: LoginLimiter::new(
                 auth.login_burst,
                 Duration::from_millis(auth.login_replenish_ms),
+                auth.failure_budget_per_minute,
             ),
             // Each session refreshes about every 15 minutes; give them a wider budget.
             refresh: LoginLimiter::new(
                 auth.login_burst.saturating_mul(6),
                 Duration::from_millis((auth.login_replenish_ms / 6).max(1)),
+                // Refreshes spend no failure budget (`failed` is for sign-ins).
+                u32::MAX,
             ),
         }
     }

@@ -16,6 +16,8 @@ both_backends!(
     password_change_signs_out_other_sessions,
     deactivation_takes_effect_at_once,
     lockout_after_failures_and_its_expiry,
+    a_lock_holds_for_one_source_and_grows_with_each_lock,
+    a_spent_failure_budget_holds_back_the_guessers_not_the_staff,
     a_flood_of_sign_ins_is_answered_503_not_queued_without_end,
     an_administrator_resets_a_forgotten_password_and_unlocks,
     burst_of_sign_ins_gets_429,
@@ -210,6 +212,110 @@ async fn deactivation_takes_effect_at_once(backend: Backend) {
         .await;
     assert_eq!(res.status(), 200);
     assert_problem(app.get("/api/v1/me", Some(&token)).await, 401).await;
+}
+
+/// A sign-in sent as if from `source` (the server trusts X-Forwarded-For in these tests).
+async fn login_from(app: &TestApp, source: &str, body: &Value) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/auth/login"))
+        .header("x-forwarded-for", source)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Seconds until the end of the account's latest lock, as administrators see it.
+async fn lock_secs(app: &TestApp, admin: &str, user: &str) -> i64 {
+    let u: Value = app.get(user, Some(admin)).await.json().await.unwrap();
+    let until = chrono::DateTime::parse_from_rfc3339(u["locked_until"].as_str().unwrap()).unwrap();
+    (until.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds()
+}
+
+async fn a_lock_holds_for_one_source_and_grows_with_each_lock(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        &[
+            ("server.trust_forwarded_for", json!(true)),
+            ("auth.lockout_secs", json!(60)),
+        ],
+    )
+    .await;
+    let admin = app.admin_token().await;
+    let me: Value = app
+        .get("/api/v1/me", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let user = format!("/api/v1/users/{}", me["id"].as_str().unwrap());
+    let wrong = json!({"email": ADMIN_EMAIL, "password": "not the password"});
+    let right = json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD});
+    let (guesser, owner) = ("203.0.113.5", "198.51.100.9");
+    for _ in 0..5 {
+        assert_eq!(login_from(&app, guesser, &wrong).await.status(), 401);
+    }
+    // The guesser's source is locked out, even with the right password; the owner is not.
+    assert_eq!(login_from(&app, guesser, &right).await.status(), 401);
+    assert_eq!(login_from(&app, owner, &right).await.status(), 200);
+    // The owner's sign-in does not end the guesser's lock, and administrators see it.
+    assert_eq!(login_from(&app, guesser, &right).await.status(), 401);
+    let first = lock_secs(&app, &admin, &user).await;
+    assert!((40..=60).contains(&first), "first lock: {first} s");
+    // Once it has run out, five more failures lock the source for twice as long.
+    app.db
+        .execute("UPDATE sign_in_failures SET locked_until = '2001-01-01 00:00:00'");
+    assert_eq!(login_from(&app, guesser, &right).await.status(), 200);
+    app.db.execute("DELETE FROM sign_in_failures");
+    for round in 1..=2 {
+        for _ in 0..5 {
+            assert_eq!(login_from(&app, guesser, &wrong).await.status(), 401);
+        }
+        if round == 1 {
+            app.db
+                .execute("UPDATE sign_in_failures SET locked_until = '2001-01-01 00:00:00'");
+        }
+    }
+    let second = lock_secs(&app, &admin, &user).await;
+    assert!((100..=120).contains(&second), "second lock: {second} s");
+    // An administrator ends every lock at once.
+    let res = app
+        .post(&format!("{user}/unlock"), Some(&admin), &json!({}))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(login_from(&app, guesser, &right).await.status(), 200);
+}
+
+async fn a_spent_failure_budget_holds_back_the_guessers_not_the_staff(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        &[
+            ("server.trust_forwarded_for", json!(true)),
+            ("auth.failure_budget_per_minute", json!(3)),
+        ],
+    )
+    .await;
+    let guess = json!({"email": "nobody@example.org", "password": "a guess"});
+    let guessers = ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"];
+    for g in guessers {
+        assert_eq!(login_from(&app, g, &guess).await.status(), 401, "{g}");
+    }
+    // Beyond the budget, a source that failed lately is told to wait before any hashing.
+    for g in guessers {
+        let res = login_from(&app, g, &guess).await;
+        let wait: u64 = res.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&wait), "{wait}");
+        assert_problem(res, 429).await;
+    }
+    let right = json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD});
+    assert_eq!(
+        login_from(&app, "198.51.100.20", &right).await.status(),
+        200
+    );
 }
 
 async fn lockout_after_failures_and_its_expiry(backend: Backend) {

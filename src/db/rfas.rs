@@ -563,16 +563,8 @@ pub fn queue(
     after: Option<&After>,
     limit: i64,
 ) -> QueryResult<Vec<RfaRow>> {
-    let mut read = Vec::new();
-    for &part in parts(f, sort) {
-        let q = rfas::table.select(RfaRow::as_select()).into_boxed();
-        read.push(
-            narrowed(q, f, sort, descending, after, part)
-                .limit(limit)
-                .load(conn)?,
-        );
-    }
-    Ok(merged(read, descending, limit, f.today))
+    let select = || rfas::table.select(RfaRow::as_select()).into_boxed();
+    read_page(conn, select, f, (sort, descending, after, limit))
 }
 
 /// The same page as `queue`, reading only the columns a list row shows.
@@ -584,14 +576,24 @@ pub fn queue_summaries(
     after: Option<&After>,
     limit: i64,
 ) -> QueryResult<Vec<RfaSummaryRow>> {
+    let select = || rfas::table.select(RfaSummaryRow::as_select()).into_boxed();
+    read_page(conn, select, f, (sort, descending, after, limit))
+}
+
+/// A page in the row shape `select` reads: each of its parts, merged.
+fn read_page<'a, ST: 'static, R: QueueKeys>(
+    conn: &mut DbConnection,
+    select: impl Fn() -> rfas::BoxedQuery<'a, Backend, ST>,
+    f: &QueueFilter,
+    (sort, descending, after, limit): (SortKey, bool, Option<&After>, i64),
+) -> QueryResult<Vec<R>>
+where
+    rfas::BoxedQuery<'a, Backend, ST>: diesel::query_dsl::LoadQuery<'a, DbConnection, R>,
+{
     let mut read = Vec::new();
     for &part in parts(f, sort) {
-        let q = rfas::table.select(RfaSummaryRow::as_select()).into_boxed();
-        read.push(
-            narrowed(q, f, sort, descending, after, part)
-                .limit(limit)
-                .load(conn)?,
-        );
+        let q = narrowed(select(), f, sort, descending, after, part).limit(limit);
+        read.push(q.load(conn)?);
     }
     Ok(merged(read, descending, limit, f.today))
 }

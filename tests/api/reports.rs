@@ -346,18 +346,8 @@ async fn a_corrected_day_of_receipt_moves_the_request_to_its_period(backend: Bac
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     // The request turns out to have arrived in February: a correction moves its receipt.
     let res = w
-        .app
-        .client
-        .patch(
-            w.app
-                .url(&format!("/api/v1/rfas/{}", moved["id"].as_str().unwrap())),
-        )
-        .bearer_auth(&s)
-        .header("if-match", format!("\"{}\"", moved["version"]))
-        .json(&json!({"received_at": "2025-02-15T09:00:00Z"}))
-        .send()
-        .await
-        .unwrap();
+        .correct_raw(&s, &moved, json!({"received_at": "2025-02-15T09:00:00Z"}))
+        .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let early = get_json(&w.app, &reporting, spring).await;
     let late = get_json(&w.app, &reporting, summer).await;
@@ -412,18 +402,8 @@ async fn a_correction_into_another_year_keeps_the_reference_and_moves_the_figure
     assert_eq!((annual(2025).await, annual(2026).await), (0, 1));
     // The letter had in fact arrived before the new year.
     let res = w
-        .app
-        .client
-        .patch(
-            w.app
-                .url(&format!("/api/v1/rfas/{}", moved["id"].as_str().unwrap())),
-        )
-        .bearer_auth(&s)
-        .header("if-match", format!("\"{}\"", moved["version"]))
-        .json(&json!({"received_at": "2025-12-30"}))
-        .send()
-        .await
-        .unwrap();
+        .correct_raw(&s, &moved, json!({"received_at": "2025-12-30"}))
+        .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let corrected: Value = res.json().await.unwrap();
     assert_eq!(corrected["reference"], reference.as_str());
@@ -460,19 +440,7 @@ async fn only_the_years_the_reports_cover_are_taken(backend: Backend) {
             p["errors"][0]["message"], "must be in the years 2000 to 2100",
             "{p}"
         );
-        let res = w
-            .app
-            .client
-            .patch(
-                w.app
-                    .url(&format!("/api/v1/rfas/{}", rfa["id"].as_str().unwrap())),
-            )
-            .bearer_auth(&s)
-            .header("if-match", format!("\"{}\"", rfa["version"]))
-            .json(&json!({"received_at": value}))
-            .send()
-            .await
-            .unwrap();
+        let res = w.correct_raw(&s, &rfa, json!({"received_at": value})).await;
         let p = assert_problem(res, 422).await;
         assert_eq!(p["errors"][0]["field"], "received_at", "{p}");
     }

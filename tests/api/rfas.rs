@@ -110,6 +110,30 @@ impl World {
             .unwrap()
     }
 
+    /// Corrects the intake (`PATCH`) with the right If-Match; returns the raw answer.
+    pub async fn correct_raw(&self, token: &str, rfa: &Value, body: Value) -> reqwest::Response {
+        self.app
+            .client
+            .patch(
+                self.app
+                    .url(&format!("/api/v1/rfas/{}", rfa["id"].as_str().unwrap())),
+            )
+            .bearer_auth(token)
+            .header("if-match", format!("\"{}\"", rfa["version"]))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Reviews, assigns to the supervisor and accepts a request: it is in progress.
+    pub async fn accepted(&self, token: &str, rfa: &Value) -> Value {
+        let rfa = self.act(token, rfa, "start_review", json!({})).await;
+        let body = json!({"assignee_id": self.supervisor_id});
+        let rfa = self.act(token, &rfa, "assign", body).await;
+        self.act(token, &rfa, "accept", json!({})).await
+    }
+
     pub async fn act(&self, token: &str, rfa: &Value, action: &str, body: Value) -> Value {
         let res = self.act_raw(token, rfa, action, body).await;
         let status = res.status();
@@ -1127,16 +1151,7 @@ async fn a_running_pause_moves_a_request_in_the_queue_by_due_date(backend: Backe
         body["subject"] = json!(format!("Received {day}"));
         made.push(w.intake_with(&s, &body).await);
     }
-    let first = w.act(&s, &made[0], "start_review", json!({})).await;
-    let first = w
-        .act(
-            &s,
-            &first,
-            "assign",
-            json!({"assignee_id": w.supervisor_id}),
-        )
-        .await;
-    let first = w.act(&s, &first, "accept", json!({})).await;
+    let first = w.accepted(&s, &made[0]).await;
     let first = w
         .act(
             &s,

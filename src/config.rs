@@ -16,6 +16,17 @@ use serde::Deserialize;
 /// The defaults, kept in one file that is also the documentation of every key.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
+/// The highest `server.max_uri_bytes`: half of the 65,534 bytes beyond which actix-http
+/// refuses a request line itself (the `http` crate's URI limit).
+pub const MAX_URI_BYTES_CEILING: usize = 32 * 1024;
+/// The highest `server.max_header_bytes`: with the longest URI allowed, a head at both
+/// limits takes 96 KiB, so header sections 32 KiB larger still fit in actix-http's 128 KiB
+/// read buffer and get this service's 431 rather than actix's.
+pub const MAX_HEADER_BYTES_CEILING: usize = 64 * 1024;
+/// The highest `server.max_headers`: actix-http parses at most 96 header lines and answers
+/// more with a bare 431 itself.
+pub const MAX_HEADERS_CEILING: usize = 90;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Environment {
@@ -93,6 +104,12 @@ pub struct ServerSettings {
     pub bind: String,
     pub workers: usize,
     pub max_body_bytes: usize,
+    /// Longest request target (path and query, as sent) accepted; longer ones get 414.
+    pub max_uri_bytes: usize,
+    /// Largest header section accepted (names, values and 4 bytes per line); larger: 431.
+    pub max_header_bytes: usize,
+    /// Most header lines accepted; more get 431.
+    pub max_headers: usize,
     pub client_request_timeout_ms: u64,
     pub keep_alive_secs: u64,
     pub max_connections_per_worker: usize,
@@ -292,6 +309,27 @@ impl Settings {
         }
         if self.server.max_body_bytes < 1024 {
             return Err(invalid("server.max_body_bytes", "must be at least 1024"));
+        }
+        // Ceilings that keep each limit below the one actix-http applies by itself (a URI
+        // of 65,534 bytes, a head of 128 KiB, 96 header lines), where its answer is a bare
+        // 400 or 431 instead of a problem document (docs/security.md).
+        if !(1024..=MAX_URI_BYTES_CEILING).contains(&self.server.max_uri_bytes) {
+            return Err(invalid(
+                "server.max_uri_bytes",
+                format!("must be between 1024 and {MAX_URI_BYTES_CEILING}"),
+            ));
+        }
+        if !(1024..=MAX_HEADER_BYTES_CEILING).contains(&self.server.max_header_bytes) {
+            return Err(invalid(
+                "server.max_header_bytes",
+                format!("must be between 1024 and {MAX_HEADER_BYTES_CEILING}"),
+            ));
+        }
+        if !(8..=MAX_HEADERS_CEILING).contains(&self.server.max_headers) {
+            return Err(invalid(
+                "server.max_headers",
+                format!("must be between 8 and {MAX_HEADERS_CEILING}"),
+            ));
         }
         if self.database.url.trim().is_empty() {
             return Err(invalid("database.url", "must not be empty"));
@@ -520,6 +558,22 @@ mod tests {
         )
         .expect_err("no signing key");
         assert!(err.to_string().contains("audit.signing_key_file"), "{err}");
+    }
+
+    #[test]
+    fn head_limits_stay_below_actix_own() {
+        for (key, wrong, right) in [
+            ("server.max_uri_bytes", 65_534, MAX_URI_BYTES_CEILING),
+            ("server.max_uri_bytes", 100, 1024),
+            ("server.max_header_bytes", 131_072, MAX_HEADER_BYTES_CEILING),
+            ("server.max_header_bytes", 0, 1024),
+            ("server.max_headers", 96, MAX_HEADERS_CEILING),
+            ("server.max_headers", 2, 8),
+        ] {
+            let err = with(key, wrong).expect_err(key).to_string();
+            assert!(err.contains(key), "{key}: {err}");
+            with(key, right).unwrap_or_else(|e| panic!("{key} = {right}: {e}"));
+        }
     }
 
     #[test]

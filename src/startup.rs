@@ -1,8 +1,9 @@
 //! Builds the application: the service context (database, keys, rules), then the HTTP
 //! server. Transport settings shared by every answer sit on the whole app (logging, request
-//! ids, metrics, the headers no answer may lack); the API's own (problem documents, its
-//! closed CSP, the JSON body limit, the token check) sit on its scope in `api::register`,
-//! so a scope for the screens can bring its own without touching the API's.
+//! ids, metrics, the headers no answer may lack, the limits on a request's head); the API's
+//! own (problem documents, its closed CSP, the JSON body limit, the token check) sit on its
+//! scope in `api::register`, so a scope for the screens can bring its own without touching
+//! the API's.
 
 use std::net::TcpListener;
 use std::panic::AssertUnwindSafe;
@@ -275,6 +276,12 @@ fn http_server(listener: TcpListener, services: web::Data<Services>) -> anyhow::
                 crate::transport::access::record,
             ))
             .wrap(ErrorHandlers::new().default_handler(ensure_problem))
+            // An over-long URL (414) or oversized header section (431) is answered before
+            // routing, as a problem document; inside the metrics, so it is counted (by route,
+            // not URL), and inside the request log and the headers every answer carries.
+            .wrap(actix_web::middleware::from_fn(
+                crate::transport::head_limits,
+            ))
             .wrap(metrics.clone())
             // Before the metrics middleware, which makes a series per method string: a method
             // no route has is refused here and counted nowhere, and /metrics may be kept to

@@ -27,6 +27,8 @@ pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> IpAddr {
 }
 
 pub mod access;
+pub mod limits;
+pub use limits::head_limits;
 pub mod metrics;
 pub use metrics::guard_metrics;
 pub mod documents;

@@ -11,6 +11,7 @@ mod cli;
 mod crash;
 mod documents;
 mod foundation;
+mod limits;
 mod mail;
 mod matrix;
 mod registry;

@@ -90,6 +90,30 @@ pub fn redacted_target(path: &str, query: &str) -> String {
     format!("{path}?{}", parts.join("&"))
 }
 
+/// How much of a target over `server.max_uri_bytes` (refused with 414) the request log keeps.
+const LOGGED_PREFIX: usize = 200;
+
+/// The target as the request log shows it: redacted, and one over the URL limit (refused)
+/// only by its start and length, so that a client cannot write 64 KiB into every log line.
+fn logged_target(request: &ServiceRequest) -> String {
+    let max = request
+        .app_data::<Data<Services>>()
+        .map_or(8192, |s| s.settings().server.max_uri_bytes);
+    shortened_target(request.path(), request.query_string(), max)
+}
+
+fn shortened_target(path: &str, query: &str, max: usize) -> String {
+    let len = path.len() + query.len() + usize::from(!query.is_empty());
+    if len <= max {
+        return redacted_target(path, query);
+    }
+    let mut end = LOGGED_PREFIX.min(path.len());
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…<{len} bytes>", &path[..end])
+}
+
 /// The request log's span: the default's fields, with the target's free text redacted
 /// (search words are case content) and the user agent escaped by the log's formatter.
 pub struct RedactedSpan;
@@ -111,7 +135,7 @@ impl tracing_actix_web::RootSpanBuilder for RedactedSpan {
             "HTTP request",
             http.method = %request.method(),
             http.route = %route,
-            http.target = %redacted_target(request.path(), request.query_string()),
+            http.target = %logged_target(request),
             // Quoted and escaped (`?`): the address may come from a forwarding header, and
             // what a client sends must not read as fields of the log line.
             http.client_ip = ?request.connection_info().realip_remote_addr().unwrap_or(""),
@@ -214,6 +238,23 @@ mod tests {
             "/api/v1/rfas?q=<14 characters>&state=open"
         );
         assert_eq!(redacted_target("/health/live", ""), "/health/live");
+    }
+
+    #[test]
+    fn targets_over_the_limit_are_logged_by_their_start_and_length() {
+        let query = format!("q=secret&pad={}", "x".repeat(9000));
+        let logged = shortened_target("/api/v1/rfas", &query, 8192);
+        assert_eq!(logged, format!("/api/v1/rfas…<{} bytes>", 13 + query.len()));
+        let path = format!("/cases/{}", "é".repeat(5000));
+        let logged = shortened_target(&path, "", 8192);
+        assert!(
+            logged.len() < 300 && logged.ends_with("…<10007 bytes>"),
+            "{logged}"
+        );
+        assert_eq!(
+            shortened_target("/api/v1/rfas", "q=secret", 8192),
+            "/api/v1/rfas?q=<6 characters>"
+        );
     }
 
     #[test]

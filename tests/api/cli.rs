@@ -570,6 +570,11 @@ async fn the_request_log_keeps_no_search_words() {
         .await
         .expect("search");
     assert_eq!(res.status(), 403);
+    // A URL over the limit (414) is logged by its start and length only: neither its search
+    // words nor its padding fill the log.
+    let long = format!("{base}/api/v1/rfas?q=Sednaya&pad={}", "x".repeat(9000));
+    let res = client.get(long).send().await.expect("long URL");
+    assert_eq!(res.status(), 414);
     // What a client sends cannot forge fields of a text log line: a quote would end the
     // value and let the rest read as fields of their own.
     let forged = r#"x" http.status_code=200 user="admin"#;
@@ -592,6 +597,11 @@ async fn the_request_log_keeps_no_search_words() {
         "{text}"
     );
     assert!(!text.contains("Sednaya"), "{text}");
+    assert!(
+        text.contains("http.target=/api/v1/rfas…<9027 bytes>"),
+        "{text}"
+    );
+    assert!(!text.contains("xxxxxxxxxxxxxxxx"), "{text}");
     assert!(
         !text.contains(r#"x" http.status_code=200"#),
         "a header's quote ends no field: {text}"

@@ -70,7 +70,8 @@ impl utoipa::Modify for BearerAuth {
 /// Answers that come from the extractors every handler shares rather than from the handler
 /// itself, added to each operation they apply to (found by fuzzing the document): a JSON
 /// body can be malformed (400), too large (413) or of another media type (415); query
-/// parameters can be malformed or unknown (400) or out of range (422).
+/// parameters can be malformed or unknown (400) or out of range (422); and any request can
+/// have a URL (414) or header section (431) over the limits on a request's head.
 struct SharedErrors;
 
 impl utoipa::Modify for SharedErrors {
@@ -100,7 +101,13 @@ impl utoipa::Modify for SharedErrors {
                 &mut item.patch,
             ];
             for op in operations.into_iter().flatten() {
-                let mut add = Vec::new();
+                let mut add = vec![
+                    ("414", "The URL is longer than `server.max_uri_bytes`"),
+                    (
+                        "431",
+                        "The header fields exceed `server.max_header_bytes` or `server.max_headers`",
+                    ),
+                ];
                 if op.request_body.is_some() {
                     add.push(("400", "Malformed JSON"));
                     add.push(("413", "The body is larger than the server accepts"));

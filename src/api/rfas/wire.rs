@@ -2,14 +2,17 @@
 //! answers name every wrong field at once, as they did when the service read JSON itself.
 
 use chrono::NaiveDate;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
+use utoipa::openapi::Ref;
+use utoipa::openapi::schema::{Object, ObjectBuilder, OneOfBuilder, Schema, Type};
 
 use crate::api::fields::Fields;
 use crate::domain::eligibility::Outcome;
 use crate::domain::ids::{AuthorityId, JurisdictionId, RfaId, UserId};
-use crate::domain::lifecycle::{ClosingOutcome, Priority, ResponseKind, RfaAction, State};
+use crate::domain::lifecycle::{self, ClosingOutcome, Priority, ResponseKind, RfaAction, State};
 use crate::error::AppError;
 use crate::service::Rules;
 use crate::service::rfas::{
@@ -129,92 +132,357 @@ fn uuid_text(raw: &str) -> Option<String> {
 
 // ---------------------------------------------------------------------------------------
 // Lifecycle actions: each action's body
+//
+// Each action's body is a type serde reads it into, and the same type's derived schema is
+// what the OpenAPI document gives that action (`POST /rfas/{id}/actions/<action>`), so the
+// document cannot say other than the parser does. `with_body` is the one table from an
+// action to its body type: parsing and the document both go through it.
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NoFields {}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DeclineFields {
-    outcome: ClosingOutcome,
-    reason: String,
+/// One action's body: what serde reads it into, documented by its own schema.
+pub trait ActionBody: DeserializeOwned + ToSchema {
+    /// The action this is the body of.
+    const ACTION: RfaAction;
+    /// The command the body makes (the service checks its content).
+    fn command(self) -> Result<Command, AppError>;
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MessageFields {
-    message: String,
+/// Something done with an action's body type, for [`with_body`].
+pub trait BodyVisitor {
+    type Out;
+    fn visit<B: ActionBody>(self) -> Self::Out;
 }
 
-#[derive(Deserialize)]
+/// Calls `v` with the body type of `action`: the parser and the document's schemas both
+/// read this table.
+pub fn with_body<V: BodyVisitor>(action: RfaAction, v: V) -> V::Out {
+    match action {
+        RfaAction::StartReview => v.visit::<StartReviewBody>(),
+        RfaAction::Accept => v.visit::<AcceptBody>(),
+        RfaAction::Decline => v.visit::<DeclineBody>(),
+        RfaAction::RequestInformation => v.visit::<RequestInformationBody>(),
+        RfaAction::Resume => v.visit::<ResumeBody>(),
+        RfaAction::RecordResponse => v.visit::<RecordResponseBody>(),
+        RfaAction::Close => v.visit::<CloseBody>(),
+        RfaAction::Withdraw => v.visit::<WithdrawBody>(),
+        RfaAction::Reopen => v.visit::<ReopenBody>(),
+        RfaAction::Assign => v.visit::<AssignBody>(),
+        RfaAction::SetPriority => v.visit::<SetPriorityBody>(),
+        RfaAction::ExtendDeadline => v.visit::<ExtendDeadlineBody>(),
+        RfaAction::AddNote => v.visit::<AddNoteBody>(),
+        RfaAction::EvaluateEligibility => v.visit::<EvaluateEligibilityBody>(),
+        RfaAction::OverrideEligibility => v.visit::<OverrideEligibilityBody>(),
+        RfaAction::RecordAssurance => v.visit::<RecordAssuranceBody>(),
+    }
+}
+
+/// The closing outcomes an action may record, as a string enumeration from
+/// [`lifecycle::closing_outcomes`], the list the service checks against.
+fn outcomes_of(action: RfaAction) -> Object {
+    let allowed = lifecycle::closing_outcomes(action);
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(allowed.iter().map(|o| o.as_str())))
+        .description(Some(format!(
+            "The closing outcome `{}` records: {}.",
+            action.as_str(),
+            allowed
+                .iter()
+                .map(|o| format!("`{o}`"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )))
+        .build()
+}
+
+fn decline_outcomes() -> Object {
+    outcomes_of(RfaAction::Decline)
+}
+
+fn close_outcomes() -> Object {
+    outcomes_of(RfaAction::Close)
+}
+
+/// Bodies without fields: `{}`, `null` or no body at all.
+macro_rules! no_fields {
+    ($($(#[$doc:meta])* $name:ident => $action:ident;)+) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Deserialize, ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {}
+
+        impl ActionBody for $name {
+            const ACTION: RfaAction = RfaAction::$action;
+            fn command(self) -> Result<Command, AppError> {
+                Ok(Command::$action)
+            }
+        }
+    )+};
+}
+
+no_fields! {
+    /// `start_review`: begins reviewing a received request. No fields: `{}`, `null` or no
+    /// body.
+    StartReviewBody => StartReview;
+    /// `accept`: takes the request on; it needs an assignee, and an eligible decision or an
+    /// override. No fields: `{}`, `null` or no body.
+    AcceptBody => Accept;
+    /// `resume`: the requester has answered, and the clock runs again. No fields: `{}`,
+    /// `null` or no body.
+    ResumeBody => Resume;
+    /// `evaluate_eligibility`: evaluates the request's eligibility again, now. No fields:
+    /// `{}`, `null` or no body.
+    EvaluateEligibilityBody => EvaluateEligibility;
+}
+
+/// `decline`: closes the request as declined.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ResponseFields {
-    kind: ResponseKind,
-    description: String,
+pub struct DeclineBody {
+    #[schema(schema_with = decline_outcomes)]
+    pub outcome: ClosingOutcome,
+    /// Why (1 to 10 000 characters once trimmed).
+    #[schema(min_length = 1)]
+    pub reason: String,
+}
+
+impl ActionBody for DeclineBody {
+    const ACTION: RfaAction = RfaAction::Decline;
+    fn command(self) -> Result<Command, AppError> {
+        Ok(Command::Decline {
+            outcome: self.outcome,
+            reason: self.reason,
+        })
+    }
+}
+
+/// `request_information`: asks the requester for more, which pauses the clock.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestInformationBody {
+    /// What is asked of the requester (1 to 10 000 characters once trimmed).
+    #[schema(min_length = 1)]
+    pub message: String,
+}
+
+impl ActionBody for RequestInformationBody {
+    const ACTION: RfaAction = RfaAction::RequestInformation;
+    fn command(self) -> Result<Command, AppError> {
+        Ok(Command::RequestInformation {
+            message: self.message,
+        })
+    }
+}
+
+/// `record_response`: records what was sent to the requester.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordResponseBody {
+    pub kind: ResponseKind,
+    /// What was sent (1 to 10 000 characters once trimmed).
+    #[schema(min_length = 1)]
+    pub description: String,
+    /// The day it was sent (`YYYY-MM-DD`, not in the future).
     #[serde(deserialize_with = "crate::service::day::deserialize")]
-    shared_on: NaiveDate,
-    /// The request's documents that were sent, by id.
+    pub shared_on: NaiveDate,
+    /// Ids of the request's documents that were sent (not withdrawn; at most 50, none
+    /// twice); the event records each one's id, name and SHA-256.
     #[serde(default)]
-    documents: Vec<uuid::Uuid>,
+    #[schema(max_items = 50)]
+    pub documents: Vec<uuid::Uuid>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CloseFields {
-    outcome: ClosingOutcome,
-    reason: Option<String>,
+impl ActionBody for RecordResponseBody {
+    const ACTION: RfaAction = RfaAction::RecordResponse;
+    fn command(self) -> Result<Command, AppError> {
+        Ok(Command::RecordResponse {
+            kind: self.kind,
+            description: self.description,
+            shared_on: self.shared_on,
+            documents: self.documents.iter().map(uuid::Uuid::to_string).collect(),
+        })
+    }
 }
 
-#[derive(Deserialize)]
+/// `close`: closes the request as (partially) fulfilled; `fulfilled` needs a recorded
+/// response. Declining and withdrawing are their own actions.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReasonFields {
-    reason: String,
+pub struct CloseBody {
+    #[schema(schema_with = close_outcomes)]
+    pub outcome: ClosingOutcome,
+    /// Why, if anything is to be said (1 to 10 000 characters once trimmed).
+    pub reason: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AssignFields {
-    assignee_id: String,
+impl ActionBody for CloseBody {
+    const ACTION: RfaAction = RfaAction::Close;
+    fn command(self) -> Result<Command, AppError> {
+        Ok(Command::Close {
+            outcome: self.outcome,
+            reason: self.reason,
+        })
+    }
 }
 
-#[derive(Deserialize)]
+/// `withdraw`: closes the request as `withdrawn` (by the requester).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PriorityFields {
-    priority: Priority,
+pub struct WithdrawBody {
+    /// Why (1 to 10 000 characters once trimmed).
+    #[schema(min_length = 1)]
+    pub reason: String,
 }
 
-#[derive(Deserialize)]
+impl ActionBody for WithdrawBody {
+    const ACTION: RfaAction = RfaAction::Withdraw;
+    fn command(self) -> Result<Command, AppError> {
+        Ok(Command::Withdraw {
+            reason: self.reason,
+        })
+    }
+}
+
+/// `reopen`: takes a closed request back into progress.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ExtendFields {
+pub struct ReopenBody {
+    /// Why (1 to 10 000 characters once trimmed).
+    #[schema(min_length = 1)]
+    pub reason: String,
+}
+
+impl ActionBody for ReopenBody {
+    const ACTION: RfaAction = RfaAction::Reopen;
+    fn command(self) -> Result<Command, AppError> {
+        Ok(Command::Reopen {
+            reason: self.reason,
+        })
+    }
+}
+
+/// `assign`: gives the request to someone who works on it (also the `fields` of a bulk
+/// `assign`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignBody {
+    /// An active supervisor, or an active liaison officer of the request's jurisdiction.
+    #[schema(format = Uuid)]
+    pub assignee_id: String,
+}
+
+impl ActionBody for AssignBody {
+    const ACTION: RfaAction = RfaAction::Assign;
+    fn command(self) -> Result<Command, AppError> {
+        Ok(Command::Assign {
+            assignee: UserId::parse(&self.assignee_id)
+                .ok_or_else(|| AppError::field("assignee_id", "is not a UUID"))?,
+        })
+    }
+}
+
+/// `set_priority`: changes the priority, and with it the due date (also the `fields` of a
+/// bulk `set_priority`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPriorityBody {
+    pub priority: Priority,
+}
+
+impl ActionBody for SetPriorityBody {
+    const ACTION: RfaAction = RfaAction::SetPriority;
+    fn command(self) -> Result<Command, AppError> {
+        Ok(Command::SetPriority {
+            priority: self.priority,
+        })
+    }
+}
+
+/// `extend_deadline`: moves the due date later.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtendDeadlineBody {
+    /// The new due date (`YYYY-MM-DD`, after the current one).
     #[serde(deserialize_with = "crate::service::day::deserialize")]
-    due_on: NaiveDate,
-    reason: String,
+    pub due_on: NaiveDate,
+    /// Why (1 to 10 000 characters once trimmed).
+    #[schema(min_length = 1)]
+    pub reason: String,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NoteFields {
-    text: String,
+impl ActionBody for ExtendDeadlineBody {
+    const ACTION: RfaAction = RfaAction::ExtendDeadline;
+    fn command(self) -> Result<Command, AppError> {
+        Ok(Command::ExtendDeadline {
+            due_on: self.due_on,
+            reason: self.reason,
+        })
+    }
 }
 
-#[derive(Deserialize)]
+/// `add_note`: a note in the request's history.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct OverrideFields {
-    justification: String,
+pub struct AddNoteBody {
+    /// The note (1 to 10 000 characters once trimmed).
+    #[schema(min_length = 1)]
+    pub text: String,
 }
 
-#[derive(Deserialize)]
+impl ActionBody for AddNoteBody {
+    const ACTION: RfaAction = RfaAction::AddNote;
+    fn command(self) -> Result<Command, AppError> {
+        Ok(Command::AddNote { text: self.text })
+    }
+}
+
+/// `override_eligibility`: lets a request that is not eligible be accepted.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AssuranceFields {
-    reference: String,
+pub struct OverrideEligibilityBody {
+    /// Why (20 to 10 000 characters once trimmed).
+    #[schema(min_length = 20)]
+    pub justification: String,
+}
+
+impl ActionBody for OverrideEligibilityBody {
+    const ACTION: RfaAction = RfaAction::OverrideEligibility;
+    fn command(self) -> Result<Command, AppError> {
+        Ok(Command::OverrideEligibility {
+            justification: self.justification,
+        })
+    }
+}
+
+/// `record_assurance`: an assurance given for this request; eligibility is evaluated again.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordAssuranceBody {
+    /// The assurance's reference (1 to 200 characters once trimmed, one line).
+    #[schema(min_length = 1)]
+    pub reference: String,
+    /// The day it was given (`YYYY-MM-DD`, not in the future).
     #[serde(deserialize_with = "crate::service::day::deserialize")]
-    given_on: NaiveDate,
+    pub given_on: NaiveDate,
 }
 
-fn fields<T: serde::de::DeserializeOwned>(body: &Value) -> Result<T, AppError> {
-    let bytes = serde_json::to_vec(body).map_err(|e| AppError::internal(e.to_string()))?;
-    crate::api::json::parse(&bytes)
+impl ActionBody for RecordAssuranceBody {
+    const ACTION: RfaAction = RfaAction::RecordAssurance;
+    fn command(self) -> Result<Command, AppError> {
+        Ok(Command::RecordAssurance {
+            reference: self.reference,
+            given_on: self.given_on,
+        })
+    }
+}
+
+struct Parse<'a>(&'a Value);
+
+impl BodyVisitor for Parse<'_> {
+    type Out = Result<Command, AppError>;
+    fn visit<B: ActionBody>(self) -> Self::Out {
+        let bytes = serde_json::to_vec(self.0).map_err(|e| AppError::internal(e.to_string()))?;
+        crate::api::json::parse::<B>(&bytes)?.command()
+    }
 }
 
 /// Reads an action's body (JSON `null` counts as `{}`) into its command; the service
@@ -222,102 +490,95 @@ fn fields<T: serde::de::DeserializeOwned>(body: &Value) -> Result<T, AppError> {
 pub fn parse_command(action: RfaAction, body: &Value) -> Result<Command, AppError> {
     let empty = Value::Object(Default::default());
     let body = if body.is_null() { &empty } else { body };
-    Ok(match action {
-        RfaAction::StartReview => fields::<NoFields>(body).map(|_| Command::StartReview)?,
-        RfaAction::Accept => fields::<NoFields>(body).map(|_| Command::Accept)?,
-        RfaAction::Resume => fields::<NoFields>(body).map(|_| Command::Resume)?,
-        RfaAction::EvaluateEligibility => {
-            fields::<NoFields>(body).map(|_| Command::EvaluateEligibility)?
-        }
-        RfaAction::Decline => {
-            let f: DeclineFields = fields(body)?;
-            Command::Decline {
-                outcome: f.outcome,
-                reason: f.reason,
-            }
-        }
-        RfaAction::RequestInformation => Command::RequestInformation {
-            message: fields::<MessageFields>(body)?.message,
-        },
-        RfaAction::RecordResponse => {
-            let f: ResponseFields = fields(body)?;
-            Command::RecordResponse {
-                kind: f.kind,
-                description: f.description,
-                shared_on: f.shared_on,
-                documents: f.documents.iter().map(uuid::Uuid::to_string).collect(),
-            }
-        }
-        RfaAction::Close => {
-            let f: CloseFields = fields(body)?;
-            Command::Close {
-                outcome: f.outcome,
-                reason: f.reason,
-            }
-        }
-        RfaAction::Withdraw => Command::Withdraw {
-            reason: fields::<ReasonFields>(body)?.reason,
-        },
-        RfaAction::Reopen => Command::Reopen {
-            reason: fields::<ReasonFields>(body)?.reason,
-        },
-        RfaAction::Assign => {
-            let f: AssignFields = fields(body)?;
-            Command::Assign {
-                assignee: UserId::parse(&f.assignee_id)
-                    .ok_or_else(|| AppError::field("assignee_id", "is not a UUID"))?,
-            }
-        }
-        RfaAction::SetPriority => Command::SetPriority {
-            priority: fields::<PriorityFields>(body)?.priority,
-        },
-        RfaAction::ExtendDeadline => {
-            let f: ExtendFields = fields(body)?;
-            Command::ExtendDeadline {
-                due_on: f.due_on,
-                reason: f.reason,
-            }
-        }
-        RfaAction::AddNote => Command::AddNote {
-            text: fields::<NoteFields>(body)?.text,
-        },
-        RfaAction::OverrideEligibility => Command::OverrideEligibility {
-            justification: fields::<OverrideFields>(body)?.justification,
-        },
-        RfaAction::RecordAssurance => {
-            let f: AssuranceFields = fields(body)?;
-            Command::RecordAssurance {
-                reference: f.reference,
-                given_on: f.given_on,
-            }
-        }
-    })
+    let command = with_body(action, Parse(body))?;
+    if command.action() != action {
+        return Err(AppError::internal(format!(
+            "the body of `{action}` made a `{}` command",
+            command.action()
+        )));
+    }
+    Ok(command)
 }
 
 // ---------------------------------------------------------------------------------------
 // Bulk triage
 
+/// The actions bulk triage takes: the document's `action` enumeration and `fields` bodies,
+/// and what [`BulkRequest::into_triage`] accepts.
+pub const BULK_ACTIONS: [RfaAction; 2] = [RfaAction::Assign, RfaAction::SetPriority];
+
+fn bulk_action() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(BULK_ACTIONS.iter().map(|a| a.as_str())))
+        .description(Some("The change made to each request."))
+        .build()
+}
+
+/// The name of an action's body schema.
+struct BodyName;
+
+impl BodyVisitor for BodyName {
+    type Out = String;
+    fn visit<B: ActionBody>(self) -> String {
+        B::name().into_owned()
+    }
+}
+
+fn bulk_fields() -> Schema {
+    let mut one_of = OneOfBuilder::new().description(Some(format!(
+        "The fields of the action, exactly the body the single request's action takes \
+         (`POST /api/v1/rfas/{{id}}/actions/<action>`): {}.",
+        BULK_ACTIONS
+            .iter()
+            .map(|a| format!("`{a}` takes `{}`", with_body(*a, BodyName)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )));
+    for action in BULK_ACTIONS {
+        one_of = one_of.item(Ref::from_schema_name(with_body(action, BodyName)));
+    }
+    Schema::OneOf(one_of.build())
+}
+
+/// One change to many requests: `action` with its `fields`, as the single request's action
+/// would take them, for each of `ids`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkRequest {
-    /// At most 200 RFAs.
+    /// 1 to 200 RFAs, none twice. An id that names no request you may see is reported as
+    /// not found in its place.
+    #[schema(min_items = 1, max_items = 200)]
     pub ids: Vec<String>,
-    /// `assign` or `set_priority`.
+    #[schema(schema_with = bulk_action)]
     pub action: RfaAction,
-    /// The action's fields: `{assignee_id}` or `{priority}`.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = bulk_fields)]
     pub fields: Value,
+    /// Run every check and change nothing; the answer says what would happen.
     #[serde(default)]
     pub dry_run: bool,
 }
 
 impl BulkRequest {
     pub fn into_triage(self) -> Result<BulkTriage, AppError> {
-        let change = match (self.action, parse_command(self.action, &self.fields)) {
-            (RfaAction::Assign | RfaAction::SetPriority, Err(e)) => return Err(e),
-            (_, Ok(Command::Assign { assignee })) => BulkChange::Assign(assignee),
-            (_, Ok(Command::SetPriority { priority })) => BulkChange::SetPriority(priority),
-            _ => return Err(AppError::field("action", "must be assign or set_priority")),
+        if !BULK_ACTIONS.contains(&self.action) {
+            return Err(AppError::field(
+                "action",
+                format!(
+                    "must be {}",
+                    BULK_ACTIONS.map(RfaAction::as_str).join(" or ")
+                ),
+            ));
+        }
+        let change = match parse_command(self.action, &self.fields)? {
+            Command::Assign { assignee } => BulkChange::Assign(assignee),
+            Command::SetPriority { priority } => BulkChange::SetPriority(priority),
+            other => {
+                return Err(AppError::internal(format!(
+                    "bulk triage has no change for `{}`",
+                    other.action()
+                )));
+            }
         };
         Ok(BulkTriage {
             // An id that is no UUID names no request: reported as not found in its place.
@@ -583,5 +844,26 @@ fn queue_param(q: &mut QueueQuery, errors: &mut Errors, key: &str, value: String
             _ => errors.add("view", "must be summary or full"),
         },
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct ActionOf;
+
+    impl BodyVisitor for ActionOf {
+        type Out = RfaAction;
+        fn visit<B: ActionBody>(self) -> RfaAction {
+            B::ACTION
+        }
+    }
+
+    #[test]
+    fn every_action_reads_its_own_body() {
+        for action in RfaAction::ALL {
+            assert_eq!(with_body(*action, ActionOf), *action);
+        }
     }
 }

@@ -217,8 +217,10 @@ where
         .service(health::live)
         .service(health::ready)
         .service(api);
-    // The shared answers can only be added once every handler's path is in the document.
+    // The actions' operations and the shared answers can only be made once every handler's
+    // path is in the document.
     let (app, mut doc) = app.split_for_parts();
+    utoipa::Modify::modify(&rfas::ActionOperations, &mut doc);
     utoipa::Modify::modify(&SharedErrors, &mut doc);
     app.into_utoipa_app().openapi(doc)
 }

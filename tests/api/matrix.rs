@@ -31,7 +31,7 @@ pub struct Ids {
 pub struct Row {
     pub method: &'static str,
     /// The documented path; `{id}` is replaced by a real user's id.
-    pub path: &'static str,
+    pub path: String,
     pub body: fn(&Ids) -> Value,
     pub expect: [u16; 5],
     /// The call ends or changes the caller's session: run it with a fresh sign-in.
@@ -43,12 +43,16 @@ fn none(_: &Ids) -> Value {
 }
 
 pub fn rows() -> Vec<Row> {
-    let r = |method, path, body, expect| Row {
+    let r = |method, path: &str, body, expect| Row {
         method,
-        path,
+        path: path.to_string(),
         body,
         expect,
         fresh_session: false,
+    };
+    let act = |action: &str, body| {
+        let path = format!("/api/v1/rfas/{{id}}/actions/{action}");
+        r("POST", &path, body, [401, 404, 428, 403, 403])
     };
     vec![
         r("GET", "/health/live", none, [200; 5]),
@@ -175,11 +179,44 @@ pub fn rows() -> Vec<Row> {
             |_| json!({"subject": "Changed"}),
             [401, 404, 428, 403, 403],
         ),
-        r(
-            "POST",
-            "/api/v1/rfas/{id}/actions/{action}",
-            |_| json!({"text": "A note"}),
-            [401, 404, 428, 403, 403],
+        // Each action is its own operation: with a valid body and without If-Match, those
+        // who may take it learn they must send one.
+        act("start_review", |_| json!({})),
+        act("accept", |_| Value::Null),
+        act(
+            "decline",
+            |_| json!({"outcome": "declined_other", "reason": "Out of scope."}),
+        ),
+        act(
+            "request_information",
+            |_| json!({"message": "Which period?"}),
+        ),
+        act("resume", |_| json!({})),
+        act(
+            "record_response",
+            |_| json!({"kind": "other", "description": "Records", "shared_on": "2025-01-15"}),
+        ),
+        act("close", |_| json!({"outcome": "partially_fulfilled"})),
+        act("withdraw", |_| json!({"reason": "Withdrawn."})),
+        act("reopen", |_| json!({"reason": "New facts."})),
+        act(
+            "assign",
+            |_| json!({"assignee_id": uuid::Uuid::now_v7().to_string()}),
+        ),
+        act("set_priority", |_| json!({"priority": "high"})),
+        act(
+            "extend_deadline",
+            |_| json!({"due_on": "2099-01-15", "reason": "Volume."}),
+        ),
+        act("add_note", |_| json!({"text": "A note"})),
+        act("evaluate_eligibility", |_| json!({})),
+        act(
+            "override_eligibility",
+            |_| json!({"justification": "The assessment is outdated for this case."}),
+        ),
+        act(
+            "record_assurance",
+            |_| json!({"reference": "A-1", "given_on": "2025-01-15"}),
         ),
         r(
             "GET",
@@ -486,7 +523,6 @@ async fn every_endpoint_against_every_role(backend: Backend) {
             format!("{path}{query}")
         } else if path.starts_with("/api/v1/rfas/") {
             path.replace("{id}", &ids.rfa_id)
-                .replace("{action}", "add_note")
                 .replace("{doc_id}", &ids.document_id)
         } else {
             path.replace("{id}", &jurisdiction_id)
@@ -496,7 +532,7 @@ async fn every_endpoint_against_every_role(backend: Backend) {
 
     let mut failures = Vec::new();
     for row in rows() {
-        let path = concrete(row.path);
+        let path = concrete(&row.path);
         for (col, who) in WHO.iter().enumerate() {
             let token = match (&tokens[col], row.fresh_session) {
                 (None, _) => None,

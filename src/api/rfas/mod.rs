@@ -7,6 +7,10 @@ pub mod wire;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use utoipa::openapi::path::PathItem;
+use utoipa::openapi::request_body::{RequestBody, RequestBodyBuilder};
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required};
 
 use crate::api::extract::{Auth, BulkTriage, Permit, VerifyAudit};
 use crate::api::json::Json;
@@ -218,12 +222,8 @@ pub async fn update(
 
 /// Take a lifecycle action. Needs `If-Match`.
 ///
-/// Bodies: `start_review {}`, `accept {}`, `decline {outcome, reason}`,
-/// `request_information {message}`, `resume {}`, `record_response {kind, description, shared_on, documents?}` (`documents`: ids of the request's documents that were sent),
-/// `close {outcome, reason?}`, `withdraw {reason}`, `reopen {reason}`, `assign {assignee_id}`,
-/// `set_priority {priority}`, `extend_deadline {due_on, reason}`, `add_note {text}`,
-/// `evaluate_eligibility {}`, `override_eligibility {justification}`,
-/// `record_assurance {reference, given_on}`. A 409 lists the actions allowed now.
+/// Each action is its own operation, with its own body, at `/api/v1/rfas/{id}/actions/<action>`;
+/// a path naming no action is 404. A 409 lists the actions allowed now.
 #[utoipa::path(
     tag = "rfas",
     params(
@@ -231,7 +231,7 @@ pub async fn update(
         ("action" = RfaAction, Path, description = "The action"),
         ("If-Match" = String, Header),
     ),
-    request_body(content = Option<Object>, description = "The action's fields (see above); none means `{}`"),
+    request_body(content = Option<Object>, description = "Replaced by each action's own body (`ActionOperations`)"),
     security(("bearer" = [])),
     responses(
         (status = 200, body = RfaView, headers(("ETag" = String))),
@@ -328,4 +328,108 @@ pub async fn verify(
     permit: Permit<VerifyAudit>,
 ) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(rfas::verify_chain(&svc, permit.into()).await?))
+}
+
+/// The document's operations for the lifecycle actions. One route serves them all (the
+/// handler reads the action from the last segment), but each action is its own operation
+/// with its own body, and OpenAPI cannot tie a body schema to a value of a path parameter:
+/// a `oneOf` of the bodies under `{action}` would let any body go with any action, and is
+/// not even a valid `oneOf` (four actions take `{}`, two take `{reason}`). So the template
+/// `{action}` operation is replaced by one operation per action path, each with the body
+/// type `wire::with_body` parses that action's JSON into, so the document can neither miss
+/// an action nor describe a body other than the one the parser reads. A body without
+/// required fields may be left out or be `null` (it means `{}`), as the handler takes it.
+pub struct ActionOperations;
+
+/// The path of the template operation the handler's `#[utoipa::path]` describes.
+pub const ACTION_TEMPLATE: &str = "/api/v1/rfas/{id}/actions/{action}";
+
+/// Registers an action's body schema (and those it refers to) and builds its request body.
+struct BodyOf<'a>(&'a mut std::collections::BTreeMap<String, RefOr<Schema>>);
+
+impl wire::BodyVisitor for BodyOf<'_> {
+    type Out = (Option<String>, RefOr<RequestBody>);
+
+    fn visit<B: wire::ActionBody>(self) -> Self::Out {
+        let name = B::name().to_string();
+        let schema = B::schema();
+        let (description, bodyless) = match &schema {
+            RefOr::T(Schema::Object(o)) => (o.description.clone(), o.required.is_empty()),
+            _ => (None, false),
+        };
+        let mut nested = Vec::new();
+        B::schemas(&mut nested);
+        for (n, s) in nested {
+            self.0.entry(n).or_insert(s);
+        }
+        self.0.insert(name.clone(), schema);
+        let reference = Ref::from_schema_name(&name);
+        let content: RefOr<Schema> = if bodyless {
+            OneOfBuilder::new()
+                .item(reference)
+                .item(ObjectBuilder::new().schema_type(Type::Null))
+                .into()
+        } else {
+            reference.into()
+        };
+        let body = RequestBodyBuilder::new()
+            .description(Some(if bodyless {
+                format!("`{name}`; may be left out or `null` (both mean `{{}}`)")
+            } else {
+                format!("`{name}`")
+            }))
+            .content(
+                "application/json",
+                ContentBuilder::new().schema(Some(content)).build(),
+            )
+            .required(Some(if bodyless {
+                Required::False
+            } else {
+                Required::True
+            }))
+            .build();
+        (description, RefOr::T(body))
+    }
+}
+
+impl utoipa::Modify for ActionOperations {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(template) = openapi
+            .paths
+            .paths
+            .remove(ACTION_TEMPLATE)
+            .and_then(|item| item.post)
+        else {
+            return;
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for action in RfaAction::ALL {
+            let mut op = template.clone();
+            let (about, body) = wire::with_body(*action, BodyOf(&mut components.schemas));
+            // The body type's documentation says what the action does: its first sentence
+            // is the summary, all of it leads the description.
+            let about = about.unwrap_or_default().replace('\n', " ");
+            let summary = about
+                .split_inclusive(". ")
+                .next()
+                .unwrap_or_default()
+                .trim();
+            op.operation_id = Some(format!("act_{action}"));
+            op.summary = Some(summary.to_string()).filter(|s| !s.is_empty());
+            op.description = Some(match op.description.take() {
+                Some(general) => format!("{about}\n\n{general}"),
+                None => about,
+            });
+            op.request_body = Some(body);
+            if let Some(params) = op.parameters.as_mut() {
+                params.retain(|p| !matches!(p, RefOr::T(p) if p.name == "action"));
+            }
+            let mut item = PathItem::default();
+            item.post = Some(op);
+            openapi
+                .paths
+                .paths
+                .insert(ACTION_TEMPLATE.replace("{action}", action.as_str()), item);
+        }
+    }
 }

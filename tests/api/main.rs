@@ -8,6 +8,7 @@ mod accounts;
 mod bad_input;
 mod bench_smoke;
 mod cli;
+mod contract;
 mod crash;
 mod documents;
 mod foundation;

@@ -409,3 +409,13 @@ diesel::table! {
         hash -> Text,
     }
 }
+
+diesel::table! {
+    calendar_runs (day, jurisdiction_id) {
+        day -> Date,
+        jurisdiction_id -> Text,
+        ran_at -> Timestamp,
+        evaluated -> Integer,
+        changed -> Integer,
+    }
+}

@@ -59,13 +59,26 @@ pub struct UserRecord {
     pub jurisdictions: Vec<String>,
 }
 
+/// The account the daily eligibility check acts as (`service::calendar`), made by a migration:
+/// inactive, without roles, no password matches it. It is no person: the count, the lists and
+/// the trail of accounts leave it out; a case's history names it.
+pub const SYSTEM_USER_ID: &str = "00000000-0000-0000-0000-000000000001";
+
+/// How many people have accounts (the system account is none of them: the first
+/// administrator is made while this is 0).
 pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
-    users::table.count().get_result(conn)
+    users::table
+        .filter(users::id.ne(SYSTEM_USER_ID))
+        .count()
+        .get_result(conn)
 }
 
+/// A person's account. Never the system account: nobody signs in as it, administers it or is
+/// assigned it, so every lookup of a user by id or email passes it by.
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<UserRow>> {
     users::table
         .find(id)
+        .filter(users::id.ne(SYSTEM_USER_ID))
         .select(UserRow::as_select())
         .first(conn)
         .optional()
@@ -74,6 +87,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<UserRow>> {
 pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<UserRow>> {
     users::table
         .filter(users::email.eq(email))
+        .filter(users::id.ne(SYSTEM_USER_ID))
         .select(UserRow::as_select())
         .first(conn)
         .optional()
@@ -164,9 +178,10 @@ pub fn update(conn: &mut DbConnection, user_id: &str, changes: &UserChanges) -> 
         .execute(conn)
 }
 
-/// Users in id order (UUIDv7, so creation order) after the cursor.
+/// Users in id order (UUIDv7, so creation order) after the cursor; never the system account.
 pub fn list(conn: &mut DbConnection, after: Option<&str>, limit: i64) -> QueryResult<Vec<UserRow>> {
     let mut q = users::table
+        .filter(users::id.ne(SYSTEM_USER_ID))
         .select(UserRow::as_select())
         .order(users::id)
         .limit(limit)

@@ -63,9 +63,17 @@ impl Application {
         let settings = services.settings.clone();
         let server = http_server(listener, services.clone())?;
         warn_about_mail(&settings);
+        let check = Arc::new(crate::service::calendar::DailyCheck::new(
+            services.db.clone(),
+            services.rules,
+        ));
         crate::mail::worker::spawn(crate::mail::worker::Worker {
             db: services.db.clone(),
             settings: settings.clone(),
+            before_digest: Some(Arc::new(move || {
+                let check = check.clone();
+                Box::pin(async move { check.run_if_due().await })
+            })),
         })
         .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
         crate::service::checkpoint::spawn_schedule(services.clone().into_inner());

@@ -168,3 +168,17 @@ pub fn list(
     }
     q.load(c)
 }
+
+/// When the latest message of a kind to a recipient was queued (the last digest a supervisor
+/// got: the next lists what happened since).
+pub fn latest_queued(
+    c: &mut DbConnection,
+    kind: &str,
+    recipient: &str,
+) -> QueryResult<Option<NaiveDateTime>> {
+    outbox::table
+        .filter(outbox::kind.eq(kind))
+        .filter(outbox::recipient.eq(recipient))
+        .select(diesel::dsl::max(outbox::created_at))
+        .get_result(c)
+}

@@ -89,12 +89,18 @@ fn build(from: &Mailbox, row: &OutboxRow) -> Result<Message, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Work the worker runs in each round before it queues the digest, given by whoever starts
+/// it (the daily eligibility check: the digest of a day lists what that day's check changed).
+pub type BeforeDigest =
+    Arc<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync>;
+
 /// What the worker works with: the database and the configuration, nothing of the RFA
-/// services.
+/// services (what it runs of them comes in `before_digest`).
 #[derive(Clone)]
 pub struct Worker {
     pub db: Database,
     pub settings: Arc<Settings>,
+    pub before_digest: Option<BeforeDigest>,
 }
 
 /// Starts the worker on the current runtime; it runs until the runtime stops.
@@ -114,6 +120,11 @@ pub fn spawn(worker: Worker) -> Result<tokio::task::JoinHandle<()>, String> {
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
+            // First the day's check, then the digest that lists what it changed. A failed
+            // check still lets the digest go: what it changes later is in the next one.
+            if let Some(before) = &worker.before_digest {
+                before().await;
+            }
             if let Err(e) = queue_digest(&worker).await {
                 tracing::warn!(error = %e, "queueing the daily digest failed");
             }
@@ -208,15 +219,20 @@ fn skip(
 }
 
 /// From `mail.digest_hour` in the reporting time zone, each active supervisor gets one digest
-/// a day of requests due within `mail.digest_days` and overdue ones. The outbox's unique
-/// dedupe key makes that one across every instance.
+/// a day of requests due within `mail.digest_days` and overdue ones, and of the requests whose
+/// eligibility decision the daily check changed since the supervisor's last digest. The
+/// outbox's unique dedupe key makes that one across every instance.
 pub async fn queue_digest(worker: &Worker) -> Result<(), AppError> {
+    queue_digest_at(worker, now()).await
+}
+
+/// [`queue_digest`] as of `now` (tests give a fixed moment).
+pub async fn queue_digest_at(worker: &Worker, now: NaiveDateTime) -> Result<(), AppError> {
     let settings = &worker.settings;
     if !Kinds::from_settings(&settings.mail).has(Kind::Digest) {
         return Ok(());
     }
     let tz = settings.time_zone().unwrap_or(chrono_tz::UTC);
-    let now = now();
     let local = tz.from_utc_datetime(&now);
     if local.hour() < settings.mail.digest_hour {
         return Ok(());
@@ -253,18 +269,66 @@ pub async fn queue_digest(worker: &Worker) -> Result<(), AppError> {
                         )
                     })
                     .collect();
+                let since = outbox::latest_queued(c, Kind::Digest.as_str(), &email)?
+                    .unwrap_or(now - chrono::Duration::days(1));
+                let changes: Vec<Change> = crate::db::calendar::changes_since(c, since, 200)?
+                    .iter()
+                    .map(|(reference, details)| Change::of(reference, details))
+                    .collect();
+                let change_lines: Vec<String> = changes
+                    .iter()
+                    .map(|ch| {
+                        format!(
+                            "{}  {} -> {}  ({})",
+                            ch.reference, ch.from, ch.to, ch.trigger
+                        )
+                    })
+                    .collect();
+                let change_items: Vec<String> = changes
+                    .iter()
+                    .map(|ch| {
+                        format!(
+                            "<li><strong>{}</strong> {} → {} ({})</li>",
+                            super::escape_html(&ch.reference),
+                            super::escape_html(&ch.from),
+                            super::escape_html(&ch.to),
+                            super::escape_html(&ch.trigger)
+                        )
+                    })
+                    .collect();
+                let none = "None.".to_string();
                 let vars = [
                     ("supervisor", name.clone()),
                     ("horizon", horizon.to_string()),
-                    ("lines", lines.join("\n")),
+                    (
+                        "lines",
+                        if due.is_empty() {
+                            none.clone()
+                        } else {
+                            lines.join("\n")
+                        },
+                    ),
                     ("items", items.join("\n")),
                     ("count", due.len().to_string()),
+                    (
+                        "change_lines",
+                        if changes.is_empty() {
+                            none
+                        } else {
+                            change_lines.join("\n")
+                        },
+                    ),
+                    ("change_items", change_items.join("\n")),
+                    ("change_count", changes.len().to_string()),
                 ];
-                if due.is_empty() {
+                if due.is_empty() && changes.is_empty() {
                     // Nothing to tell yet today; look again at the next round.
                     continue;
                 }
-                let subject = format!("RFA digest for {today}: {} due or overdue", due.len());
+                let mut subject = format!("RFA digest for {today}: {} due or overdue", due.len());
+                if !changes.is_empty() {
+                    subject.push_str(&format!(", {} eligibility change(s)", changes.len()));
+                }
                 let queued = c.write(|c| {
                     enqueue(
                         c,
@@ -288,4 +352,25 @@ pub async fn queue_digest(worker: &Worker) -> Result<(), AppError> {
             Ok(())
         })
         .await
+}
+
+/// A decision the daily check changed, as the digest lists it (from its event's details).
+struct Change {
+    reference: String,
+    from: String,
+    to: String,
+    trigger: String,
+}
+
+impl Change {
+    fn of(reference: &str, details: &str) -> Self {
+        let d: serde_json::Value = serde_json::from_str(details).unwrap_or_default();
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or("none").replace('_', " ");
+        Self {
+            reference: reference.to_string(),
+            from: text(&d["previous_outcome"]),
+            to: text(&d["decision"]["outcome"]),
+            trigger: d["trigger"].as_str().unwrap_or_default().to_string(),
+        }
+    }
 }

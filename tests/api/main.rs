@@ -7,6 +7,7 @@ mod access;
 mod accounts;
 mod bad_input;
 mod bench_smoke;
+mod calendar;
 mod cli;
 mod contract;
 mod crash;

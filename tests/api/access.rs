@@ -24,12 +24,6 @@ async fn accesses(app: &TestApp, admin: &str, query: &str) -> Vec<Value> {
     page["items"].as_array().unwrap().clone()
 }
 
-async fn verify(w: &World) -> Value {
-    let res = w.app.get("/api/v1/audit/verify", Some(&w.admin)).await;
-    assert_eq!(res.status(), 200);
-    res.json().await.unwrap()
-}
-
 fn actions(items: &[Value]) -> Vec<String> {
     items
         .iter()
@@ -124,7 +118,7 @@ async fn reads_searches_reports_and_sign_ins_are_recorded(backend: Backend) {
         .get("/api/v1/audit/access?rfa=RFA-1999-0001", Some(&w.admin))
         .await;
     assert_eq!(res.status(), 404);
-    let v = verify(&w).await;
+    let v = w.verify().await;
     assert_eq!(v["ok"], true, "{v}");
     assert!(v["access_entries_checked"].as_i64().unwrap() >= 8, "{v}");
 }
@@ -145,7 +139,7 @@ async fn an_edited_access_entry_is_named(backend: Backend) {
         "UPDATE access_log SET user_id = NULL WHERE rfa_id = '{}'",
         rfa["id"].as_str().unwrap()
     ));
-    let v = verify(&w).await;
+    let v = w.verify().await;
     assert_eq!(v["ok"], false);
     let f = v["findings"]
         .as_array()
@@ -181,7 +175,7 @@ async fn a_cut_access_log_is_caught_by_a_signed_checkpoint(backend: Backend) {
         "UPDATE access_head SET seq = {0}, hash = (SELECT hash FROM access_log WHERE seq = {0})",
         signed - 2
     ));
-    let v = verify(&w).await;
+    let v = w.verify().await;
     let f = v["findings"]
         .as_array()
         .unwrap()

@@ -314,12 +314,6 @@ async fn the_system_account_is_no_person(backend: Backend) {
         get(&w, &rfa).await["eligibility"]["outcome"],
         "needs_review"
     );
-    let verify: Value = w
-        .app
-        .get("/api/v1/audit/verify", Some(&w.admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let verify = w.verify().await;
     assert_eq!(verify["findings"], json!([]), "{verify}");
 }

@@ -579,13 +579,7 @@ async fn sqlite_on_a_full_disk_refuses_writes_and_keeps_reading() {
         "exactly the acknowledged intakes"
     );
     assert_eq!(probe.sqlite_integrity(), "ok");
-    let verify: Value = w
-        .app
-        .get("/api/v1/audit/verify", Some(&w.admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let verify = w.verify().await;
     assert_eq!(verify["ok"], true, "{verify}");
 }
 

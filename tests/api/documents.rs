@@ -163,13 +163,7 @@ async fn a_document_goes_in_and_comes_out_the_same(backend: Backend) {
         .clone();
     assert_eq!(added["details"]["sha256"], sha);
     assert_eq!(added["details"]["kind"], "request_letter");
-    let verify: Value = w
-        .app
-        .get("/api/v1/audit/verify", Some(&w.admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let verify = w.verify().await;
     assert_eq!(verify["ok"], true, "{verify}");
     let check: Value = w
         .app

@@ -151,6 +151,16 @@ impl World {
             .await
     }
 
+    /// What `GET /api/v1/audit/verify` finds, as the administrator asks.
+    pub async fn verify(&self) -> Value {
+        let res = self
+            .app
+            .get("/api/v1/audit/verify", Some(&self.admin))
+            .await;
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+
     /// The first page of an RFA's history, as `token` sees it.
     pub async fn events(&self, token: &str, rfa: &Value) -> Value {
         self.app
@@ -481,13 +491,7 @@ async fn intake_names_every_wrong_field_and_writes_nothing(backend: Backend) {
         0,
         "nothing was written"
     );
-    let verify: Value = w
-        .app
-        .get("/api/v1/audit/verify", Some(&w.admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let verify = w.verify().await;
     assert_eq!(verify["events_checked"], 0);
 }
 
@@ -714,13 +718,7 @@ async fn the_lifecycle_walks_and_is_recorded(backend: Backend) {
     let first = &events["items"][0];
     assert_eq!(first["state_before"], Value::Null);
     assert_eq!(events["items"][4]["state_before"], "under_review");
-    let verify: Value = w
-        .app
-        .get("/api/v1/audit/verify", Some(&w.admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let verify = w.verify().await;
     // The chain holds; the one thing found is this test's own edit of the pause, behind the
     // service's back, which the next event (resume) recorded as found.
     assert_eq!(verify["events_checked"], 19, "{verify}");
@@ -1680,13 +1678,7 @@ async fn the_audit_chain_names_an_edited_event(backend: Backend) {
         )
         .await;
     w.intake().await;
-    let ok: Value = w
-        .app
-        .get("/api/v1/audit/verify", Some(&w.admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let ok = w.verify().await;
     assert_eq!(ok["ok"], true, "{ok}");
     assert_eq!(ok["events_checked"], 5);
     assert_eq!(ok["head_seq"], 5);
@@ -1704,13 +1696,7 @@ async fn the_audit_chain_names_an_edited_event(backend: Backend) {
         rfa["id"].as_str().unwrap()
     ));
     assert_eq!(n, 1);
-    let broken: Value = w
-        .app
-        .get("/api/v1/audit/verify", Some(&w.admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let broken = w.verify().await;
     assert_eq!(broken["ok"], false);
     assert_eq!(broken["first_broken_seq"], 3);
 }

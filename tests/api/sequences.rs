@@ -133,13 +133,7 @@ async fn run_sequence(w: &World, steps: &[(usize, usize)]) -> Result<(), TestCas
         }
     }
     // Whatever happened: the chain holds and the year's figures add up.
-    let verify: Value = w
-        .app
-        .get("/api/v1/audit/verify", Some(&w.admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let verify = w.verify().await;
     prop_assert_eq!(&verify["ok"], &json!(true), "{}", verify);
     let year = chrono::Utc::now().format("%Y").to_string();
     let report: Value = w

@@ -153,6 +153,15 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<web::Data<Services>> 
         tracing::info!(requests = keyed, "indexed the due dates of paused requests");
     }
 
+    // Requests written before search existed get their search words (once).
+    let indexed = db
+        .run(crate::service::rfas::fill_search_words)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot index requests for search: {e}"))?;
+    if indexed > 0 {
+        tracing::info!(requests = indexed, "indexed requests for search");
+    }
+
     let keys = Arc::new(Keys::from_settings(&settings)?);
     let hasher = {
         let n = settings.auth.max_concurrent_hashes;

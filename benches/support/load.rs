@@ -523,6 +523,36 @@ pub async fn run(cfg: &Config) -> anyhow::Result<Vec<Outcome>> {
         .await?,
         &server,
     );
+    // The open queue searched, in turn: a family name (in about one request in fifty), a
+    // full name, two words of a subject, a Cyrillic word, a word whose prefix is in one
+    // request in ten, and the number of a reference.
+    let searches: Arc<Vec<&'static str>> = Arc::new(vec![
+        "lindström",
+        "أحمد مصطفى",
+        "Überwachung Aleppo",
+        "допрос",
+        "2024",
+        "RFA-2023-0815",
+    ]);
+    let (url, t) = (format!("{}/api/v1/rfas", server.base), token.clone());
+    let search_large = outcome(
+        "queue page with a text search (50 rows, open, by due date; six searches in turn)",
+        cfg.large.max(cfg.small),
+        drive(
+            &client,
+            cfg.concurrency,
+            cfg.seconds,
+            Arc::new(move |c, w, i| {
+                let q = searches[(w + i as usize) % searches.len()];
+                c.get(&url)
+                    .query(&[("limit", "50"), ("sort", "due_at"), ("q", q)])
+                    .bearer_auth(&t)
+            }),
+            None,
+        )
+        .await?,
+        &server,
+    );
     let url = format!("{}/api/v1/reports/annual?year=2024", server.base);
     let t = token.clone();
     let report = outcome(
@@ -541,6 +571,7 @@ pub async fn run(cfg: &Config) -> anyhow::Result<Vec<Outcome>> {
     let pages_large =
         page_scenarios(&client, cfg, &server, &pairs[3].0, cfg.large.max(cfg.small)).await?;
     results.push(queue_large);
+    results.push(search_large);
     results.extend(pages_large);
     results.push(report);
     let _ = small_peak;

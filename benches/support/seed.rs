@@ -12,6 +12,7 @@ use rfa_tracker::db::schema::{chain_head, reference_counters, rfa_events, rfas};
 use rfa_tracker::db::{Database, DbConnection};
 use rfa_tracker::domain::canonical::canonical;
 use rfa_tracker::service::chain::hash_of;
+use rfa_tracker::service::rfas::words_of;
 use serde_json::json;
 
 pub struct Seeded {
@@ -22,10 +23,178 @@ pub struct Seeded {
 
 const BATCH: usize = 500;
 
+/// Words of subjects and descriptions, in the languages requests come in, so that a search at
+/// scale meets words as common as real ones: each is in about one request in twenty.
+const TOPICS: &[&str] = &[
+    "Überwachung",
+    "Folter",
+    "Haft",
+    "Zeugenaussage",
+    "Verschwindenlassen",
+    "förhör",
+    "vittne",
+    "fängelse",
+    "témoin",
+    "déclaration",
+    "détention",
+    "disparition",
+    "getuige",
+    "verhoor",
+    "شهادة",
+    "اعتقال",
+    "تعذيب",
+    "اختفاء",
+    "допрос",
+    "свидетель",
+    "задержание",
+    "пытки",
+    "κατάθεση",
+    "μάρτυρας",
+    "κράτηση",
+    "detention",
+    "torture",
+    "witness",
+    "evidence",
+    "records",
+    "executions",
+    "siege",
+    "chemical",
+    "hospital",
+    "checkpoint",
+    "displacement",
+    "recruitment",
+    "looting",
+    "sniper",
+    "airstrike",
+];
+const PLACES: &[&str] = &[
+    "Aleppo",
+    "Homs",
+    "Hama",
+    "Daraa",
+    "Idlib",
+    "Raqqa",
+    "Damaskus",
+    "حمص",
+    "حلب",
+    "دمشق",
+    "درعا",
+    "Дамаск",
+    "Алеппо",
+    "Χαλέπι",
+    "Sednaya",
+    "Tadmur",
+    "Latakia",
+    "Qamishli",
+];
+/// Requesters' names: a family name is in about one request in fifty.
+const GIVEN: &[&str] = &[
+    "Jürgen",
+    "Åsa",
+    "Hélène",
+    "أحمد",
+    "إبراهيم",
+    "Ольга",
+    "Νίκος",
+    "Anna",
+    "Lars",
+    "Pieter",
+    "Sophie",
+    "Mustafa",
+    "Fatima",
+    "Omar",
+    "Ingrid",
+    "Karl",
+    "Marie",
+    "Nadia",
+    "Yusuf",
+    "Léa",
+    "Björn",
+    "Zoë",
+    "Søren",
+    "Małgorzata",
+    "Ξανθή",
+    "Дмитрий",
+    "مريم",
+    "Henrik",
+    "Elif",
+    "Joachim",
+    "Chloé",
+    "Sven",
+    "Noor",
+    "Émile",
+    "Katarzyna",
+    "Giorgos",
+    "Lina",
+    "Ömer",
+    "Anouk",
+    "Rania",
+];
+const FAMILY: &[&str] = &[
+    "Weiß",
+    "Lindström",
+    "Dubois",
+    "مصطفى",
+    "Ёлкина",
+    "Παπαδόπουλος",
+    "de Vries",
+    "Jansen",
+    "Schmidt",
+    "Müller",
+    "Andersson",
+    "Nilsson",
+    "Martin",
+    "Bernard",
+    "حداد",
+    "خليل",
+    "Иванов",
+    "Γεωργίου",
+    "Novak",
+    "Kowalczyk",
+    "Öztürk",
+    "Ljungberg",
+    "Fournier",
+    "Lefèvre",
+    "Bakker",
+    "Visser",
+    "Hoffmann",
+    "Schäfer",
+    "Johansson",
+    "Karlsson",
+    "Moreau",
+    "Girard",
+    "النجار",
+    "الحسن",
+    "Смирнов",
+    "Νικολάου",
+    "Horváth",
+    "Wójcik",
+    "Şahin",
+    "Østergaard",
+    "Berg",
+    "Dahl",
+    "Roux",
+    "Blanc",
+    "Peeters",
+    "Maes",
+    "Krüger",
+    "Wagner",
+    "Eriksson",
+    "Sørensen",
+];
+
+fn pick<'a>(rng: &mut StdRng, words: &[&'a str]) -> &'a str {
+    words[rng.random_range(0..words.len())]
+}
+
 fn insert_batch(c: &mut DbConnection, rows: &[RfaRow], events: &[EventRow]) -> QueryResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
+    let words: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r.id.clone(), words_of(r, &[]).unwrap_or_default()))
+        .collect();
     match c {
         DbConnection::Sqlite(c) => {
             diesel::insert_into(rfas::table).values(rows).execute(c)?;
@@ -40,6 +209,7 @@ fn insert_batch(c: &mut DbConnection, rows: &[RfaRow], events: &[EventRow]) -> Q
                 .execute(c)?;
         }
     }
+    rfa_tracker::db::search::insert_many(c, &words)?;
     Ok(())
 }
 
@@ -96,6 +266,7 @@ pub fn seed(
             let number = counters.entry(year).or_insert(0);
             *number += 1;
             let id = uuid::Uuid::now_v7().to_string();
+            let requester = format!("{} {}", pick(&mut rng, GIVEN), pick(&mut rng, FAMILY));
             let priority = ["urgent", "high", "routine", "routine"][rng.random_range(0..4)];
             let rank = match priority {
                 "urgent" => 0,
@@ -112,11 +283,19 @@ pub fn seed(
                 jurisdiction_id: jid.clone(),
                 authority_id: aid.clone(),
                 received_at: *received,
-                subject: format!("Benchmark request {year}/{number}"),
-                description: "Generated for the benchmark.".into(),
+                subject: format!(
+                    "{} {} in {}, {year}/{number}",
+                    pick(&mut rng, TOPICS),
+                    pick(&mut rng, TOPICS),
+                    pick(&mut rng, PLACES)
+                ),
+                description: {
+                    let words: Vec<&str> = (0..8).map(|_| pick(&mut rng, TOPICS)).collect();
+                    format!("{}; generated for the benchmark.", words.join(" "))
+                },
                 intake: canonical(&json!({
                     "channel": "email",
-                    "requester": {"name": "Bench", "email": null},
+                    "requester": {"name": requester, "email": null},
                     "assistance_types": [assistance],
                     "proceeding_type": "prosecution",
                     "crimes": ["war_crimes"],

@@ -10,6 +10,7 @@ pub mod registry;
 pub mod reports;
 pub mod rfas;
 pub mod schema;
+pub mod search;
 pub mod trail;
 pub mod users;
 

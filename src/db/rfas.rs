@@ -446,8 +446,6 @@ pub fn open_of_jurisdiction(
         .load(conn)
 }
 
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
-
 /// Queue filters, already validated.
 #[derive(Debug, Clone, Default)]
 pub struct QueueFilter {
@@ -468,8 +466,8 @@ pub struct QueueFilter {
     pub received_to: Option<NaiveDateTime>,
     pub tag: Option<String>,
     pub eligibility: Option<String>,
-    /// Lower-cased LIKE pattern, `%` `_` `\` already escaped.
-    pub text: Option<String>,
+    /// Words every match begins a word with (`db::search`).
+    pub text: Option<crate::domain::search::Query>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -590,9 +588,10 @@ fn read_page<'a, ST: 'static, R: QueueKeys>(
 where
     rfas::BoxedQuery<'a, Backend, ST>: diesel::query_dsl::LoadQuery<'a, DbConnection, R>,
 {
+    let searching = Searching::of(conn, f)?;
     let mut read = Vec::new();
     for &part in parts(f, sort) {
-        let q = narrowed(select(), f, sort, descending, after, part).limit(limit);
+        let q = narrowed(select(), f, searching, (sort, descending, after), part).limit(limit);
         read.push(q.load(conn)?);
     }
     Ok(merged(read, descending, limit, f.today))
@@ -601,7 +600,8 @@ where
 /// How many requests match the filters, counting no further than `cap` (a list says "more
 /// than 1,000" rather than paying for a count of a million rows).
 pub fn queue_count(conn: &mut DbConnection, f: &QueueFilter, cap: i64) -> QueryResult<i64> {
-    let ids: Vec<String> = matching(rfas::table.select(rfas::id).into_boxed(), f)
+    let searching = Searching::of(conn, f)?;
+    let ids: Vec<String> = matching(rfas::table.select(rfas::id).into_boxed(), f, searching)
         .limit(cap)
         .load(conn)?;
     Ok(ids.len() as i64)
@@ -609,7 +609,8 @@ pub fn queue_count(conn: &mut DbConnection, f: &QueueFilter, cap: i64) -> QueryR
 
 /// How many RFAs a queue filter matches, counted by the database.
 pub fn matching_count(conn: &mut DbConnection, f: &QueueFilter) -> QueryResult<i64> {
-    matching(rfas::table.into_boxed(), f)
+    let searching = Searching::of(conn, f)?;
+    matching(rfas::table.into_boxed(), f, searching)
         .count()
         .get_result(conn)
 }
@@ -619,26 +620,48 @@ pub fn matching_by_assignee(
     conn: &mut DbConnection,
     f: &QueueFilter,
 ) -> QueryResult<Vec<(Option<String>, i64)>> {
+    let searching = Searching::of(conn, f)?;
     matching(
         rfas::table
             .group_by(rfas::assignee_id)
             .select((rfas::assignee_id, diesel::dsl::count_star()))
             .into_boxed(),
         f,
+        searching,
     )
     .load(conn)
+}
+
+/// How this connection answers the filter's text search (`db::search::plan`), settled
+/// before the query is built.
+#[derive(Debug, Clone, Copy)]
+struct Searching {
+    backend: super::Backend,
+    plan: super::search::Plan,
+}
+
+impl Searching {
+    fn of(conn: &mut DbConnection, f: &QueueFilter) -> QueryResult<Self> {
+        let plan = match &f.text {
+            Some(query) => super::search::plan(conn, query)?,
+            None => super::search::Plan::Index,
+        };
+        Ok(Searching {
+            backend: conn.backend(),
+            plan,
+        })
+    }
 }
 
 /// A queue query's filters, keyset and order, whatever it selects.
 fn narrowed<'a, ST: 'static>(
     q: rfas::BoxedQuery<'a, Backend, ST>,
     f: &QueueFilter,
-    sort: SortKey,
-    descending: bool,
-    after: Option<&After>,
+    searching: Searching,
+    (sort, descending, after): (SortKey, bool, Option<&After>),
     part: Part,
 ) -> rfas::BoxedQuery<'a, Backend, ST> {
-    let mut q = matching(q, f);
+    let mut q = matching(q, f, searching);
     match part {
         Part::All => {}
         Part::Running => q = q.filter(rfas::paused_due_key.is_null()),
@@ -701,6 +724,7 @@ type Grouped<'a, ST, GB> = diesel::internal::table_macro::BoxedSelectStatement<
 fn matching<'a, ST: 'static, GB: 'static>(
     mut q: Grouped<'a, ST, GB>,
     f: &QueueFilter,
+    searching: Searching,
 ) -> Grouped<'a, ST, GB> {
     if let Some(scope) = &f.scope {
         q = q.filter(rfas::jurisdiction_id.eq_any(scope.clone()));
@@ -759,20 +783,12 @@ fn matching<'a, ST: 'static, GB: 'static>(
     if let Some(e) = &f.eligibility {
         q = q.filter(rfas::eligibility_outcome.eq(e.clone()));
     }
-    if let Some(pattern) = &f.text {
-        // Both sides folded by the same lower(): PostgreSQL folds every script, SQLite only
-        // ASCII, so there other scripts match as typed rather than never.
-        q = q.filter(
-            lower(rfas::reference)
-                .like(lower(pattern.clone()))
-                .escape('\\')
-                .or(lower(rfas::subject)
-                    .like(lower(pattern.clone()))
-                    .escape('\\'))
-                .or(lower(rfas::description)
-                    .like(lower(pattern.clone()))
-                    .escape('\\')),
-        );
+    if let Some(query) = &f.text {
+        q = q.filter(super::search::matches(
+            searching.backend,
+            searching.plan,
+            query,
+        ));
     }
     q
 }

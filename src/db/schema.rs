@@ -227,6 +227,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// The folded words each request is found by (`domain::search`). SQLite's table also has
+    /// an integer `doc` (the FTS5 index's row id) and PostgreSQL's a generated `terms`
+    /// tsvector; the service reads and writes neither.
+    rfa_search (rfa_id) {
+        rfa_id -> Text,
+        body -> Text,
+    }
+}
+
+diesel::table! {
     rfa_assurances (id) {
         id -> Text,
         rfa_id -> Text,
@@ -292,10 +302,17 @@ diesel::table! {
 }
 
 diesel::joinable!(rfa_tags -> rfas (rfa_id));
+diesel::joinable!(rfa_search -> rfas (rfa_id));
 diesel::joinable!(rfa_assurances -> rfas (rfa_id));
 diesel::joinable!(rfa_events -> rfas (rfa_id));
 
-diesel::allow_tables_to_appear_in_same_query!(rfas, rfa_tags, rfa_assurances, rfa_events);
+diesel::allow_tables_to_appear_in_same_query!(
+    rfas,
+    rfa_tags,
+    rfa_search,
+    rfa_assurances,
+    rfa_events
+);
 
 diesel::table! {
     outbox (id) {

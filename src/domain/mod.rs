@@ -47,4 +47,5 @@ pub mod lifecycle;
 pub mod policy;
 pub mod registry;
 pub mod roles;
+pub mod search;
 pub mod words;

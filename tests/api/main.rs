@@ -19,6 +19,7 @@ mod matrix;
 mod registry;
 mod reports;
 mod rfas;
+mod search;
 mod sequences;
 mod service_access;
 mod smtp;

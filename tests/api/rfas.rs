@@ -1360,10 +1360,20 @@ async fn the_queue_filters_sorts_and_pages(backend: Backend) {
     // Every one was received long enough ago to be overdue by now.
     assert_eq!(refs(&q("overdue=true").await).len(), 5);
     assert_eq!(refs(&q("overdue=false").await).len(), 0);
-    // Free text: `%` and `_` are themselves, case does not matter.
-    assert_eq!(refs(&q("q=50%25").await), ["Sexual violence 50% of cases"]);
-    assert_eq!(refs(&q("q=_records").await), ["Detention_records"]);
-    assert_eq!(refs(&q("q=MISSING").await), ["Missing persons lists"]);
+    // Free text: words by their beginning, in any case; punctuation only separates words.
+    assert_eq!(
+        refs(&q("q=50%25").await),
+        [
+            "Sexual violence 50% of cases",
+            "50 files on DetentionXrecords"
+        ]
+    );
+    assert_eq!(
+        refs(&q("q=_records").await),
+        ["Child recruitment records", "Detention_records"]
+    );
+    assert_eq!(refs(&q("q=MISS").await), ["Missing persons lists"]);
+    assert_eq!(refs(&q("q=issing").await).len(), 0);
     assert_eq!(
         refs(&q(&format!("q={}", made[2]["reference"].as_str().unwrap())).await),
         ["Missing persons lists"]

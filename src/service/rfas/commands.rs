@@ -355,6 +355,10 @@ fn record(
             was: Some(was),
         },
     )?;
+    if action == RfaAction::AddNote {
+        // The note is now in the history, and so among the words the request is found by.
+        super::search::reindex(c, &row)?;
+    }
     if let Some(notice) = notice {
         notify(c, rules, &row, notice, at)?;
     }

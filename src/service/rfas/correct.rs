@@ -180,6 +180,7 @@ fn correct(
     row.updated_at = at;
     view::set_pause_key(rules, &mut row);
     store::save(c, &row)?;
+    super::search::reindex(c, &row)?;
     store::set_tags(c, &row.id, &new.tags)?;
     let changes: serde_json::Map<String, Value> = changed
         .iter()

@@ -241,6 +241,7 @@ pub fn intake_in(
     let decision = evaluate(c, rules, &row, rules.day_of(at))?;
     apply_decision(&mut row, &decision);
     store::insert(c, &row)?;
+    super::search::reindex(c, &row)?;
     let tags: Vec<String> = from_json("tags", &row.tags)?;
     store::set_tags(c, &row.id, &tags)?;
     let details: IntakeDetails = from_json("intake", &row.intake)?;

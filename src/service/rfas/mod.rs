@@ -10,6 +10,7 @@ mod intake;
 mod notify;
 pub mod overview;
 mod queue;
+mod search;
 mod summary;
 mod view;
 
@@ -21,6 +22,7 @@ pub use intake::{Created, IdempotencyKey, NewRfa, intake, intake_in};
 pub use queue::{
     Assignee, QueuePage, QueueQuery, QueueSort, QueueView, queue, queue_count, queue_export,
 };
+pub use search::{fill_search_words, words_of};
 pub use summary::{EligibilitySummary, JurisdictionName, PersonName, RfaSummary, RfaSummaryPage};
 pub use view::{
     Conduct, DueExplanation, EligibilityView, EventPage, EventView, Extension, Override, Requester,

@@ -12,6 +12,7 @@ use crate::domain::eligibility::Outcome;
 use crate::domain::ids::{JurisdictionId, UserId};
 use crate::domain::lifecycle::{Priority, State};
 use crate::domain::policy;
+use crate::domain::search::{MAX_QUERY_WORDS, Query, QueryError};
 use crate::error::AppError;
 use crate::service::Services;
 use crate::service::accounts::Caller;
@@ -120,7 +121,8 @@ pub struct QueueQuery {
     pub received_to: Option<NaiveDate>,
     pub tag: Option<String>,
     pub eligibility: Option<Outcome>,
-    /// Text in the reference, subject and description (`%` and `_` are literal).
+    /// Words that begin words of the reference, subject, description, requester's name,
+    /// national case reference or notes, in any case and with or without accents.
     pub text: Option<String>,
     pub sort: QueueSort,
     pub descending: bool,
@@ -157,9 +159,8 @@ impl Default for QueueQuery {
 const MAX_TEXT: usize = 200;
 
 impl QueueQuery {
-    /// The search text as a LIKE pattern (folded by the database on both sides, see
-    /// `db::rfas::queue`), or the reason it cannot be searched for.
-    fn text_pattern(&self, errors: &mut Errors) -> Option<String> {
+    /// The search, or the reason it cannot be searched for (`domain::search`).
+    fn text_query(&self, errors: &mut Errors) -> Option<Query> {
         let text = self.text.as_deref()?.trim();
         if text.chars().count() > MAX_TEXT {
             errors.add("q", "must be at most 200 characters");
@@ -168,12 +169,17 @@ impl QueueQuery {
         if text.is_empty() {
             return None;
         }
-        // `%` and `_` are searched for as themselves.
-        let escaped = text
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        Some(format!("%{escaped}%"))
+        match Query::parse(text) {
+            Ok(query) => Some(query),
+            Err(QueryError::NoWords) => {
+                errors.add("q", "has no letters or digits to search for");
+                None
+            }
+            Err(QueryError::TooManyWords) => {
+                errors.add("q", format!("must be at most {MAX_QUERY_WORDS} words"));
+                None
+            }
+        }
     }
 }
 
@@ -244,7 +250,7 @@ pub(super) fn filter_of(
     if !(1..=200).contains(&q.limit) {
         errors.add("limit", "must be between 1 and 200");
     }
-    let text = q.text_pattern(&mut errors);
+    let text = q.text_query(&mut errors);
     errors.finish()?;
     let scope = policy::rfa_list_scope(who)
         .ok_or_else(|| AppError::Forbidden("Your roles do not permit reading requests.".into()))?;

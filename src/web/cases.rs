@@ -16,6 +16,7 @@ use crate::domain::eligibility::Outcome;
 use crate::domain::ids::{JurisdictionId, UserId};
 use crate::domain::lifecycle::{Priority, State};
 use crate::domain::policy;
+use crate::domain::search::{Query as SearchQuery, QueryError};
 use crate::service::Services;
 use crate::service::accounts;
 use crate::service::registry;
@@ -85,6 +86,15 @@ fn day_param(v: &Option<String>) -> Result<Option<NaiveDate>, ()> {
 }
 
 impl ListParams {
+    /// The search text if there is one to search for (at most 200 characters), or why not.
+    fn search(&self) -> Result<Option<String>, QueryError> {
+        let Some(text) = self.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        let text: String = text.chars().take(200).collect();
+        SearchQuery::parse(&text).map(|_| Some(text))
+    }
+
     fn tab(&self) -> &str {
         self.tab
             .as_deref()
@@ -151,12 +161,7 @@ impl ListParams {
             .map(|t| t.chars().take(100).collect());
         q.priority = self.priority.as_deref().and_then(Priority::parse);
         q.eligibility = self.eligibility.as_deref().and_then(Outcome::parse);
-        q.text = self
-            .q
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(|t| t.chars().take(200).collect());
+        q.text = self.search().ok().flatten();
         q.sort = match self.sort.as_deref() {
             Some("received") => QueueSort::ReceivedAt,
             Some("priority") => QueueSort::Priority,
@@ -405,6 +410,17 @@ pub async fn list(
             "The last day of receipt is not a date, so it was left out.",
         )),
     }
+    match p.search() {
+        Ok(_) => {}
+        Err(QueryError::NoWords) => problems.push((
+            "q",
+            "The text has no letters or digits to search for, so it was left out.",
+        )),
+        Err(QueryError::TooManyWords) => problems.push((
+            "q",
+            "The text has more than 8 words, so it was left out: search for fewer.",
+        )),
+    }
     if let Some(v) = chosen(&p.tag) {
         chips.push(("tag", format!("Tag: {v}")));
     }
@@ -417,7 +433,7 @@ pub async fn list(
             format!("Due in the next {} days", overview::DUE_SOON_DAYS),
         ));
     }
-    if let Some(v) = chosen(&p.q) {
+    if let Ok(Some(v)) = p.search() {
         chips.push(("q", format!("Text: {v}")));
     }
     let chips = chips

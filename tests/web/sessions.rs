@@ -661,6 +661,17 @@ async fn the_list_counts_pages_back_and_downloads_for_supervisors(backend: Backe
         "{wrong}"
     );
     assert!(wrong.contains("112 cases"), "{wrong}");
+    // A search of nothing but punctuation is left out, and the page says so.
+    let blank = page(&desk, "/?tab=open&q=%25%25+--", &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        blank.contains("The text has no letters or digits to search for"),
+        "{blank}"
+    );
+    assert!(blank.contains("112 cases"), "{blank}");
     // The download: every matching case, formulas kept as text.
     let res = page(&desk, "/cases/list.csv?tab=open&tag=batch", &session).await;
     assert_eq!(res.status(), 200);

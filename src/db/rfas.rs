@@ -731,10 +731,22 @@ fn matching<'a, ST: 'static, GB: 'static>(
     }
     // One state is written as an equality: PostgreSQL reads an ordered index range for
     // `state = $1` but not for `state = ANY($1)`, even with a one-element array.
-    match f.states.as_slice() {
-        [] => {}
-        [one] => q = q.filter(rfas::state.eq(one.clone())),
-        many => q = q.filter(rfas::state.eq_any(many.to_vec())),
+    //
+    // With a search whose few matches the index lists (SQLite's Plan::Index), the state is
+    // written `+state`, which SQLite does not read by an index: it then fetches the matches
+    // by id instead of walking every open request in due order to test each against the list
+    // (1 ms against 78 ms for one match among 150,000 open requests).
+    let listed = f.text.is_some()
+        && searching.backend == super::Backend::Sqlite
+        && searching.plan == super::search::Plan::Index;
+    match (f.states.as_slice(), listed) {
+        ([], _) => {}
+        (states, true) => {
+            let state = diesel::dsl::sql::<diesel::sql_types::Text>("+\"rfas\".\"state\"");
+            q = q.filter(state.eq_any(states.to_vec()));
+        }
+        ([one], false) => q = q.filter(rfas::state.eq(one.clone())),
+        (many, false) => q = q.filter(rfas::state.eq_any(many.to_vec())),
     }
     if let Some(j) = &f.jurisdiction_id {
         q = q.filter(rfas::jurisdiction_id.eq(j.clone()));

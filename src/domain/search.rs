@@ -111,6 +111,11 @@ impl Query {
         terms.join(" AND ")
     }
 
+    /// The words as a JSON array (for a check of stored words in SQL, `db::search`).
+    pub fn json(&self) -> String {
+        serde_json::to_string(&self.words).unwrap_or_else(|_| "[]".into())
+    }
+
     /// The query as PostgreSQL `tsquery` input: each word a quoted prefix lexeme, all
     /// required. Quoted lexemes are taken as written, without the parser or a dictionary.
     pub fn tsquery(&self) -> String {
@@ -179,6 +184,7 @@ mod tests {
         assert_eq!(q.words(), ["umit", "o", "brien"]);
         assert_eq!(q.fts5(), r#""umit"* AND "o"* AND "brien"*"#);
         assert_eq!(q.tsquery(), "'umit':* & 'o':* & 'brien':*");
+        assert_eq!(q.json(), r#"["umit","o","brien"]"#);
         assert_eq!(Query::parse("%%% --"), Err(QueryError::NoWords));
         assert_eq!(
             Query::parse("a b c d e f g h i"),

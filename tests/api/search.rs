@@ -248,7 +248,9 @@ async fn the_filters_sort_and_pages_apply_to_a_search(backend: Backend) {
     let w = World::new(backend).await;
     let made = corpus(&w).await;
     let all = "q=documentary";
-    // The queue's own order (due date by default), then the others.
+    // The queue's own order (due date by default: urgent in 10 days, high in 30, routine
+    // in 90), then the others.
+    assert_eq!(found(&w, all).await, subjects(&[0, 3, 2, 5, 1, 4, 6]));
     assert_eq!(
         found(&w, &format!("{all}&priority=urgent&sort=received_at")).await,
         subjects(&[0, 3])
@@ -277,7 +279,7 @@ async fn the_filters_sort_and_pages_apply_to_a_search(backend: Backend) {
         found(&w, &format!("{}&state=closed", q("forhor"))).await,
         subjects(&[1])
     );
-    // Pages of two, by due date, through the cursor: every match once, in order.
+    // Pages of two, by day of receipt, through the cursor: every match once, in order.
     let mut seen = Vec::new();
     let mut next: Option<String> = None;
     loop {

@@ -20,7 +20,7 @@ async fn the_load_benchmark_runs(backend: Backend) {
             .then(|| std::env::var("RFA_TEST_POSTGRES_URL").unwrap()),
     };
     let results = support::load::run(&cfg).await.expect("benchmark run");
-    assert_eq!(results.len(), 12);
+    assert_eq!(results.len(), 13);
     for r in &results {
         assert!(r.requests > 0, "{}: no requests", r.scenario);
         assert_eq!(r.errors, 0, "{}: errors", r.scenario);

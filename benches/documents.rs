@@ -5,7 +5,8 @@
 //!     cargo bench --bench documents
 //!
 //! BENCH_DOC_MIB sets the file's size (default 50, the default limit); BENCH_POSTGRES_URL
-//! runs it on PostgreSQL.
+//! runs it on PostgreSQL; BENCH_DOC_STORE picks one document store (`files` or `database`;
+//! both by default, one after the other).
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -23,7 +24,19 @@ fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let figures = rt.block_on(support::documents::run(&binary, mib, postgres))?;
+    let stores = match std::env::var("BENCH_DOC_STORE") {
+        Ok(one) if !one.is_empty() => vec![one],
+        _ => vec!["files".to_string(), "database".to_string()],
+    };
+    let mut figures = Vec::new();
+    for store in &stores {
+        figures.push(rt.block_on(support::documents::run(
+            &binary,
+            mib,
+            postgres.clone(),
+            store,
+        ))?);
+    }
     std::fs::create_dir_all("target/bench")?;
     std::fs::write(
         "target/bench/documents.json",

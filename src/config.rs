@@ -79,7 +79,10 @@ pub struct DocumentSettings {
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentStoreKind {
+    /// The local filesystem under `directory` (one instance, or a shared filesystem).
     Files,
+    /// The database itself, in chunks: shared by every instance, and in its backups.
+    Database,
 }
 
 /// The screens: where people reach them, and how long a browser session lasts.

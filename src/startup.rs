@@ -171,17 +171,20 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<web::Data<Services>> 
             .context("hasher start-up task failed")?
             .map_err(|e| anyhow::anyhow!("{e}"))?
     };
-    let documents = match settings.documents.store {
-        crate::config::DocumentStoreKind::Files => {
-            let dir = if settings.documents.directory.as_os_str().is_empty() {
-                settings.data_dir.join("documents")
-            } else {
-                settings.documents.directory.clone()
-            };
-            let stale =
-                std::time::Duration::from_secs(settings.documents.stale_upload_minutes * 60);
-            crate::documents::Store::files(dir, stale).map_err(|e| anyhow::anyhow!("{e}"))?
+    let documents = {
+        let dir = if settings.documents.directory.as_os_str().is_empty() {
+            settings.data_dir.join("documents")
+        } else {
+            settings.documents.directory.clone()
+        };
+        let stale = std::time::Duration::from_secs(settings.documents.stale_upload_minutes * 60);
+        match settings.documents.store {
+            crate::config::DocumentStoreKind::Files => crate::documents::Store::files(dir, stale),
+            crate::config::DocumentStoreKind::Database => {
+                crate::documents::Store::database(db.clone(), dir, stale)
+            }
         }
+        .map_err(|e| anyhow::anyhow!("{e}"))?
     };
     let signer = Arc::new(
         crate::service::checkpoint::Signer::from_settings(&settings)

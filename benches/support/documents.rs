@@ -7,13 +7,24 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 /// Runs it with a file of `mib` MiB on SQLite (or on PostgreSQL when `postgres` names a
-/// server); prints the table and returns the figures.
-pub async fn run(binary: &str, mib: usize, postgres: Option<String>) -> anyhow::Result<Value> {
+/// server), with the document store `store` (`files` or `database`); prints the table and
+/// returns the figures.
+pub async fn run(
+    binary: &str,
+    mib: usize,
+    postgres: Option<String>,
+    store: &str,
+) -> anyhow::Result<Value> {
+    let backend = if postgres.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
     let db = super::BenchDb::new(postgres)?;
     let state = rfa_tracker::startup::prepare(db.settings(&[])).await?;
     let (pairs, _) = super::registry_and_users(&state).await?;
     drop(state);
-    let server = super::load::Server::start(binary, &db)?;
+    let server = super::load::Server::start_with(binary, &db, &[("RFA__DOCUMENTS__STORE", store)])?;
     let client = reqwest::Client::new();
     let token = super::login(&client, &server.base, "bench-supervisor@rfa.test").await?;
     let rfa: Value = client
@@ -95,7 +106,7 @@ pub async fn run(binary: &str, mib: usize, postgres: Option<String>) -> anyhow::
     std::fs::File::open(&b)?.sync_all()?;
     let copy = started.elapsed().as_secs_f64();
 
-    println!("\nDocuments on SQLite: one {size_mib:.0} MiB file");
+    println!("\nDocuments on {backend}, store `{store}`: one {size_mib:.0} MiB file");
     println!("| measure | value |");
     println!("|---|---|");
     println!(
@@ -119,6 +130,8 @@ pub async fn run(binary: &str, mib: usize, postgres: Option<String>) -> anyhow::
         size_mib / copy
     );
     Ok(json!({
+            "backend": backend,
+            "store": store,
             "file_mib": size_mib,
             "idle_rss_mib": idle,
             "peak_before_mib": peak_idle,

@@ -47,9 +47,15 @@ pub struct Server {
 
 impl Server {
     pub fn start(binary: &str, db: &BenchDb) -> anyhow::Result<Self> {
+        Self::start_with(binary, db, &[])
+    }
+
+    /// The server with some settings of its own (`RFA__…` variables).
+    pub fn start_with(binary: &str, db: &BenchDb, env: &[(&str, &str)]) -> anyhow::Result<Self> {
         use std::io::{BufRead, BufReader};
         let mut child = Command::new(binary)
             .arg("serve")
+            .envs(env.iter().copied())
             .env("RFA__DATABASE__URL", &db.url)
             .env("RFA__DATA_DIR", db.dir.path())
             .env("RFA__SERVER__BIND", "127.0.0.1:0")

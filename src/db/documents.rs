@@ -1,10 +1,11 @@
-//! The rows of request documents and their downloads.
+//! The rows of request documents and their downloads, and the bytes themselves when the
+//! document store is the database (`document_blobs`, `document_chunks`).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{document_downloads, documents};
+use super::schema::{document_blobs, document_chunks, document_downloads, documents};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = documents)]
@@ -117,4 +118,65 @@ pub fn downloads_of(conn: &mut DbConnection, document_id: &str) -> QueryResult<i
         .filter(document_downloads::document_id.eq(document_id))
         .count()
         .get_result(conn)
+}
+
+/// A document's bytes in the database store: how many there are and in how many chunks.
+#[derive(Debug, Clone, Copy, Queryable)]
+pub struct Blob {
+    pub size: i64,
+    pub chunks: i32,
+}
+
+/// The blob stored under `sha256`, once all its chunks are written.
+pub fn blob(conn: &mut DbConnection, sha256: &str) -> QueryResult<Option<Blob>> {
+    document_blobs::table
+        .find(sha256)
+        .select((document_blobs::size, document_blobs::chunks))
+        .first(conn)
+        .optional()
+}
+
+/// Adds one chunk of a blob. Another instance storing the same bytes at the same moment
+/// wrote (or is writing) the same chunk: then this one is left out, not an error (on
+/// PostgreSQL the insert waits for that transaction and finds its row).
+pub fn put_chunk(conn: &mut DbConnection, sha256: &str, seq: i32, bytes: &[u8]) -> QueryResult<()> {
+    use diesel::sql_types::{Binary, Integer, Text};
+    diesel::sql_query(
+        "INSERT INTO document_chunks (sha256, seq, bytes) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind::<Text, _>(sha256)
+    .bind::<Integer, _>(seq)
+    .bind::<Binary, _>(bytes)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Marks a blob complete, in the transaction that wrote its chunks.
+pub fn put_blob(
+    conn: &mut DbConnection,
+    sha256: &str,
+    blob: Blob,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
+    diesel::sql_query(
+        "INSERT INTO document_blobs (sha256, size, chunks, stored_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind::<Text, _>(sha256)
+    .bind::<BigInt, _>(blob.size)
+    .bind::<Integer, _>(blob.chunks)
+    .bind::<Timestamp, _>(at)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// One chunk of a blob's bytes (`None` when it is missing).
+pub fn chunk(conn: &mut DbConnection, sha256: &str, seq: i32) -> QueryResult<Option<Vec<u8>>> {
+    document_chunks::table
+        .find((sha256, seq))
+        .select(document_chunks::bytes)
+        .first(conn)
+        .optional()
 }

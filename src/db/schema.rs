@@ -364,6 +364,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    document_blobs (sha256) {
+        sha256 -> Text,
+        size -> BigInt,
+        chunks -> Integer,
+        stored_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    document_chunks (sha256, seq) {
+        sha256 -> Text,
+        seq -> Integer,
+        bytes -> Binary,
+    }
+}
+
 diesel::joinable!(document_downloads -> documents (document_id));
 diesel::allow_tables_to_appear_in_same_query!(documents, document_downloads);
 

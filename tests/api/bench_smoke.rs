@@ -30,12 +30,20 @@ async fn the_load_benchmark_runs(backend: Backend) {
 async fn the_documents_benchmark_runs(backend: Backend) {
     let postgres =
         (backend == Backend::Postgres).then(|| std::env::var("RFA_TEST_POSTGRES_URL").unwrap());
-    let figures = support::documents::run(env!("CARGO_BIN_EXE_rfa-tracker"), 1, postgres)
+    for store in ["files", "database"] {
+        let figures = support::documents::run(
+            env!("CARGO_BIN_EXE_rfa-tracker"),
+            1,
+            postgres.clone(),
+            store,
+        )
         .await
         .expect("documents benchmark run");
-    assert!(figures["upload_mib_s"].as_f64().unwrap() > 0.0, "{figures}");
-    assert!(
-        figures["download_mib_s"].as_f64().unwrap() > 0.0,
-        "{figures}"
-    );
+        assert_eq!(figures["store"], store);
+        assert!(figures["upload_mib_s"].as_f64().unwrap() > 0.0, "{figures}");
+        assert!(
+            figures["download_mib_s"].as_f64().unwrap() > 0.0,
+            "{figures}"
+        );
+    }
 }

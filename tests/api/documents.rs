@@ -11,11 +11,30 @@ use crate::rfas::World;
 
 both_backends!(
     a_document_goes_in_and_comes_out_the_same,
+    a_document_in_the_database_store_goes_in_and_comes_out_the_same,
+    a_document_added_through_one_instance_is_read_through_another,
     uploads_are_refused_by_content_size_and_reach,
     a_withdrawn_document_is_kept_with_its_reason,
     altered_bytes_are_refused_and_reported,
+    altered_bytes_in_the_database_store_are_refused_and_reported,
     a_response_names_the_documents_sent,
 );
+
+/// The two document stores (`documents.store`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Store {
+    Files,
+    Database,
+}
+
+impl Store {
+    fn settings(self) -> Vec<(&'static str, Value)> {
+        match self {
+            Store::Files => vec![("documents.store", json!("files"))],
+            Store::Database => vec![("documents.store", json!("database"))],
+        }
+    }
+}
 
 const PDF: &[u8] = b"%PDF-1.7\n1 0 obj <</Type /Catalog>> endobj\ntrailer <<>>\n%%EOF\n";
 
@@ -103,7 +122,15 @@ fn docx() -> Vec<u8> {
 }
 
 async fn a_document_goes_in_and_comes_out_the_same(backend: Backend) {
-    let w = World::new(backend).await;
+    round_trip(backend, Store::Files).await
+}
+
+async fn a_document_in_the_database_store_goes_in_and_comes_out_the_same(backend: Backend) {
+    round_trip(backend, Store::Database).await
+}
+
+async fn round_trip(backend: Backend, store: Store) {
+    let w = World::new_with(backend, &store.settings()).await;
     let rfa = w.intake().await;
     let res = upload(
         &w,
@@ -197,7 +224,75 @@ async fn a_document_goes_in_and_comes_out_the_same(backend: Backend) {
             .status(),
         201
     );
-    assert_eq!(stored_files(&w).len(), 2, "{:?}", stored_files(&w));
+    match store {
+        Store::Files => assert_eq!(stored_files(&w).len(), 2, "{:?}", stored_files(&w)),
+        Store::Database => {
+            assert_eq!(
+                w.app.db.number("SELECT count(*) AS n FROM document_blobs"),
+                2
+            );
+            // Nothing stays on this machine's disk: not the staged uploads, not the copies
+            // the downloads were served from.
+            assert!(stored_files(&w).is_empty(), "{:?}", stored_files(&w));
+        }
+    }
+}
+
+/// Bytes that look like a PDF and fill `chunks` and a half of the database store's chunks.
+fn large_pdf(chunks: usize) -> Vec<u8> {
+    let mut bytes = b"%PDF-1.7\n".to_vec();
+    let mut x: u32 = 0x2545_4446;
+    while bytes.len() < chunks * 1024 * 1024 + 512 * 1024 {
+        // A small linear congruential generator: bytes that do not compress.
+        x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        bytes.push((x >> 24) as u8);
+    }
+    bytes
+}
+
+async fn a_document_added_through_one_instance_is_read_through_another(backend: Backend) {
+    let store = Store::Database.settings();
+    let w = World::new_with(backend, &store).await;
+    let other = w.app.second_instance_with(&store);
+    let rfa = w.intake().await;
+    let bytes = large_pdf(3);
+    let res = upload(&w, &w.liaison, &rfa, form(&bytes, "Anlage.pdf", "annex")).await;
+    assert_eq!(res.status(), 201);
+    let doc: Value = res.json().await.unwrap();
+    assert_eq!(doc["sha256"], hex::encode(Sha256::digest(&bytes)));
+    assert_eq!(
+        w.app.db.number("SELECT count(*) AS n FROM document_chunks"),
+        4,
+        "three whole chunks of 1 MiB and a part"
+    );
+    // The second instance has a data directory of its own: it serves what the first took.
+    let res = other
+        .get(
+            &format!(
+                "/api/v1/rfas/{}/documents/{}/content",
+                rfa["id"].as_str().unwrap(),
+                doc["id"].as_str().unwrap()
+            ),
+            Some(&w.supervisor),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["content-length"],
+        bytes.len().to_string().as_str()
+    );
+    let served = res.bytes().await.unwrap();
+    assert!(served.as_ref() == bytes.as_slice(), "the same bytes");
+    let check: Value = other
+        .get("/api/v1/audit/documents", Some(&w.admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        check,
+        json!({"ok": true, "checked": 1, "missing": [], "mismatched": []})
+    );
 }
 
 async fn uploads_are_refused_by_content_size_and_reach(backend: Backend) {
@@ -343,7 +438,17 @@ async fn a_withdrawn_document_is_kept_with_its_reason(backend: Backend) {
 }
 
 async fn altered_bytes_are_refused_and_reported(backend: Backend) {
-    let w = World::new(backend).await;
+    altered(backend, Store::Files).await
+}
+
+async fn altered_bytes_in_the_database_store_are_refused_and_reported(backend: Backend) {
+    altered(backend, Store::Database).await
+}
+
+/// Alters the stored bytes behind the service's back, as someone with access to the disk
+/// or to the database as its owner could, and then removes them.
+async fn altered(backend: Backend, store: Store) {
+    let w = World::new_with(backend, &store.settings()).await;
     let rfa = w.intake().await;
     let doc: Value = upload(
         &w,
@@ -356,8 +461,30 @@ async fn altered_bytes_are_refused_and_reported(backend: Backend) {
     .await
     .unwrap();
     let files = stored_files(&w);
-    assert_eq!(files.len(), 1);
-    std::fs::write(&files[0], b"%PDF-1.7 something else entirely").unwrap();
+    match store {
+        Store::Files => {
+            assert_eq!(files.len(), 1);
+            std::fs::write(&files[0], b"%PDF-1.7 something else entirely").unwrap();
+        }
+        Store::Database => {
+            assert!(files.is_empty(), "{files:?}");
+            // The owner can lift the triggers that keep stored bytes unchanged.
+            assert!(
+                w.app
+                    .db
+                    .try_execute("UPDATE document_chunks SET seq = seq")
+                    .is_err(),
+                "stored bytes are append-only"
+            );
+            w.app.db.lift_append_only();
+            let altered = if backend == Backend::Postgres {
+                "UPDATE document_chunks SET bytes = convert_to('%PDF-1.7 forged', 'UTF8')"
+            } else {
+                "UPDATE document_chunks SET bytes = CAST('%PDF-1.7 forged' AS BLOB)"
+            };
+            assert_eq!(w.app.db.execute(altered), 1);
+        }
+    }
     let content = format!(
         "/api/v1/rfas/{}/documents/{}/content",
         rfa["id"].as_str().unwrap(),
@@ -377,7 +504,13 @@ async fn altered_bytes_are_refused_and_reported(backend: Backend) {
         .unwrap();
     assert_eq!(check["ok"], false);
     assert_eq!(check["mismatched"], json!([doc["id"]]));
-    std::fs::remove_file(&files[0]).unwrap();
+    match store {
+        Store::Files => std::fs::remove_file(&files[0]).unwrap(),
+        Store::Database => {
+            w.app.db.execute("DELETE FROM document_chunks");
+            w.app.db.execute("DELETE FROM document_blobs");
+        }
+    }
     let check: Value = w
         .app
         .get("/api/v1/audit/documents", Some(&w.admin))

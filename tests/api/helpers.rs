@@ -181,7 +181,7 @@ impl TestDb {
                         "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"
                     ),
                     format!(
-                        "REVOKE UPDATE, DELETE, TRUNCATE ON rfa_events, trail_events, access_log, registry_changes, document_downloads, report_snapshots, chain_checkpoints FROM {role}"
+                        "REVOKE UPDATE, DELETE, TRUNCATE ON rfa_events, trail_events, access_log, registry_changes, document_downloads, document_blobs, document_chunks, report_snapshots, chain_checkpoints FROM {role}"
                     ),
                 ] {
                     self.execute(&sql);
@@ -224,6 +224,8 @@ impl TestDb {
             "access_log",
             "registry_changes",
             "document_downloads",
+            "document_blobs",
+            "document_chunks",
             "report_snapshots",
             "chain_checkpoints",
         ];
@@ -395,8 +397,14 @@ impl TestApp {
 
     /// A second server instance on the same database.
     pub fn second_instance(&self) -> Self {
+        self.second_instance_with(&[])
+    }
+
+    /// A second server instance on the same database (with its own data directory), with
+    /// `overrides` on the default settings.
+    pub fn second_instance_with(&self, overrides: &[(&str, Value)]) -> Self {
         let db = self.db.shared();
-        let settings = settings(&db, &[]);
+        let settings = settings(&db, overrides);
         Self::start(db, settings)
     }
 

@@ -117,6 +117,9 @@ pub struct ServerSettings {
     pub keep_alive_secs: u64,
     pub max_connections_per_worker: usize,
     pub shutdown_timeout_secs: u64,
+    /// On SIGTERM, how long readiness answers 503 (while serving on) before the listener
+    /// closes, so a load balancer stops sending first. 0 stops at once.
+    pub drain_secs: u64,
     pub trust_forwarded_for: bool,
     /// When set, `GET /metrics` needs `Authorization: Bearer <this>`; empty leaves it open.
     pub metrics_token: String,

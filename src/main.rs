@@ -39,6 +39,14 @@ enum Command {
     /// Check the record, and sign or check statements of the event log's head.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Copy the SQLite database while the service runs, check the copy (integrity, the
+    /// record's verification, counts) and only then put it at FILE. On PostgreSQL use
+    /// pg_dump or continuous archiving (docs/operations.md).
+    Backup {
+        /// Where the copy goes; it must not exist yet.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -159,6 +167,7 @@ fn main() -> ExitCode {
         Command::Report(r) => report(settings, r),
         Command::DemoData => demo_data(settings),
         Command::Audit(a) => audit(settings, a),
+        Command::Backup { to } => backup(settings, &to),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -366,6 +375,114 @@ fn audit(settings: Settings, command: AuditCommand) -> anyhow::Result<()> {
             AuditCommand::NewKey { .. } => Ok(()),
         }
     })
+}
+
+/// `backup --to FILE`: the copy is written to `FILE.partial`, synced, opened as a restored
+/// server would open it (in a runtime of its own, closed before the rename) and checked;
+/// only a copy that passes becomes FILE.
+fn backup(settings: Settings, to: &std::path::Path) -> anyhow::Result<()> {
+    use rfa_tracker::domain::roles::Role;
+    use rfa_tracker::service::accounts::Caller;
+    use rfa_tracker::service::backup;
+    let fail = |e: rfa_tracker::error::AppError| anyhow::anyhow!("{e}");
+    if !settings.database.url.starts_with("sqlite:") {
+        anyhow::bail!(
+            "the database is PostgreSQL: back it up with pg_dump or continuous archiving \
+             (docs/operations.md); this command copies an SQLite database"
+        );
+    }
+    if to.exists() {
+        anyhow::bail!(
+            "{} exists already: a backup never overwrites a file",
+            to.display()
+        );
+    }
+    let name = to
+        .file_name()
+        .ok_or_else(|| anyhow::anyhow!("--to must name a file"))?
+        .to_string_lossy()
+        .into_owned();
+    let partial = to.with_file_name(format!("{name}.partial"));
+    let scratch = to.with_file_name(format!("{name}.check"));
+    for leftover in [&partial, &scratch] {
+        // What an earlier backup that was interrupted left.
+        let _ = std::fs::remove_file(leftover);
+        let _ = std::fs::remove_dir_all(leftover);
+    }
+    let started = std::time::Instant::now();
+    let (before, after) = runtime()?.block_on(async {
+        let svc = rfa_tracker::startup::prepare(settings.clone()).await?;
+        let before = backup::counts(&svc).await.map_err(fail)?;
+        backup::copy(&svc, &partial).await.map_err(fail)?;
+        let after = backup::counts(&svc).await.map_err(fail)?;
+        anyhow::Ok((before, after))
+    })?;
+    let copied = started.elapsed();
+    // The copy, opened as a restored server opens it, with a data directory of its own.
+    let mut of_copy = settings.clone();
+    of_copy.database.url = format!("sqlite://{}", partial.display());
+    of_copy.data_dir = scratch.clone();
+    of_copy.documents.directory = scratch.join("documents");
+    let check = {
+        let rt = runtime()?;
+        let check = rt.block_on(async {
+            let svc = rfa_tracker::startup::prepare(of_copy).await?;
+            backup::check(&svc, || Caller::operator(None, vec![Role::Admin]))
+                .await
+                .map_err(fail)
+        });
+        // Every connection to the copy is closed before it is moved.
+        rt.shutdown_timeout(std::time::Duration::from_secs(10));
+        check?
+    };
+    let _ = std::fs::remove_dir_all(&scratch);
+    let counts_hold = check.counts.between(&before, &after);
+    let report = serde_json::json!({
+        "file": to.display().to_string(),
+        "bytes": std::fs::metadata(&partial).map(|m| m.len()).unwrap_or(0),
+        "copy_seconds": copied.as_secs_f64(),
+        "integrity": check.integrity,
+        "chain_ok": check.chain.ok,
+        "events_checked": check.chain.events_checked,
+        "documents_ok": check.documents_ok,
+        "counts": check.counts,
+        "counts_before_copy": before,
+        "counts_after_copy": after,
+        "findings": check.chain.findings,
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    if !check.ok() || !counts_hold {
+        anyhow::bail!(
+            "the copy failed its check (see above); it is left at {} and {} was not written",
+            partial.display(),
+            to.display()
+        );
+    }
+    // SQLite removes its write-ahead log when the last connection closes; should one remain,
+    // it belongs to the file and moves with it.
+    for side in ["-wal", "-shm"] {
+        let from = PathBuf::from(format!("{}{side}", partial.display()));
+        if from.exists() {
+            std::fs::rename(&from, format!("{}{side}", to.display()))?;
+        }
+    }
+    std::fs::rename(&partial, to)?;
+    if let Some(dir) = to.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    if settings.documents.store == rfa_tracker::config::DocumentStoreKind::Files {
+        eprintln!(
+            "rfa-tracker: the documents' bytes are not in the database with the files store: \
+             back up {} too",
+            if settings.documents.directory.as_os_str().is_empty() {
+                settings.data_dir.join("documents")
+            } else {
+                settings.documents.directory.clone()
+            }
+            .display()
+        );
+    }
+    Ok(())
 }
 
 fn demo_data(settings: Settings) -> anyhow::Result<()> {

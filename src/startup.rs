@@ -101,8 +101,48 @@ impl Application {
     }
 
     /// Serves until SIGTERM/SIGINT (or `handle().stop()`), then lets requests in flight finish.
+    ///
+    /// On SIGTERM the instance first drains for `server.drain_secs`: it keeps serving, but
+    /// `/health/ready` answers 503, so that a load balancer checking it stops sending new
+    /// requests before the listener closes. Then it stops accepting and gives the requests in
+    /// flight up to `server.shutdown_timeout_secs`. SIGINT (Ctrl-C), or a second signal
+    /// during the drain, skips the rest of the drain.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let services = self.services.clone();
+        let drain = Duration::from_secs(services.settings.server.drain_secs);
+        let signals = tokio::spawn(async move {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                tracing::error!(
+                    "cannot listen for SIGTERM and SIGINT: stop the process with SIGKILL"
+                );
+                return;
+            };
+            let terminated = tokio::select! {
+                _ = term.recv() => true,
+                _ = int.recv() => false,
+            };
+            if terminated && !drain.is_zero() {
+                services.start_draining();
+                tracing::info!(
+                    seconds = drain.as_secs(),
+                    "SIGTERM: draining (readiness answers 503) before stopping"
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(drain) => {}
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            tracing::info!("stopping: no new connections, requests in flight may finish");
+            handle.stop(true).await;
+        });
         let served = self.server.await;
+        signals.abort();
         // What the access log still holds is written before the process ends, unless the
         // database stays away: then the process ends anyway, after a bounded wait, and says
         // what was lost.
@@ -344,7 +384,9 @@ fn http_server(listener: TcpListener, services: web::Data<Services>) -> anyhow::
     .client_disconnect_timeout(Duration::from_secs(2))
     .keep_alive(Duration::from_secs(settings.server.keep_alive_secs))
     .max_connections(settings.server.max_connections_per_worker)
-    .shutdown_timeout(settings.server.shutdown_timeout_secs);
+    .shutdown_timeout(settings.server.shutdown_timeout_secs)
+    // Signals are handled in `Application::run_until_stopped`, which drains first.
+    .disable_signals();
     if settings.server.workers > 0 {
         server = server.workers(settings.server.workers);
     }

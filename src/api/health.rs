@@ -25,12 +25,12 @@ pub async fn live() -> HttpResponse {
     })
 }
 
-/// The service can do its work: the database answers.
+/// The service can do its work: it is not stopping, and the database answers.
 #[utoipa::path(
     tag = "health",
     responses(
         (status = 200, body = HealthStatus),
-        (status = 503, description = "The database does not answer", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The instance is stopping (draining after SIGTERM), or the database does not answer", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/health/ready")]
@@ -40,7 +40,12 @@ pub async fn ready(svc: web::Data<Services>) -> HttpResponse {
             status: "ok",
             database: Some(database),
         }),
-        Err(reason) => {
+        Err(health::NotReady::Stopping) => Problem::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            "This instance is stopping; send requests to another.",
+        )
+        .response(),
+        Err(health::NotReady::Database(reason)) => {
             tracing::warn!(%reason, "readiness check failed");
             Problem::new(
                 actix_web::http::StatusCode::SERVICE_UNAVAILABLE,

@@ -2,6 +2,7 @@
 //! write-transaction helper. Queries live in the submodules, one per table group.
 
 pub mod access;
+pub mod backup;
 pub mod calendar;
 pub mod checkpoints;
 pub mod documents;

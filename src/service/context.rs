@@ -108,6 +108,8 @@ pub struct Services {
     pub(crate) documents: crate::documents::Store,
     pub(crate) signer: Arc<crate::service::checkpoint::Signer>,
     pub(crate) access: crate::service::access::AccessLog,
+    /// Set on SIGTERM: readiness answers 503 while the balancer stops sending here.
+    pub(crate) draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Services {
@@ -130,7 +132,19 @@ impl Services {
             settings,
             keys,
             hasher,
+            draining: Arc::default(),
         }
+    }
+
+    /// Whether this instance is draining before it stops (see `startup::Application`).
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Starts the drain: readiness answers 503 from now on.
+    pub fn start_draining(&self) {
+        self.draining
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn settings(&self) -> &Settings {

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod backup;
 pub mod calendar;
 pub mod chain;
 pub mod checkpoint;

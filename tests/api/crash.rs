@@ -33,12 +33,12 @@ fn kill_rounds() -> usize {
 }
 
 /// The server binary on the test's database, as its own process (so it can be killed).
-fn start_binary(db: &TestDb) -> Running {
+pub fn start_binary(db: &TestDb) -> Running {
     start_binary_with(db, &[])
 }
 
 /// The server binary with some settings of its own (`RFA__…` variables).
-fn start_binary_with(db: &TestDb, env: &[(&str, &str)]) -> Running {
+pub fn start_binary_with(db: &TestDb, env: &[(&str, &str)]) -> Running {
     let mut cmd = binary();
     cmd.envs(env.iter().copied());
     cmd.env("RFA__DATABASE__URL", &db.url)
@@ -69,10 +69,10 @@ fn start_binary_with(db: &TestDb, env: &[(&str, &str)]) -> Running {
 
 /// What each idempotency key's intake got: the RFA id after a 2xx, None while unknown
 /// (the connection broke before an answer came).
-type Outcomes = Arc<Mutex<BTreeMap<String, Option<String>>>>;
+pub type Outcomes = Arc<Mutex<BTreeMap<String, Option<String>>>>;
 
 /// Posts intakes with fresh idempotency keys until `stop`, recording every outcome.
-fn intake_clients(
+pub fn intake_clients(
     base: &str,
     token: &str,
     body: &Value,

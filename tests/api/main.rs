@@ -5,7 +5,9 @@ mod helpers;
 
 mod access;
 mod accounts;
+mod backup;
 mod bad_input;
+mod balancer;
 mod bench_smoke;
 mod calendar;
 mod cli;

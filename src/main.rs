@@ -411,10 +411,16 @@ fn backup(settings: Settings, to: &std::path::Path) -> anyhow::Result<()> {
     }
     let started = std::time::Instant::now();
     let (before, after) = runtime()?.block_on(async {
-        let svc = rfa_tracker::startup::prepare(settings.clone()).await?;
-        let before = backup::counts(&svc).await.map_err(fail)?;
-        backup::copy(&svc, &partial).await.map_err(fail)?;
-        let after = backup::counts(&svc).await.map_err(fail)?;
+        // The live database is only read: no migrations, no start-up work, no writes that
+        // would wait behind the running service's.
+        let db_settings = settings.database.clone();
+        let db = tokio::task::spawn_blocking(move || {
+            rfa_tracker::db::Database::open_as_is(&db_settings)
+        })
+        .await??;
+        let before = backup::counts(&db).await.map_err(fail)?;
+        backup::copy(&db, &partial).await.map_err(fail)?;
+        let after = backup::counts(&db).await.map_err(fail)?;
         anyhow::Ok((before, after))
     })?;
     let copied = started.elapsed();

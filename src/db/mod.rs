@@ -297,13 +297,40 @@ impl Database {
     /// Opens one connection first so that a bad URL or an unreachable server fails with
     /// its own message, then builds the pool and applies pending migrations.
     pub fn connect(settings: &DatabaseSettings) -> Result<Self, DbSetupError> {
+        Self::open_with(settings, |target, first| {
+            run_migrations(first).map_err(|reason| DbSetupError::Migrate {
+                target: target.describe(),
+                reason,
+            })
+        })
+    }
+
+    /// Opens the database as it is, writing nothing to it (`rfa-tracker backup` reads a
+    /// database a running service owns). A database whose migrations this binary has not
+    /// all applied is refused: what it would read might not be there yet.
+    pub fn open_as_is(settings: &DatabaseSettings) -> Result<Self, DbSetupError> {
+        Self::open_with(settings, |target, first| {
+            if all_applied(first) {
+                Ok(())
+            } else {
+                Err(DbSetupError::Migrate {
+                    target: target.describe(),
+                    reason: "it lacks migrations this version of rfa-tracker brings; start the \
+                             service of this version (or run `rfa-tracker migrate`) first"
+                        .into(),
+                })
+            }
+        })
+    }
+
+    fn open_with(
+        settings: &DatabaseSettings,
+        first_check: impl FnOnce(&Target, &mut DbConnection) -> Result<(), DbSetupError>,
+    ) -> Result<Self, DbSetupError> {
         let target = Target::parse(&settings.url)?;
         let manager = Manager::new(target.clone(), settings);
         let mut first = manager.open()?;
-        run_migrations(&mut first).map_err(|reason| DbSetupError::Migrate {
-            target: target.describe(),
-            reason,
-        })?;
+        first_check(&target, &mut first)?;
         drop(first);
         let pool = r2d2::Pool::builder()
             .max_size(settings.pool_size)

@@ -7,16 +7,16 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::db::Backend;
 use crate::db::backup::{self as rows, Counts};
+use crate::db::{Backend, Database};
 use crate::error::AppError;
 use crate::service::Services;
 use crate::service::accounts::Caller;
 use crate::service::rfas;
 
 /// Copies the database into the new file `partial` and syncs it. Refused on PostgreSQL.
-pub async fn copy(svc: &Services, partial: &Path) -> Result<(), AppError> {
-    if svc.db.backend() != Backend::Sqlite {
+pub async fn copy(db: &Database, partial: &Path) -> Result<(), AppError> {
+    if db.backend() != Backend::Sqlite {
         return Err(AppError::Malformed(
             "On PostgreSQL, back up with pg_dump or continuous archiving (docs/operations.md); \
              this command copies an SQLite database."
@@ -27,8 +27,7 @@ pub async fn copy(svc: &Services, partial: &Path) -> Result<(), AppError> {
         .to_str()
         .ok_or_else(|| AppError::Malformed("The backup's path must be valid UTF-8.".into()))?
         .to_string();
-    svc.db
-        .run(move |c| rows::vacuum_into(c, &path).map_err(AppError::from))
+    db.run(move |c| rows::vacuum_into(c, &path).map_err(AppError::from))
         .await?;
     let partial = partial.to_path_buf();
     tokio::task::spawn_blocking(move || std::fs::File::open(&partial)?.sync_all())
@@ -39,10 +38,8 @@ pub async fn copy(svc: &Services, partial: &Path) -> Result<(), AppError> {
 }
 
 /// The rows the database holds now.
-pub async fn counts(svc: &Services) -> Result<Counts, AppError> {
-    svc.db
-        .run(|c| rows::counts(c).map_err(AppError::from))
-        .await
+pub async fn counts(db: &Database) -> Result<Counts, AppError> {
+    db.run(|c| rows::counts(c).map_err(AppError::from)).await
 }
 
 /// What the check of a copy found.
@@ -81,6 +78,6 @@ pub async fn check(svc: &Services, caller: impl Fn() -> Caller) -> Result<CopyCh
         integrity,
         chain,
         documents_ok,
-        counts: counts(svc).await?,
+        counts: counts(&svc.db).await?,
     })
 }

@@ -140,3 +140,27 @@ async fn a_backup_of_postgresql_is_refused_with_the_tools_to_use() {
     assert!(said.contains("pg_dump"), "{said}");
     assert!(!to.exists());
 }
+
+/// The backup only reads the live database: one that lacks a migration of this version is
+/// refused, and left as it was (the backup does not migrate it behind the service's back).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_never_migrates_the_live_database() {
+    let w = World::new(Backend::Sqlite).await;
+    let db = w.app.db.shared();
+    let latest = "(SELECT max(version) FROM __diesel_schema_migrations)";
+    db.execute(&format!(
+        "DELETE FROM __diesel_schema_migrations WHERE version = {latest}"
+    ));
+    let before = db.number("SELECT count(*) AS n FROM __diesel_schema_migrations");
+    let to = db.dir.path().join("backup.db");
+    let out = run_backup(&db, &to).await;
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("rfa-tracker migrate"), "{said}");
+    assert_eq!(
+        db.number("SELECT count(*) AS n FROM __diesel_schema_migrations"),
+        before,
+        "the backup applied no migration"
+    );
+    assert!(!to.exists());
+}

@@ -12,6 +12,7 @@ pub mod reports;
 pub mod rfas;
 pub mod schema;
 pub mod search;
+pub mod sign_in;
 pub mod trail;
 pub mod users;
 

@@ -209,6 +209,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Written by plain SQL (`db::sign_in`); listed here to keep the schema whole.
+    sign_in_sources (source) {
+        source -> Text,
+        next_at -> BigInt,
+        failed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    sign_in_budget (minute) {
+        minute -> BigInt,
+        failures -> BigInt,
+        spent_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     sign_in_failures (user_id, source) {
         user_id -> Text,
         source -> Text,

@@ -302,8 +302,17 @@ async fn sign_in(
     let started = tokio::time::Instant::now();
     let result = attempt_login(svc, req, client, issue).await;
     if matches!(result, Err(AppError::Unauthenticated(_))) {
-        // Counted against the service's failure budget (see `LoginLimiter::failed`).
-        svc.limits.login.failed(client);
+        // Counted against the service's failure budget (see `service::sign_in_limits`). A
+        // failure to count it is logged, never turned into another answer.
+        let limits = svc.limits.clone();
+        let source = crate::auth::limiter::source_of(client).to_string();
+        if let Err(e) = svc
+            .db
+            .run(move |c| c.write(|c| limits.shared.failed(c, &source, now())))
+            .await
+        {
+            tracing::warn!(error = %e, "could not count a failed sign-in against the budget");
+        }
         // Every refusal takes at least the same time, whether the account exists (and had
         // its failure counted, a write) or not.
         let floor = std::time::Duration::from_millis(svc.settings.auth.failed_login_floor_ms);
@@ -312,16 +321,26 @@ async fn sign_in(
     result
 }
 
+/// A sign-in attempt from `client` under the limits: this instance's pace in memory first,
+/// then the pace and failure budget every instance shares (`service::sign_in_limits`).
+async fn admit_sign_in(svc: &Services, client: std::net::IpAddr) -> Result<(), AppError> {
+    let rate_limited = |retry_after_secs| AppError::RateLimited { retry_after_secs };
+    svc.limits.login.check(client).map_err(rate_limited)?;
+    let limits = svc.limits.clone();
+    let source = crate::auth::limiter::source_of(client).to_string();
+    svc.db
+        .run(move |c| c.write(|c| limits.shared.admit(c, &source, now())))
+        .await?
+        .map_err(rate_limited)
+}
+
 async fn attempt_login(
     svc: &Services,
     req: LoginRequest,
     client: std::net::IpAddr,
     issue: Issue,
 ) -> Result<Issued, AppError> {
-    svc.limits
-        .login
-        .check(client)
-        .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
+    admit_sign_in(svc, client).await?;
     if req.password.chars().count() > crate::auth::password::MAX_PASSWORD_LEN {
         return Err(AppError::field("password", "is too long"));
     }
@@ -644,10 +663,7 @@ pub async fn change_password(
         token => svc.db.run(move |c| token.check_own(c)).await?,
     };
     // Guessing the current password with a stolen token meets the same limits as sign-in.
-    svc.limits
-        .login
-        .check(client)
-        .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
+    admit_sign_in(svc, client).await?;
     if let Err(m) = check_new_password(&req.new_password) {
         return Err(AppError::field("new_password", m));
     }

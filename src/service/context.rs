@@ -17,6 +17,7 @@ use crate::config::Settings;
 use crate::db::Database;
 use crate::domain::eligibility;
 use crate::domain::lifecycle::Targets;
+use crate::service::sign_in_limits::SharedSignInLimits;
 
 /// What the RFA and report rules need from the configuration, and the clock they read.
 #[derive(Debug, Clone, Copy)]
@@ -70,10 +71,13 @@ impl Rules {
     }
 }
 
-/// Sign-in attempts per client address. Refreshes have their own budget, so routine
-/// refreshes never crowd out sign-ins.
+/// Sign-in attempts per client address. Sign-ins are paced per instance in memory (in
+/// front) and across instances in the database (`shared`, with the failure budget).
+/// Refreshes have their own budget, per instance, so routine refreshes never crowd out
+/// sign-ins.
 pub struct SignInLimits {
     pub login: LoginLimiter,
+    pub shared: SharedSignInLimits,
     pub refresh: LoginLimiter,
 }
 
@@ -84,14 +88,12 @@ impl SignInLimits {
             login: LoginLimiter::new(
                 auth.login_burst,
                 Duration::from_millis(auth.login_replenish_ms),
-                auth.failure_budget_per_minute,
             ),
+            shared: SharedSignInLimits::from_settings(auth),
             // Each session refreshes about every 15 minutes; give them a wider budget.
             refresh: LoginLimiter::new(
                 auth.login_burst.saturating_mul(6),
                 Duration::from_millis((auth.login_replenish_ms / 6).max(1)),
-                // Refreshes spend no failure budget (`failed` is for sign-ins).
-                u32::MAX,
             ),
         }
     }
@@ -104,7 +106,7 @@ pub struct Services {
     pub(crate) rules: Rules,
     pub(crate) keys: Arc<Keys>,
     pub(crate) hasher: Hasher,
-    pub(crate) limits: SignInLimits,
+    pub(crate) limits: std::sync::Arc<SignInLimits>,
     pub(crate) documents: crate::documents::Store,
     pub(crate) signer: Arc<crate::service::checkpoint::Signer>,
     pub(crate) access: crate::service::access::AccessLog,
@@ -127,7 +129,7 @@ impl Services {
             access,
             documents,
             rules: Rules::from_settings(&settings),
-            limits: SignInLimits::from_settings(&settings),
+            limits: std::sync::Arc::new(SignInLimits::from_settings(&settings)),
             db,
             settings,
             keys,

@@ -19,6 +19,7 @@ pub mod record;
 pub mod registry;
 pub mod reports;
 pub mod rfas;
+pub mod sign_in_limits;
 pub mod trail;
 pub mod validate;
 

@@ -21,6 +21,7 @@ both_backends!(
     a_flood_of_sign_ins_is_answered_503_not_queued_without_end,
     an_administrator_resets_a_forgotten_password_and_unlocks,
     burst_of_sign_ins_gets_429,
+    sign_in_limits_hold_across_instances,
     unknown_email_and_wrong_password_look_alike,
     forged_and_stale_tokens_are_refused,
     admins_manage_users,
@@ -371,6 +372,48 @@ async fn burst_of_sign_ins_gets_429(backend: Backend) {
     assert_problem(res, 429).await;
     // Other endpoints are not limited.
     assert_eq!(app.get("/health/live", None).await.status(), 200);
+}
+
+/// Two instances on one database share the pace of each source and the failure budget:
+/// alternating between them gives a guesser no more attempts than one instance would.
+async fn sign_in_limits_hold_across_instances(backend: Backend) {
+    let limits = [
+        ("server.trust_forwarded_for", json!(true)),
+        ("auth.login_burst", json!(3)),
+        ("auth.login_replenish_ms", json!(60_000)),
+        ("auth.failure_budget_per_minute", json!(5)),
+    ];
+    let a = TestApp::spawn_with(backend, &limits).await;
+    let b = a.second_instance_with(&limits);
+    let guess = json!({"email": "nobody@example.org", "password": "a guess"});
+    // One source, three attempts spread over both instances: the burst is spent for both.
+    let pacer = "192.0.2.10";
+    for app in [&a, &b, &a] {
+        assert_eq!(login_from(app, pacer, &guess).await.status(), 401);
+    }
+    for app in [&b, &a] {
+        let res = login_from(app, pacer, &guess).await;
+        assert_eq!(res.status(), 429, "the burst is counted across instances");
+        let wait: u64 = res.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&wait), "{wait}");
+    }
+    // Three more failures from other sources, on the other instance: six in the minute, one
+    // past the budget of five. Every source that failed lately waits, on either instance.
+    let guessers = ["192.0.2.11", "192.0.2.12", "192.0.2.13"];
+    for g in guessers {
+        assert_eq!(login_from(&b, g, &guess).await.status(), 401, "{g}");
+    }
+    for g in guessers {
+        assert_problem(login_from(&a, g, &guess).await, 429).await;
+    }
+    // A colleague who has not failed signs in through either.
+    let right = json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD});
+    assert_eq!(login_from(&a, "198.51.100.20", &right).await.status(), 200);
+    assert_eq!(login_from(&b, "198.51.100.21", &right).await.status(), 200);
 }
 
 async fn unknown_email_and_wrong_password_look_alike(backend: Backend) {

@@ -1,0 +1,2 @@
+DROP TABLE sign_in_budget;
+DROP TABLE sign_in_sources;

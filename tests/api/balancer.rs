@@ -1,10 +1,12 @@
 //! Deployed as production runs it: HAProxy (Debian's package) on loopback in front of three
 //! server processes on one PostgreSQL database, round robin, under a bounded mixed load
-//! (intake, reads, the queue, a web page with its session cookie).
+//! (intake, reads, the queue, a web page with its session cookie, document uploads into the
+//! database store every instance shares).
 //!
 //! - One instance killed with SIGKILL and started again: no acknowledged write is lost, at
 //!   most the requests in flight on it fail, tokens and web sessions keep working on the
-//!   others, every message goes out once, the daily check runs once a day and jurisdiction.
+//!   others, every message goes out once, the daily check runs once a day and jurisdiction,
+//!   and every acknowledged document downloads whole through any instance.
 //! - A rolling restart (SIGTERM, drain, start again) of all three: no request fails.
 //!
 //! The figures each run prints are in docs/operations.md.
@@ -60,6 +62,7 @@ impl Instance {
             .env("RFA__SERVER__TRUST_FORWARDED_FOR", "true")
             .env("RFA__AUTH__JWT_SECRET", TEST_SECRET)
             .env("RFA__AUTH__LOGIN_BURST", "1000")
+            .env("RFA__DOCUMENTS__STORE", "database")
             .env("RFA__LOG__LEVEL", "warn")
             .env("RFA__MAIL__TRANSPORT", "smtp")
             .env("RFA__MAIL__SMTP_HOST", "127.0.0.1")
@@ -236,10 +239,29 @@ struct Tally {
     failures: Vec<String>,
     /// Idempotency key → the RFA's id once acknowledged (None while unknown).
     intakes: BTreeMap<String, Option<String>>,
+    /// Acknowledged uploads: the RFA, the document's id and the SHA-256 of the bytes sent.
+    documents: Vec<(String, String, String)>,
+}
+
+/// A small PDF, different for each upload (so each is stored as its own content).
+fn unique_pdf() -> Vec<u8> {
+    let mut bytes = b"%PDF-1.7\n".to_vec();
+    let id = uuid::Uuid::now_v7();
+    while bytes.len() < 48 * 1024 {
+        bytes.extend_from_slice(id.as_bytes());
+        bytes.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+    }
+    bytes
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 /// Clients sending a mix through the balancer until `stop`: an intake (with an idempotency
-/// key), a read of it, a queue page, and the case list as a web page with the session.
+/// key), a read of it, a queue page, the case list as a web page with the session, and a
+/// document uploaded to the latest intake.
 fn load(
     base: &str,
     token: &str,
@@ -268,7 +290,7 @@ fn load(
                 let mut turn = 0usize;
                 while !stop.load(Ordering::Relaxed) {
                     turn += 1;
-                    let (what, sent) = match turn % 4 {
+                    let (what, sent) = match turn % 5 {
                         0 => {
                             let key = uuid::Uuid::now_v7().to_string();
                             tally.lock().unwrap().intakes.insert(key.clone(), None);
@@ -318,7 +340,7 @@ fn load(
                                 .await
                                 .map(|r| r.status()),
                         ),
-                        _ => (
+                        3 => (
                             "web case list",
                             client
                                 .get(format!("{base}/"))
@@ -327,6 +349,12 @@ fn load(
                                 .await
                                 .map(|r| r.status()),
                         ),
+                        _ => match &last {
+                            Some(id) => {
+                                ("upload", upload(&client, &base, &token, id, &tally).await)
+                            }
+                            None => continue,
+                        },
                     };
                     let mut t = tally.lock().unwrap();
                     t.requests += 1;
@@ -339,6 +367,62 @@ fn load(
             })
         })
         .collect()
+}
+
+/// Uploads a document to `rfa` as an annex; an acknowledged one goes into the tally.
+async fn upload(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    rfa: &str,
+    tally: &Mutex<Tally>,
+) -> reqwest::Result<reqwest::StatusCode> {
+    use reqwest::multipart::{Form, Part};
+    let bytes = unique_pdf();
+    let sha = sha256_hex(&bytes);
+    let form = Form::new().text("kind", "annex").part(
+        "file",
+        Part::bytes(bytes).file_name("annex.pdf".to_string()),
+    );
+    let res = client
+        .post(format!("{base}/api/v1/rfas/{rfa}/documents"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await?;
+    let status = res.status();
+    if status.is_success() {
+        let doc: Value = res.json().await.unwrap_or(Value::Null);
+        assert_eq!(
+            doc["sha256"],
+            sha.as_str(),
+            "the server hashed what was sent"
+        );
+        if let Some(id) = doc["id"].as_str() {
+            tally
+                .lock()
+                .unwrap()
+                .documents
+                .push((rfa.to_string(), id.to_string(), sha));
+        }
+    }
+    Ok(status)
+}
+
+/// Every acknowledged document downloads through the balancer with the bytes that were sent.
+async fn documents_intact(base: &str, token: &str, documents: &[(String, String, String)]) {
+    let client = reqwest::Client::new();
+    for (rfa, id, sha) in documents {
+        let res = client
+            .get(format!("{base}/api/v1/rfas/{rfa}/documents/{id}/content"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "acknowledged document {id}");
+        let bytes = res.bytes().await.unwrap();
+        assert_eq!(&sha256_hex(&bytes), sha, "document {id} is whole");
+    }
 }
 
 /// Signs in on the screens through the balancer: the session cookie.
@@ -468,13 +552,14 @@ async fn an_instance_killed_behind_the_balancer_loses_no_acknowledged_write() {
     let t = std::mem::take(&mut *tally.lock().unwrap());
     let acknowledged: BTreeSet<String> = t.intakes.values().flatten().cloned().collect();
     say(&format!(
-        "balancer, one instance killed: {} requests ({} before the kill), {} failed {:?}, {} intakes acknowledged, {} unknown",
+        "balancer, one instance killed: {} requests ({} before the kill), {} failed {:?}, {} intakes acknowledged, {} unknown, {} documents acknowledged",
         t.requests,
         before_kill,
         t.failures.len(),
         t.failures,
         acknowledged.len(),
-        t.intakes.values().filter(|v| v.is_none()).count()
+        t.intakes.values().filter(|v| v.is_none()).count(),
+        t.documents.len()
     ));
     assert!(
         t.failures.len() <= clients,
@@ -496,6 +581,9 @@ async fn an_instance_killed_behind_the_balancer_loses_no_acknowledged_write() {
         cluster.db.number("SELECT count(*) AS n FROM rfas") as usize <= t.intakes.len() + 1,
         "no RFA beyond the keys sent (and the one of the setup)"
     );
+    // Every acknowledged upload is whole, through whichever instance serves the download.
+    assert!(!t.documents.is_empty(), "documents were uploaded");
+    documents_intact(&cluster.base, &w.supervisor, &t.documents).await;
     // Tokens and the web session work on every instance, the restarted one included.
     for i in &cluster.instances {
         let res = reqwest::Client::new()
@@ -579,10 +667,11 @@ async fn a_rolling_restart_behind_the_balancer_fails_no_request() {
     }
     let t = std::mem::take(&mut *tally.lock().unwrap());
     say(&format!(
-        "balancer, rolling restart of 3 (drain {drain} s): {} requests, {} failed {:?}, stops took {stops:?}",
+        "balancer, rolling restart of 3 (drain {drain} s): {} requests, {} failed {:?}, {} documents uploaded, stops took {stops:?}",
         t.requests,
         t.failures.len(),
-        t.failures
+        t.failures,
+        t.documents.len()
     ));
     assert!(t.failures.is_empty(), "no request fails: {:?}", t.failures);
     for stopped in &stops {
@@ -593,4 +682,5 @@ async fn a_rolling_restart_behind_the_balancer_fails_no_request() {
     }
     let acknowledged = t.intakes.values().flatten().count();
     assert_eq!(acknowledged, t.intakes.len(), "every intake answered");
+    documents_intact(&cluster.base, &w.supervisor, &t.documents).await;
 }

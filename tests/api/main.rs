@@ -13,6 +13,7 @@ mod calendar;
 mod cli;
 mod contract;
 mod crash;
+mod deployment;
 mod documents;
 mod foundation;
 mod limits;

@@ -141,7 +141,8 @@ pub fn blob(conn: &mut DbConnection, sha256: &str) -> QueryResult<Option<Blob>> 
 /// PostgreSQL the insert waits for that transaction and finds its row).
 pub fn put_chunk(conn: &mut DbConnection, sha256: &str, seq: i32, bytes: &[u8]) -> QueryResult<()> {
     use diesel::sql_types::{Binary, Integer, Text};
-    diesel::sql_query(
+    super::numbered(
+        conn,
         "INSERT INTO document_chunks (sha256, seq, bytes) VALUES ($1, $2, $3) \
          ON CONFLICT DO NOTHING",
     )
@@ -160,7 +161,8 @@ pub fn put_blob(
     at: NaiveDateTime,
 ) -> QueryResult<()> {
     use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
-    diesel::sql_query(
+    super::numbered(
+        conn,
         "INSERT INTO document_blobs (sha256, size, chunks, stored_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT DO NOTHING",
     )

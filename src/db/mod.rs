@@ -450,6 +450,16 @@ fn all_applied(conn: &mut DbConnection) -> bool {
     embedded.iter().all(|v| applied.contains(v))
 }
 
+/// A statement with numbered parameters for this backend: PostgreSQL's `$n` as written;
+/// SQLite's `?n`, because SQLite reads `$n` as a name and numbers names in order of first
+/// appearance, which would bind the wrong values to a statement that uses `$2` before `$1`.
+pub(crate) fn numbered(conn: &DbConnection, sql: &str) -> diesel::query_builder::SqlQuery {
+    match conn {
+        DbConnection::Sqlite(_) => diesel::sql_query(sql.replace('$', "?")),
+        DbConnection::Postgresql(_) => diesel::sql_query(sql),
+    }
+}
+
 fn run_migrations(conn: &mut DbConnection) -> Result<(), String> {
     if all_applied(conn) {
         return Ok(());

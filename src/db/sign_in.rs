@@ -1,27 +1,17 @@
 //! The shared sign-in limits' rows (`sign_in_sources`, `sign_in_budget`). Every change is
 //! one statement whose condition the database evaluates on the row it changes, so two
 //! instances admitting the same source at once never both take its last attempt. Plain SQL
-//! with numbered parameters (`numbered`).
+//! with numbered parameters (`db::numbered`).
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
-use super::DbConnection;
+use super::{DbConnection, numbered};
 
 #[derive(QueryableByName)]
 struct At {
     #[diesel(sql_type = Nullable<BigInt>)]
     at: Option<i64>,
-}
-
-/// A statement with numbered parameters for this backend: PostgreSQL's `$n` as written;
-/// SQLite's `?n`, because SQLite reads `$n` as a name and numbers names in order of first
-/// appearance, which would bind the wrong values to a statement that uses `$2` before `$1`.
-fn numbered(conn: &DbConnection, sql: &str) -> diesel::query_builder::SqlQuery {
-    match conn {
-        DbConnection::Sqlite(_) => diesel::sql_query(sql.replace('$', "?")),
-        DbConnection::Postgresql(_) => diesel::sql_query(sql),
-    }
 }
 
 fn one_at(rows: Vec<At>) -> Option<i64> {

@@ -455,7 +455,16 @@ fn all_applied(conn: &mut DbConnection) -> bool {
 /// appearance, which would bind the wrong values to a statement that uses `$2` before `$1`.
 pub(crate) fn numbered(conn: &DbConnection, sql: &str) -> diesel::query_builder::SqlQuery {
     match conn {
-        DbConnection::Sqlite(_) => diesel::sql_query(sql.replace('$', "?")),
+        DbConnection::Sqlite(_) => {
+            // Only a `$` before a digit is a parameter; any other stays as written.
+            let mut out = String::with_capacity(sql.len());
+            let mut chars = sql.chars().peekable();
+            while let Some(ch) = chars.next() {
+                let parameter = ch == '$' && chars.peek().is_some_and(char::is_ascii_digit);
+                out.push(if parameter { '?' } else { ch });
+            }
+            diesel::sql_query(out)
+        }
         DbConnection::Postgresql(_) => diesel::sql_query(sql),
     }
 }

@@ -218,10 +218,10 @@ diesel::table! {
 }
 
 diesel::table! {
-    sign_in_budget (minute) {
-        minute -> BigInt,
-        failures -> BigInt,
-        spent_at -> Nullable<BigInt>,
+    sign_in_budget (id) {
+        id -> Integer,
+        next_at -> BigInt,
+        strained_until -> BigInt,
     }
 }
 

@@ -18,35 +18,31 @@ fn one_at(rows: Vec<At>) -> Option<i64> {
     rows.into_iter().next().and_then(|r| r.at)
 }
 
-/// Takes one attempt from `source`'s allowance at `now`: at most `burst` at once, one more
-/// every `interval` (all in microseconds). `Ok(None)` when taken; `Ok(Some(wait))` with the
-/// microseconds until the next attempt is allowed.
+/// Takes one attempt from `source`'s allowance at `now`: one more every `interval`, at most
+/// `window / interval` at once (all in microseconds). `Ok(None)` when taken; `Ok(Some(wait))`
+/// with the microseconds until the next attempt is allowed. One statement: the generic cell
+/// rate algorithm moves `next_at` one interval on from now (or from where it stands, if
+/// later), as long as that stays within the window.
 pub fn take_attempt(
     conn: &mut DbConnection,
     source: &str,
     now: i64,
     interval: i64,
-    burst: i64,
+    window: i64,
 ) -> QueryResult<Option<i64>> {
-    numbered(
-        conn,
-        "INSERT INTO sign_in_sources (source, next_at, failed_at) VALUES ($1, 0, NULL) \
-         ON CONFLICT (source) DO NOTHING",
-    )
-    .bind::<Text, _>(source)
-    .execute(conn)?;
-    // The generic cell rate algorithm: an attempt moves `next_at` one interval on from now
-    // (or from where it stands, if later), as long as that stays within `burst` intervals.
     let taken = numbered(
         conn,
-        "UPDATE sign_in_sources \
-         SET next_at = (CASE WHEN next_at > $2 THEN next_at ELSE $2 END) + $3 \
-         WHERE source = $1 AND (CASE WHEN next_at > $2 THEN next_at ELSE $2 END) + $3 <= $2 + $4",
+        "INSERT INTO sign_in_sources (source, next_at, failed_at) VALUES ($1, $2 + $3, NULL) \
+         ON CONFLICT (source) DO UPDATE \
+         SET next_at = (CASE WHEN sign_in_sources.next_at > $2 \
+                        THEN sign_in_sources.next_at ELSE $2 END) + $3 \
+         WHERE (CASE WHEN sign_in_sources.next_at > $2 \
+                THEN sign_in_sources.next_at ELSE $2 END) + $3 <= $2 + $4",
     )
     .bind::<Text, _>(source)
     .bind::<BigInt, _>(now)
     .bind::<BigInt, _>(interval)
-    .bind::<BigInt, _>(interval.saturating_mul(burst))
+    .bind::<BigInt, _>(window)
     .execute(conn)?;
     if taken == 1 {
         return Ok(None);
@@ -60,7 +56,7 @@ pub fn take_attempt(
         .load(conn)?,
     )
     .unwrap_or(now);
-    let wait = next_at.max(now) + interval - (now + interval.saturating_mul(burst));
+    let wait = next_at.max(now).saturating_add(interval) - now.saturating_add(window);
     Ok(Some(wait.max(1)))
 }
 
@@ -76,27 +72,28 @@ pub fn failed_at(conn: &mut DbConnection, source: &str) -> QueryResult<Option<i6
     ))
 }
 
-/// The latest moment the service's failure budget was spent, in `minute` or the one before.
-pub fn budget_spent_at(conn: &mut DbConnection, minute: i64) -> QueryResult<Option<i64>> {
+/// Until when the service is strained (microseconds; in the past, or none, when it is not).
+pub fn strained_until(conn: &mut DbConnection) -> QueryResult<Option<i64>> {
     Ok(one_at(
         numbered(
             conn,
-            "SELECT max(spent_at) AS at FROM sign_in_budget WHERE minute >= $1",
+            "SELECT strained_until AS at FROM sign_in_budget WHERE id = 1",
         )
-        .bind::<BigInt, _>(minute - 1)
         .load(conn)?,
     ))
 }
 
-/// Records a failed sign-in from `source` at `now`: on the source, and in `minute`'s count
-/// of the whole service. Returns true when this failure spent `minute`'s budget of `budget`.
+/// Records a failed sign-in from `source` at `now`: on the source, and in the service's
+/// budget, paced like a source (one failure every `interval`, `window` of them at once). A
+/// failure beyond the budget strains the service until `now + strain`, or prolongs the strain.
 pub fn record_failure(
     conn: &mut DbConnection,
     source: &str,
     now: i64,
-    minute: i64,
-    budget: i64,
-) -> QueryResult<bool> {
+    interval: i64,
+    window: i64,
+    strain: i64,
+) -> QueryResult<()> {
     numbered(
         conn,
         "INSERT INTO sign_in_sources (source, next_at, failed_at) VALUES ($1, 0, $2) \
@@ -105,26 +102,23 @@ pub fn record_failure(
     .bind::<Text, _>(source)
     .bind::<BigInt, _>(now)
     .execute(conn)?;
+    // Both SET expressions read the row as it was before this update.
     numbered(
         conn,
-        "INSERT INTO sign_in_budget (minute, failures, spent_at) VALUES ($1, 1, NULL) \
-         ON CONFLICT (minute) DO UPDATE SET failures = sign_in_budget.failures + 1",
+        "INSERT INTO sign_in_budget (id, next_at, strained_until) VALUES (1, $1 + $2, 0) \
+         ON CONFLICT (id) DO UPDATE \
+         SET next_at = (CASE WHEN sign_in_budget.next_at > $1 \
+                        THEN sign_in_budget.next_at ELSE $1 END) + $2, \
+             strained_until = CASE WHEN (CASE WHEN sign_in_budget.next_at > $1 \
+                                   THEN sign_in_budget.next_at ELSE $1 END) + $2 > $1 + $3 \
+                              THEN $1 + $4 ELSE sign_in_budget.strained_until END",
     )
-    .bind::<BigInt, _>(minute)
-    .execute(conn)?;
-    let spent = numbered(
-        conn,
-        "UPDATE sign_in_budget SET spent_at = $2 \
-         WHERE minute = $1 AND failures > $3 AND spent_at IS NULL",
-    )
-    .bind::<BigInt, _>(minute)
     .bind::<BigInt, _>(now)
-    .bind::<BigInt, _>(budget)
+    .bind::<BigInt, _>(interval)
+    .bind::<BigInt, _>(window)
+    .bind::<BigInt, _>(strain)
     .execute(conn)?;
-    numbered(conn, "DELETE FROM sign_in_budget WHERE minute < $1")
-        .bind::<BigInt, _>(minute - 1)
-        .execute(conn)?;
-    Ok(spent == 1)
+    Ok(())
 }
 
 /// Forgets sources whose allowance is whole again and that have not failed since `before`.

@@ -328,10 +328,22 @@ async fn admit_sign_in(svc: &Services, client: std::net::IpAddr) -> Result<(), A
     svc.limits.login.check(client).map_err(rate_limited)?;
     let limits = svc.limits.clone();
     let source = crate::auth::limiter::source_of(client).to_string();
-    svc.db
+    let admitted = svc
+        .db
         .run(move |c| c.write(|c| limits.shared.admit(c, &source, now())))
         .await?
-        .map_err(rate_limited)
+        .map_err(rate_limited);
+    if admitted.is_ok() && svc.limits.shared.forget_due(now()) {
+        let limits = svc.limits.clone();
+        if let Err(e) = svc
+            .db
+            .run(move |c| c.write(|c| limits.shared.forget_idle(c, now())))
+            .await
+        {
+            tracing::warn!(error = %e, "could not remove idle sign-in sources; trying again later");
+        }
+    }
+    admitted
 }
 
 async fn attempt_login(

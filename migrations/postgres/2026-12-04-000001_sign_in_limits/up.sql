@@ -12,10 +12,11 @@ CREATE TABLE sign_in_sources (
 );
 CREATE INDEX sign_in_sources_idle ON sign_in_sources (next_at);
 
--- Failed sign-ins of the whole service per minute (`minute`: minutes since the epoch), and
--- when that minute's failures went past the budget. Only the last two minutes are kept.
+-- The failure budget of the whole service, one row: failed sign-ins paced as above, one
+-- every minute / `auth.failure_budget_per_minute` (`next_at`), and the end of the strain that
+-- a failure beyond the budget starts or prolongs (`strained_until`).
 CREATE TABLE sign_in_budget (
-    minute   BIGINT PRIMARY KEY NOT NULL,
-    failures BIGINT NOT NULL,
-    spent_at BIGINT
+    id             INTEGER PRIMARY KEY NOT NULL,
+    next_at        BIGINT NOT NULL,
+    strained_until BIGINT NOT NULL
 );

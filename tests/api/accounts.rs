@@ -226,6 +226,17 @@ async fn login_from(app: &TestApp, source: &str, body: &Value) -> reqwest::Respo
         .unwrap()
 }
 
+/// A 429's `Retry-After`: whole seconds, from one to sixty.
+fn assert_waits_up_to_a_minute(res: &reqwest::Response) {
+    let wait: u64 = res
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+}
+
 /// Seconds until the end of the account's latest lock, as administrators see it.
 async fn lock_secs(app: &TestApp, admin: &str, user: &str) -> i64 {
     let u: Value = app.get(user, Some(admin)).await.json().await.unwrap();
@@ -304,12 +315,7 @@ async fn a_spent_failure_budget_holds_back_the_guessers_not_the_staff(backend: B
     // Beyond the budget, a source that failed lately is told to wait before any hashing.
     for g in guessers {
         let res = login_from(&app, g, &guess).await;
-        let wait: u64 = res.headers()["retry-after"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert!((1..=60).contains(&wait), "{wait}");
+        assert_waits_up_to_a_minute(&res);
         assert_problem(res, 429).await;
     }
     let right = json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD});
@@ -362,13 +368,7 @@ async fn burst_of_sign_ins_gets_429(backend: Backend) {
         );
     }
     let res = app.post("/api/v1/auth/login", None, &body).await;
-    let retry: u64 = res
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .expect("Retry-After in seconds");
-    assert!((1..=60).contains(&retry), "{retry}");
+    assert_waits_up_to_a_minute(&res);
     assert_problem(res, 429).await;
     // Other endpoints are not limited.
     assert_eq!(app.get("/health/live", None).await.status(), 200);
@@ -394,12 +394,7 @@ async fn sign_in_limits_hold_across_instances(backend: Backend) {
     for app in [&b, &a] {
         let res = login_from(app, pacer, &guess).await;
         assert_eq!(res.status(), 429, "the burst is counted across instances");
-        let wait: u64 = res.headers()["retry-after"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert!((1..=60).contains(&wait), "{wait}");
+        assert_waits_up_to_a_minute(&res);
     }
     // Three more failures from other sources, on the other instance: six in the minute, one
     // past the budget of five. Every source that failed lately waits, on either instance.

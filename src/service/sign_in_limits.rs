@@ -4,11 +4,12 @@
 //! - **Pace per source** (an IPv4 address, or an IPv6 /64): `auth.login_burst` attempts at
 //!   once, then one more every `auth.login_replenish_ms`.
 //! - **The failure budget of the whole service**, which keeps sign-in open when guesses come
-//!   from many sources at once, each within its own pace: failures are paced like a source's
-//!   attempts, `auth.failure_budget_per_minute` in any minute; each failure beyond that
-//!   strains the service for a minute from then, and while it is, a source that failed a sign-in in the last quarter of an hour is answered
-//!   429 at once, before any password is hashed. A source with no recent failure (the people
-//!   who work here) goes on as before.
+//!   from many sources at once, each within its own pace: failures are paced like a
+//!   source's attempts, `auth.failure_budget_per_minute` in any minute; each failure beyond
+//!   that strains the service for a minute from then, and while it is, a source that failed
+//!   a sign-in in the last quarter of an hour is answered 429 at once, before any password
+//!   is hashed. A source with no recent failure (the people who work here) goes on as
+//!   before.
 //!
 //! The lockout of an account for one source is counted in the database too
 //! (`db::users::record_failed_login`). Each instance also keeps the pace in memory, in front
@@ -68,7 +69,7 @@ impl SharedSignInLimits {
         source: &str,
         now: NaiveDateTime,
     ) -> Result<Result<(), u64>, AppError> {
-        let now_us = now.and_utc().timestamp_micros();
+        let now_us = micros(now);
         if let Some(until) = store::strained_until(c)?.filter(|until| *until > now_us) {
             let failed_lately =
                 store::failed_at(c, source)?.is_some_and(|failed| failed > now_us - FAILING_FOR_US);
@@ -90,7 +91,7 @@ impl SharedSignInLimits {
         source: &str,
         now: NaiveDateTime,
     ) -> Result<(), AppError> {
-        let now_us = now.and_utc().timestamp_micros();
+        let now_us = micros(now);
         let was_strained = store::strained_until(c)?.is_some_and(|until| until > now_us);
         store::record_failure(
             c,
@@ -112,7 +113,7 @@ impl SharedSignInLimits {
     /// transaction of its own after an admission, never inside one: the removal then holds
     /// no source's row while it waits for others.
     pub fn forget_due(&self, now: NaiveDateTime) -> bool {
-        let now_us = now.and_utc().timestamp_micros();
+        let now_us = micros(now);
         let last = self.forgot_at.load(Ordering::Relaxed);
         now_us - last >= MINUTE_US
             && self
@@ -123,10 +124,15 @@ impl SharedSignInLimits {
 
     /// Removes the sources that are idle at `now`.
     pub fn forget_idle(&self, c: &mut DbConnection, now: NaiveDateTime) -> Result<(), AppError> {
-        let now_us = now.and_utc().timestamp_micros();
+        let now_us = micros(now);
         store::forget_idle(c, now_us - FAILING_FOR_US)?;
         Ok(())
     }
+}
+
+/// A moment as microseconds since the Unix epoch, as the rows keep it.
+fn micros(at: NaiveDateTime) -> i64 {
+    at.and_utc().timestamp_micros()
 }
 
 fn secs(micros: i64) -> u64 {

@@ -5,6 +5,7 @@ pub mod access;
 pub mod backup;
 pub mod calendar;
 pub mod checkpoints;
+pub mod dates;
 pub mod documents;
 pub mod outbox;
 pub mod registry;
@@ -503,6 +504,37 @@ pub fn migrate(settings: &DatabaseSettings) -> Result<(String, usize), DbSetupEr
     .map_err(|e| fail(e.to_string()))?;
     Ok((target.describe(), applied))
 }
+
+/// A filter that `column` is one of `values`, as `column = ? OR column = ? …`.
+///
+/// For SQLite: diesel prepares a statement with an `IN (?, ?)` list afresh on every call
+/// (the number of binds varies, so it is never cached), while a statement without one is
+/// kept in the connection's cache by its text. On PostgreSQL `eq_any` (`= ANY($1)`, one
+/// array bind) is cached already and is what the planner reads best.
+pub(crate) fn any_of<T: 'static, C>(
+    column: C,
+    values: &[String],
+) -> Box<dyn BoxableExpression<T, QueryBackend, SqlType = diesel::sql_types::Bool>>
+where
+    C: Column<Table = T> + Expression<SqlType = diesel::sql_types::Text> + Copy,
+    diesel::dsl::Eq<C, String>:
+        BoxableExpression<T, QueryBackend, SqlType = diesel::sql_types::Bool> + 'static,
+{
+    let mut values = values.iter();
+    let first: Box<dyn BoxableExpression<T, QueryBackend, SqlType = diesel::sql_types::Bool>> =
+        match values.next() {
+            Some(v) => Box::new(column.eq(v.clone())),
+            None => Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0")),
+        };
+    values.fold(first, |any, v| {
+        let this: Box<dyn BoxableExpression<T, QueryBackend, SqlType = diesel::sql_types::Bool>> =
+            Box::new(column.eq(v.clone()));
+        Box::new(any.or(this))
+    })
+}
+
+/// The backend type diesel's queries on a `DbConnection` are built for.
+pub(crate) type QueryBackend = <DbConnection as diesel::Connection>::Backend;
 
 impl DbConnection {
     pub fn backend(&self) -> Backend {

@@ -346,8 +346,9 @@ pub fn jurisdiction_names_of(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    jurisdictions::table
-        .filter(jurisdictions::id.eq_any(ids))
-        .select((jurisdictions::id, jurisdictions::name))
-        .load(conn)
+    let q = jurisdictions::table.select((jurisdictions::id, jurisdictions::name));
+    match conn.backend() {
+        super::Backend::Sqlite => q.filter(super::any_of(jurisdictions::id, ids)).load(conn),
+        super::Backend::Postgres => q.filter(jurisdictions::id.eq_any(ids)).load(conn),
+    }
 }

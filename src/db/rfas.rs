@@ -5,6 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::DbConnection;
+use super::dates::{Day, MaybeDay, MaybeTime, Time};
 use super::schema::{chain_head, reference_counters, rfa_assurances, rfa_events, rfa_tags, rfas};
 
 /// Serialize gives the case record its fields (`service::record`).
@@ -83,10 +84,12 @@ fn key_of_due(due: NaiveDate, today: NaiveDate) -> NaiveDate {
 /// override, is read only when present, to say whether the request can be accepted.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = rfas)]
+#[diesel(check_for_backend(crate::db::QueryBackend))]
 pub struct RfaSummaryRow {
     pub id: String,
     pub reference: String,
     pub jurisdiction_id: String,
+    #[diesel(deserialize_as = Time)]
     pub received_at: NaiveDateTime,
     pub subject: String,
     pub priority: String,
@@ -96,13 +99,19 @@ pub struct RfaSummaryRow {
     pub assignee_id: Option<String>,
     pub eligibility_outcome: String,
     pub eligibility_override: Option<String>,
+    #[diesel(deserialize_as = Day)]
     pub received_on: NaiveDate,
+    #[diesel(deserialize_as = Day)]
     pub due_on: NaiveDate,
     pub paused_days: i32,
+    #[diesel(deserialize_as = MaybeTime)]
     pub paused_since: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = MaybeDay)]
     pub extended_to: Option<NaiveDate>,
     pub version: i64,
+    #[diesel(deserialize_as = Time)]
     pub updated_at: NaiveDateTime,
+    #[diesel(deserialize_as = MaybeDay)]
     pub paused_due_key: Option<NaiveDate>,
 }
 
@@ -726,8 +735,16 @@ fn matching<'a, ST: 'static, GB: 'static>(
     f: &QueueFilter,
     searching: Searching,
 ) -> Grouped<'a, ST, GB> {
-    if let Some(scope) = &f.scope {
-        q = q.filter(rfas::jurisdiction_id.eq_any(scope.clone()));
+    // On SQLite a list of values is written as `col = ? OR col = ? …`, not `col IN (?, ?)`:
+    // diesel prepares an `IN` list afresh on every call (its number of binds varies), while
+    // a statement without one is kept in the connection's cache by its text.
+    let sqlite = searching.backend == super::Backend::Sqlite;
+    match &f.scope {
+        Some(scope) if sqlite && !scope.is_empty() => {
+            q = q.filter(super::any_of(rfas::jurisdiction_id, scope));
+        }
+        Some(scope) => q = q.filter(rfas::jurisdiction_id.eq_any(scope.clone())),
+        None => {}
     }
     // One state is written as an equality: PostgreSQL reads an ordered index range for
     // `state = $1` but not for `state = ANY($1)`, even with a one-element array.
@@ -746,6 +763,7 @@ fn matching<'a, ST: 'static, GB: 'static>(
             q = q.filter(state.eq_any(states.to_vec()));
         }
         ([one], false) => q = q.filter(rfas::state.eq(one.clone())),
+        (many, false) if sqlite => q = q.filter(super::any_of(rfas::state, many)),
         (many, false) => q = q.filter(rfas::state.eq_any(many.to_vec())),
     }
     if let Some(j) = &f.jurisdiction_id {

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
+use super::dates::{MaybeTime, Time};
 use super::schema::{
     refresh_tokens, sessions, sign_in_failures, user_jurisdictions, user_roles, users, web_sessions,
 };
@@ -11,6 +12,7 @@ use crate::domain::roles::Role;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
+#[diesel(check_for_backend(crate::db::QueryBackend))]
 pub struct UserRow {
     pub id: String,
     pub email: String,
@@ -18,10 +20,15 @@ pub struct UserRow {
     pub password_hash: String,
     pub active: bool,
     pub failed_logins: i32,
+    #[diesel(deserialize_as = MaybeTime)]
     pub locked_until: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = Time)]
     pub password_changed_at: NaiveDateTime,
+    #[diesel(deserialize_as = Time)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = Time)]
     pub updated_at: NaiveDateTime,
+    #[diesel(deserialize_as = MaybeTime)]
     pub last_login_at: Option<NaiveDateTime>,
     pub must_change_password: bool,
     /// Counts the changes made through `update` (the ETag of `PATCH /users/{id}`).
@@ -377,12 +384,17 @@ pub fn record_login(conn: &mut DbConnection, user_id: &str, now: NaiveDateTime) 
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = sessions)]
+#[diesel(check_for_backend(crate::db::QueryBackend))]
 pub struct SessionRow {
     pub id: String,
     pub user_id: String,
+    #[diesel(deserialize_as = Time)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = Time)]
     pub last_used_at: NaiveDateTime,
+    #[diesel(deserialize_as = Time)]
     pub expires_at: NaiveDateTime,
+    #[diesel(deserialize_as = MaybeTime)]
     pub revoked_at: Option<NaiveDateTime>,
     pub revoked_reason: Option<String>,
 }
@@ -597,10 +609,11 @@ pub fn display_names(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    users::table
-        .filter(users::id.eq_any(ids))
-        .select((users::id, users::display_name))
-        .load(conn)
+    let q = users::table.select((users::id, users::display_name));
+    match conn.backend() {
+        super::Backend::Sqlite => q.filter(super::any_of(users::id, ids)).load(conn),
+        super::Backend::Postgres => q.filter(users::id.eq_any(ids)).load(conn),
+    }
 }
 
 /// Gives a session a browser token (stored as its hash) and the CSRF token of its forms.

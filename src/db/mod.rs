@@ -511,6 +511,10 @@ pub fn migrate(settings: &DatabaseSettings) -> Result<(String, usize), DbSetupEr
 /// (the number of binds varies, so it is never cached), while a statement without one is
 /// kept in the connection's cache by its text. On PostgreSQL `eq_any` (`= ANY($1)`, one
 /// array bind) is cached already and is what the planner reads best.
+///
+/// Lists longer than `CACHED_LIST` are written as `IN` after all: the cache keeps one
+/// statement per list length, so this bounds it, and SQLite refuses an expression more than
+/// 1,000 levels deep (a chain of `OR`s is one level per value).
 pub(crate) fn any_of<T: 'static, C>(
     column: C,
     values: &[String],
@@ -519,19 +523,27 @@ where
     C: Column<Table = T> + Expression<SqlType = diesel::sql_types::Text> + Copy,
     diesel::dsl::Eq<C, String>:
         BoxableExpression<T, QueryBackend, SqlType = diesel::sql_types::Bool> + 'static,
+    diesel::dsl::EqAny<C, Vec<String>>:
+        BoxableExpression<T, QueryBackend, SqlType = diesel::sql_types::Bool> + 'static,
 {
+    type Filter<T> = Box<dyn BoxableExpression<T, QueryBackend, SqlType = diesel::sql_types::Bool>>;
+    if values.len() > CACHED_LIST {
+        return Box::new(column.eq_any(values.to_vec()));
+    }
     let mut values = values.iter();
-    let first: Box<dyn BoxableExpression<T, QueryBackend, SqlType = diesel::sql_types::Bool>> =
-        match values.next() {
-            Some(v) => Box::new(column.eq(v.clone())),
-            None => Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0")),
-        };
+    let first: Filter<T> = match values.next() {
+        Some(v) => Box::new(column.eq(v.clone())),
+        None => Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0")),
+    };
     values.fold(first, |any, v| {
-        let this: Box<dyn BoxableExpression<T, QueryBackend, SqlType = diesel::sql_types::Bool>> =
-            Box::new(column.eq(v.clone()));
+        let this: Filter<T> = Box::new(column.eq(v.clone()));
         Box::new(any.or(this))
     })
 }
+
+/// The longest list `any_of` writes as a chain of `OR`s: a page (200 rows) names at most
+/// this many people or jurisdictions.
+const CACHED_LIST: usize = 200;
 
 /// The backend type diesel's queries on a `DbConnection` are built for.
 pub(crate) type QueryBackend = <DbConnection as diesel::Connection>::Backend;
@@ -677,6 +689,34 @@ mod tests {
         ));
         for bad in ["mysql://x/y", "sqlite://", "sqlite::memory:", "postgres://"] {
             assert!(Target::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn any_of_matches_lists_short_and_long_on_sqlite() {
+        use schema::rfa_tags;
+        let mut c = DbConnection::Sqlite(
+            diesel::sqlite::SqliteConnection::establish(":memory:").expect("in-memory SQLite"),
+        );
+        run_migrations(&mut c).expect("migrations");
+        // Tags without their requests: this test is about the filter alone.
+        diesel::sql_query("PRAGMA foreign_keys = OFF")
+            .execute(&mut c)
+            .expect("pragma");
+        let ids: Vec<String> = (0..1_500).map(|i| format!("rfa-{i:04}")).collect();
+        for id in ["rfa-0000", "rfa-0199", "rfa-1499"] {
+            diesel::insert_into(rfa_tags::table)
+                .values((rfa_tags::rfa_id.eq(id), rfa_tags::tag.eq("urgent")))
+                .execute(&mut c)
+                .expect("a tag");
+        }
+        for (n, expected) in [(0, 0), (1, 1), (2, 1), (200, 2), (201, 2), (1_500, 3)] {
+            let found: Vec<String> = rfa_tags::table
+                .select(rfa_tags::rfa_id)
+                .filter(any_of(rfa_tags::rfa_id, &ids[..n]))
+                .load(&mut c)
+                .expect("the filter runs");
+            assert_eq!(found.len(), expected, "{n} values");
         }
     }
 

@@ -72,55 +72,40 @@ fn time(s: &[u8]) -> Option<NaiveDateTime> {
     Some(day(&s[..10])?.and_time(t))
 }
 
-impl FromSql<Date, Sqlite> for Day {
-    fn from_sql(
-        mut value: <Sqlite as diesel::backend::Backend>::RawValue<'_>,
-    ) -> deserialize::Result<Self> {
-        if let Some(d) = day(value.read_text().as_bytes()) {
-            return Ok(Day(d));
+/// `FromSql` for `$wrapper` on each backend: SQLite's text through `$parse` (diesel's own
+/// parser of `$chrono` when it does not read), PostgreSQL's binary form through diesel, and
+/// the multi-backend connection by dispatching to the two.
+macro_rules! read_with {
+    ($wrapper:ident, $sql:ty, $chrono:ty, $parse:ident) => {
+        impl FromSql<$sql, Sqlite> for $wrapper {
+            fn from_sql(
+                mut value: <Sqlite as diesel::backend::Backend>::RawValue<'_>,
+            ) -> deserialize::Result<Self> {
+                if let Some(v) = $parse(value.read_text().as_bytes()) {
+                    return Ok($wrapper(v));
+                }
+                <$chrono as FromSql<$sql, Sqlite>>::from_sql(value).map($wrapper)
+            }
         }
-        <NaiveDate as FromSql<Date, Sqlite>>::from_sql(value).map(Day)
-    }
-}
 
-impl FromSql<Date, Pg> for Day {
-    fn from_sql(
-        value: <Pg as diesel::backend::Backend>::RawValue<'_>,
-    ) -> deserialize::Result<Self> {
-        <NaiveDate as FromSql<Date, Pg>>::from_sql(value).map(Day)
-    }
-}
-
-impl FromSql<Date, Backend> for Day {
-    fn from_sql(value: Raw<'_>) -> deserialize::Result<Self> {
-        value.from_sql::<Self, Date>()
-    }
-}
-
-impl FromSql<Timestamp, Sqlite> for Time {
-    fn from_sql(
-        mut value: <Sqlite as diesel::backend::Backend>::RawValue<'_>,
-    ) -> deserialize::Result<Self> {
-        if let Some(t) = time(value.read_text().as_bytes()) {
-            return Ok(Time(t));
+        impl FromSql<$sql, Pg> for $wrapper {
+            fn from_sql(
+                value: <Pg as diesel::backend::Backend>::RawValue<'_>,
+            ) -> deserialize::Result<Self> {
+                <$chrono as FromSql<$sql, Pg>>::from_sql(value).map($wrapper)
+            }
         }
-        <NaiveDateTime as FromSql<Timestamp, Sqlite>>::from_sql(value).map(Time)
-    }
+
+        impl FromSql<$sql, Backend> for $wrapper {
+            fn from_sql(value: Raw<'_>) -> deserialize::Result<Self> {
+                value.from_sql::<Self, $sql>()
+            }
+        }
+    };
 }
 
-impl FromSql<Timestamp, Pg> for Time {
-    fn from_sql(
-        value: <Pg as diesel::backend::Backend>::RawValue<'_>,
-    ) -> deserialize::Result<Self> {
-        <NaiveDateTime as FromSql<Timestamp, Pg>>::from_sql(value).map(Time)
-    }
-}
-
-impl FromSql<Timestamp, Backend> for Time {
-    fn from_sql(value: Raw<'_>) -> deserialize::Result<Self> {
-        value.from_sql::<Self, Timestamp>()
-    }
-}
+read_with!(Day, Date, NaiveDate, day);
+read_with!(Time, Timestamp, NaiveDateTime, time);
 
 impl Queryable<Nullable<Date>, Backend> for MaybeDay {
     type Row = Option<Day>;

@@ -469,13 +469,18 @@ pub async fn confirm(
         )));
     }
     if !rfa.allowed_actions.contains(&action) {
-        return Err(PageError::Service(AppError::NotAllowedNow {
-            detail: format!(
-                "{} is not possible for this case now.",
-                words::plain(action.as_str())
-            ),
-            allowed_actions: Vec::new(),
-        }));
+        let why = match action {
+            RfaAction::Accept => rfas::why_not_accept_now(signed.0.who.principal(), &rfa),
+            _ => None,
+        };
+        let name = words::plain(action.as_str());
+        return Err(PageError::NotNow {
+            detail: match why {
+                Some(why) => format!("{name} is not possible yet: {why}"),
+                None => format!("{name} is not possible for this case now."),
+            },
+            case_href: format!("/cases/{}", rfa.id),
+        });
     }
     let shown = Shown {
         signed,

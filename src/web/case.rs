@@ -63,6 +63,8 @@ struct CasePage {
     due_lines: Vec<Fact>,
     timeline: Vec<Entry>,
     actions: Vec<ActionLink>,
+    /// Why Accept is missing from the actions, for those who could otherwise take it.
+    accept_note: Option<String>,
     done: Option<&'static str>,
     /// While the intake can be corrected: its form.
     correct_href: Option<String>,
@@ -345,13 +347,20 @@ pub async fn show(
             .intake_editable
             .then(|| format!("/cases/{}/intake", rfa.id)),
         actions,
+        accept_note: rfas::why_not_accept_now(signed.0.who.principal(), &rfa)
+            .map(|why| format!("Accept is not possible yet: {why}")),
         done,
         user: Some(UserBar::of(&signed.0)),
         reference: rfa.reference.clone(),
         subject: rfa.subject.clone(),
         state: words::state(rfa.state),
         priority: words::priority(rfa.priority),
-        eligibility: words::eligibility(decision.outcome),
+        eligibility: match &rfa.eligibility.override_ {
+            Some(o) if o.overridden == decision.outcome => {
+                words::eligibility_overridden(decision.outcome)
+            }
+            _ => words::eligibility(decision.outcome),
+        },
         due: words::due(rfa.state, rfa.due_on, today),
         facts: facts(&rfa, &names),
         criteria: decision

@@ -85,6 +85,9 @@ struct ErrorPage {
     user: Option<UserBar>,
     title: String,
     message: String,
+    /// Where to go from here: the page the person came from when it is known.
+    back_href: String,
+    back_label: &'static str,
 }
 
 /// Why a page cannot be shown.
@@ -99,6 +102,9 @@ pub enum PageError {
     /// A form that did not come from our own pages (CSRF).
     #[error("refused form: {0}")]
     ForgedForm(&'static str),
+    /// An action the case does not allow now, with the reason: back to the case.
+    #[error("not possible now: {detail}")]
+    NotNow { detail: String, case_href: String },
     #[error(transparent)]
     Service(#[from] AppError),
 }
@@ -109,6 +115,11 @@ impl PageError {
             PageError::SignIn { .. } | PageError::PasswordChangeDue => {
                 (StatusCode::SEE_OTHER, "", String::new())
             }
+            PageError::NotNow { detail, .. } => (
+                StatusCode::CONFLICT,
+                "This cannot be done now",
+                detail.clone(),
+            ),
             PageError::ForgedForm(why) => (
                 StatusCode::FORBIDDEN,
                 "This form cannot be accepted",
@@ -224,12 +235,20 @@ impl ResponseError for PageError {
             _ => {}
         }
         let (status, title, message) = self.words();
+        let (back_href, back_label) = match self {
+            PageError::NotNow { case_href, .. } => (case_href.clone(), "Back to the case"),
+            // The start page is each role's own (`/` sends reporting staff and
+            // administrators on to theirs).
+            _ => ("/".to_string(), "Go to your start page"),
+        };
         render(
             status,
             &ErrorPage {
                 user: None,
                 title: title.into(),
                 message,
+                back_href,
+                back_label,
             },
         )
     }

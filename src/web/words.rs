@@ -33,6 +33,15 @@ pub fn eligibility(o: Outcome) -> (&'static str, &'static str) {
     }
 }
 
+/// The outcome's badge once a supervisor has overridden it with a justification.
+pub fn eligibility_overridden(o: Outcome) -> (&'static str, &'static str) {
+    match o {
+        Outcome::Eligible => ("Eligible", "green"),
+        Outcome::NeedsReview => ("Needs review, overridden", "purple"),
+        Outcome::Ineligible => ("Not eligible, overridden", "purple"),
+    }
+}
+
 pub fn criterion(r: CriterionResult) -> (&'static str, &'static str) {
     match r {
         CriterionResult::Pass => ("Met", "pass"),

@@ -26,7 +26,7 @@ pub use search::{fill_search_words, words_of};
 pub use summary::{EligibilitySummary, JurisdictionName, PersonName, RfaSummary, RfaSummaryPage};
 pub use view::{
     Conduct, DueExplanation, EligibilityView, EventPage, EventView, Extension, Override, Requester,
-    RfaPage, RfaView, allowed_actions, fill_pause_keys,
+    RfaPage, RfaView, allowed_actions, fill_pause_keys, why_not_accept_now,
 };
 
 use crate::db::DbConnection;

@@ -271,15 +271,38 @@ pub(super) fn why_not_accept(
     eligibility_outcome: &str,
     eligibility_override: Option<&str>,
 ) -> Option<&'static str> {
+    let overridden = eligibility_override
+        .and_then(|o| serde_json::from_str::<Override>(o).ok())
+        .map(|o| o.overridden);
+    accept_blocker(assigned, eligibility_outcome, overridden)
+}
+
+fn accept_blocker(
+    assigned: bool,
+    eligibility_outcome: &str,
+    overridden: Option<Outcome>,
+) -> Option<&'static str> {
     if !assigned {
         return Some("assign it to someone first.");
     }
     let eligible = eligibility_outcome == Outcome::Eligible.as_str();
-    let overridden = eligibility_override
-        .and_then(|o| serde_json::from_str::<Override>(o).ok())
-        .is_some_and(|o| o.overridden.as_str() == eligibility_outcome);
+    let overridden = overridden.is_some_and(|o| o.as_str() == eligibility_outcome);
     (!eligible && !overridden)
         .then_some("it is not eligible and no supervisor has overridden that with a justification.")
+}
+
+/// For a caller whose roles would let them accept `rfa` in its state, why they cannot yet
+/// (the screens say it beside the actions rather than leave the button out unexplained).
+pub fn why_not_accept_now(p: &Principal, rfa: &RfaView) -> Option<&'static str> {
+    let state_and_roles = allowed_actions(p, rfa.state, &rfa.jurisdiction_id);
+    if !state_and_roles.contains(&RfaAction::Accept) {
+        return None;
+    }
+    accept_blocker(
+        rfa.assignee_id.is_some(),
+        rfa.eligibility.decision.outcome.as_str(),
+        rfa.eligibility.override_.as_ref().map(|o| o.overridden),
+    )
 }
 
 /// What the caller may do now: what the state allows and their roles permit, less what a

@@ -215,10 +215,18 @@ fn mandate_scope(r: &RequestFacts, rules: &Rules) -> CriterionDecision {
     }
     let last_day = r.conduct_to.unwrap_or(r.conduct_from);
     if last_day < rules.mandate_start {
+        let when = match r.conduct_to {
+            Some(_) => "ended".to_string(),
+            // No last day was given: the conduct is taken to be on its first day alone.
+            None => format!(
+                "was on {} (no last day was given), which is",
+                r.conduct_from
+            ),
+        };
         return d(
             Fail,
             format!(
-                "The alleged conduct ended before {}, when the mandate begins.",
+                "The alleged conduct {when} before {}, when the mandate begins.",
                 rules.mandate_start
             ),
         );
@@ -589,6 +597,26 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn a_conduct_without_a_last_day_is_said_to_be_on_its_first() {
+        let mut r = request();
+        r.conduct_from = day("2005-01-01");
+        r.conduct_to = None;
+        let (res, reason) = result_of(&r, &jurisdiction(), Criterion::MandateScope);
+        assert_eq!(res, Fail);
+        assert!(
+            reason.contains("was on 2005-01-01 (no last day was given)"),
+            "{reason}"
+        );
+        r.conduct_to = Some(day("2010-12-31"));
+        let (res, reason) = result_of(&r, &jurisdiction(), Criterion::MandateScope);
+        assert_eq!(res, Fail);
+        assert!(
+            reason.starts_with("The alleged conduct ended before"),
+            "{reason}"
+        );
     }
 
     #[test]

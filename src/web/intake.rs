@@ -181,7 +181,10 @@ pub(super) fn fields(authorities: &[(String, String)], v: &Values) -> Vec<Field>
         },
         field("conduct_from", "Conduct from", "date", v),
         Field {
-            hint: Some("Optional."),
+            hint: Some(
+                "The last day known. Leave it empty only when the conduct was on one day: \
+                 without it, the conduct is taken to be on the first day alone.",
+            ),
             ..field("conduct_to", "Conduct until", "date", v)
         },
         Field {
@@ -314,27 +317,20 @@ pub(super) fn request(
         .iter()
         .filter_map(|c| Crime::parse(c))
         .collect();
-    let (
-        Some(received_on),
-        Some(authority_id),
-        Some(channel),
-        Some(proceeding_type),
-        Some(priority),
-        Some(confidentiality),
-        Some(from),
-    ) = (
-        received_on,
-        authority,
-        channel,
-        proceeding,
-        priority,
-        confidentiality,
-        conduct_from,
-    )
-    else {
-        return Err(errors);
-    };
+    // What the form could not read is stood in for, so that the service's own checks of
+    // the other fields run now too and the person sees every error in one round; errors on
+    // a stand-in (or that follow from one) are left out.
     let rules = svc.rules();
+    let read_all = errors.is_empty();
+    let from_missing = conduct_from.is_none();
+    let received_on = received_on.unwrap_or_else(|| rules.today());
+    let authority_id = authority
+        .unwrap_or_else(|| AuthorityId::from_stored("00000000-0000-0000-0000-000000000000".into()));
+    let channel = channel.unwrap_or(Channel::ALL[0]);
+    let proceeding_type = proceeding.unwrap_or(ProceedingType::ALL[0]);
+    let priority = priority.unwrap_or(Priority::ALL[0]);
+    let confidentiality = confidentiality.unwrap_or(Confidentiality::ALL[0]);
+    let from = conduct_from.unwrap_or_else(|| rules.today());
     let received_at = match at {
         Some(t) => rules
             .tz
@@ -371,15 +367,24 @@ pub(super) fn request(
         tags: v
             .one("tags")
             .split(',')
-            .map(|t| t.trim().to_string())
+            // Tags are lower case; the form spares people the retyping.
+            .map(|t| t.trim().to_lowercase())
             .filter(|t| !t.is_empty())
             .collect(),
     };
-    if errors.is_empty() {
-        Ok(request)
-    } else {
-        Err(errors)
+    if read_all {
+        return Ok(request);
     }
+    if let Err(AppError::Validation(more)) = request.checked(rules) {
+        let stood_in: Vec<String> = errors.iter().map(|e| e.field.clone()).collect();
+        errors.extend(more.into_iter().filter(|e| {
+            let name = form_name(&e.field);
+            let stood_in = stood_in.iter().any(|f| f == name);
+            let follows = from_missing && name == "conduct_to";
+            !stood_in && !follows
+        }));
+    }
+    Err(errors)
 }
 
 /// The service's errors as sentences: each on its field, and all in the error summary as
@@ -399,8 +404,19 @@ pub(super) fn summarise(fields: &mut [Field], errors: Vec<FieldError>) -> Vec<(S
         if let Some(f) = f {
             f.error.get_or_insert_with(|| sentence.clone());
         }
-        summary.push((name.to_string(), sentence));
+        // Two bad tags say the same thing: once is enough.
+        if !summary.contains(&(name.to_string(), sentence.clone())) {
+            summary.push((name.to_string(), sentence));
+        }
     }
+    // In the order of the form, as a person reads it top to bottom.
+    let place = |name: &str| {
+        fields
+            .iter()
+            .position(|f| f.name == name)
+            .unwrap_or(usize::MAX)
+    };
+    summary.sort_by_key(|(name, _)| place(name));
     summary
 }
 

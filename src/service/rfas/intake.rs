@@ -107,7 +107,10 @@ impl NewRfa {
         }
         errors.not_future("conduct.from", self.conduct.from);
         if self.conduct.to.is_some_and(|to| to < self.conduct.from) {
-            errors.add("conduct.to", "must not be before conduct.from");
+            errors.add(
+                "conduct.to",
+                "must not be before the first day of the conduct",
+            );
         }
         // A little clock skew between a client and the server is not "the future".
         if self.received_at > Utc::now() + chrono::Duration::minutes(5) {

@@ -130,6 +130,10 @@ fn new_page(
     errors: Vec<FieldError>,
 ) -> NewDocumentPage {
     let sentence = |e: &FieldError| {
+        // The API's message lists the kinds by their codes; the form offers them by name.
+        if e.field == "kind" {
+            return "Choose what the document is.".to_string();
+        }
         let label = match e.field.as_str() {
             "file" => "The file",
             "kind" => "What it is",

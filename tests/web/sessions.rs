@@ -18,6 +18,8 @@ both_backends!(
     every_screen_answers_each_role_as_the_policy_says,
     intake_corrections_until_acceptance_record_what_changed,
     documents_are_added_downloaded_and_withdrawn_on_the_case_page,
+    a_case_says_why_it_cannot_be_accepted_yet,
+    an_empty_intake_form_names_every_missing_field_at_once,
 );
 
 /// The value of a cookie an answer sets.
@@ -237,6 +239,171 @@ async fn pages_keep_to_their_reach_and_escape_what_people_typed(backend: Backend
     let res = desk.app.get("/nothing-here", None).await;
     assert_eq!(res.status(), 404);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
+    // …unless a browser asks for a page there (a mistyped address): then it is a page.
+    for path in ["/nothing-here", "/users", "/login"] {
+        let res = desk
+            .app
+            .client
+            .get(desk.app.url(path))
+            .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+        let kind = res.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(kind.starts_with("text/html"), "{path}: {kind}");
+        assert!(
+            res.text().await.unwrap().contains("Page not found"),
+            "{path}"
+        );
+    }
+    // Under /api/ a browser gets the problem document all the same.
+    let res = desk
+        .app
+        .client
+        .get(desk.app.url("/api/v1/nothing-here"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+}
+
+async fn a_case_says_why_it_cannot_be_accepted_yet(backend: Backend) {
+    let desk = Desk::new(backend).await;
+    let id = desk.rfa["id"].as_str().unwrap();
+    let token = token_of(&desk.app.login(&desk.supervisor_email, PASSWORD).await);
+    let rfa = api_json(&desk, &format!("/api/v1/rfas/{id}"), &token).await;
+    let res = desk
+        .app
+        .client
+        .post(
+            desk.app
+                .url(&format!("/api/v1/rfas/{id}/actions/start_review")),
+        )
+        .bearer_auth(&token)
+        .header("if-match", format!("\"{}\"", rfa["version"]))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // In review, unassigned: the button is not there, and the page says why.
+    let supervisor = sign_in(&desk, &desk.supervisor_email).await;
+    let case = page(&desk, &format!("/cases/{id}"), &supervisor)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !case.contains(&format!("href=\"/cases/{id}/actions/accept\"")),
+        "{case}"
+    );
+    assert!(
+        case.contains("Accept is not possible yet: assign it to someone first."),
+        "{case}"
+    );
+    // The confirmation page, opened anyway, gives the same reason and leads back.
+    let res = page(&desk, &format!("/cases/{id}/actions/accept"), &supervisor).await;
+    assert_eq!(res.status(), 409);
+    let refusal = res.text().await.unwrap();
+    assert!(
+        refusal.contains("Accept is not possible yet: assign it to someone first."),
+        "{refusal}"
+    );
+    assert!(
+        refusal.contains(&format!("<a href=\"/cases/{id}\">Back to the case</a>")),
+        "{refusal}"
+    );
+    // Once it is assigned (and eligible), the note gives way to the button.
+    let rfa = assigned_through_the_api(&desk, &token, id).await;
+    assert_eq!(
+        rfa["allowed_actions"]
+            .as_array()
+            .map(|a| a.iter().any(|x| x == "accept")),
+        Some(true)
+    );
+    let case = page(&desk, &format!("/cases/{id}"), &supervisor)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        case.contains(&format!("href=\"/cases/{id}/actions/accept\"")),
+        "{case}"
+    );
+    assert!(!case.contains("Accept is not possible yet"), "{case}");
+    // A liaison officer, who may not accept at all, is told nothing about it.
+    let liaison = sign_in(&desk, &desk.liaison_email).await;
+    let theirs = page(&desk, &format!("/cases/{id}"), &liaison)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!theirs.contains("Accept is not possible yet"), "{theirs}");
+
+    // Conduct with no last day, before the mandate: not eligible, and the reason says
+    // how the missing day was read. Overridden, the badge says so.
+    let body = json!({"jurisdiction_id": desk.rfa["jurisdiction_id"],
+        "authority_id": desk.rfa["authority_id"],
+        "received_at": "2026-03-02T09:30:00Z", "channel": "email",
+        "subject": "Conduct from 2005", "description": "No last day given.",
+        "requester": {"name": "Dr. B"}, "assistance_types": ["information_and_evidence"],
+        "proceeding_type": "prosecution", "crimes": ["torture"],
+        "conduct": {"country_code": "SY", "from": "2005-01-01"},
+        "priority": "routine", "confidentiality": "confidential", "tags": []});
+    let res = desk.app.post("/api/v1/rfas", Some(&token), &body).await;
+    assert_eq!(res.status(), 201);
+    let old: serde_json::Value = res.json().await.unwrap();
+    let old_id = old["id"].as_str().unwrap();
+    let case = page(&desk, &format!("/cases/{old_id}"), &supervisor)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(case.contains(">Not eligible</span>"), "{case}");
+    assert!(
+        case.contains("was on 2005-01-01 (no last day was given)"),
+        "{case}"
+    );
+    let res = desk
+        .app
+        .client
+        .post(desk.app.url(&format!(
+            "/api/v1/rfas/{old_id}/actions/override_eligibility"
+        )))
+        .bearer_auth(&token)
+        .header("if-match", format!("\"{}\"", old["version"]))
+        .json(&json!({"justification": "The conduct continued after 2011, as the letter says."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let case = page(&desk, &format!("/cases/{old_id}"), &supervisor)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(case.contains(">Not eligible, overridden</span>"), "{case}");
+}
+
+/// Assigns the (reviewed) case to the supervisor through the API; returns its view.
+async fn assigned_through_the_api(desk: &Desk, token: &str, id: &str) -> serde_json::Value {
+    let supervisor_id = person_id(desk, token, "Samira Haddad").await;
+    let rfa = api_json(desk, &format!("/api/v1/rfas/{id}"), token).await;
+    let res = desk
+        .app
+        .client
+        .post(desk.app.url(&format!("/api/v1/rfas/{id}/actions/assign")))
+        .bearer_auth(token)
+        .header("if-match", format!("\"{}\"", rfa["version"]))
+        .json(&json!({"assignee_id": supervisor_id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
 }
 
 async fn a_stale_form_says_the_case_changed_and_keeps_the_text(backend: Backend) {
@@ -306,6 +473,70 @@ async fn a_stale_form_says_the_case_changed_and_keeps_the_text(backend: Backend)
         ["First", typed],
         "one note each, none lost or doubled"
     );
+}
+
+async fn an_empty_intake_form_names_every_missing_field_at_once(backend: Backend) {
+    let desk = Desk::new(backend).await;
+    let session = sign_in(&desk, &desk.liaison_email).await;
+    let jurisdiction = desk.rfa["jurisdiction_id"].as_str().unwrap();
+    let html = page(
+        &desk,
+        &format!("/cases/new?jurisdiction={jurisdiction}"),
+        &session,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    let (csrf, token) = (hidden(&html, "csrf"), hidden(&html, "intake_token"));
+    let fields = vec![
+        ("csrf", csrf),
+        ("jurisdiction_id", jurisdiction.to_string()),
+        ("intake_token", token),
+        ("conduct_country", "SY".to_string()),
+        ("tags", "Folter, bad tag!, also bad!".into()),
+    ];
+    let res = post_form(&desk, "/cases/new", &session, &fields).await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    let summary = html
+        .split("class=\"error-summary\"")
+        .nth(1)
+        .and_then(|s| s.split("</div>").next())
+        .unwrap_or_else(|| panic!("an error summary in {html}"));
+    // What the form reads itself and what the service checks, in one round, top to bottom.
+    let expected = [
+        "Choose the requesting authority",
+        "Enter the day of receipt",
+        "Subject",
+        "Description",
+        "Requester",
+        "Assistance",
+        "Crimes",
+        "Enter the day the conduct began",
+        "Tags",
+    ];
+    let mut at = 0;
+    for e in expected {
+        let found = summary[at..]
+            .find(e)
+            .unwrap_or_else(|| panic!("{e} after position {at} in {summary}"));
+        at += found + e.len();
+    }
+    // Two bad tags are one line; a capital letter is not an error.
+    assert_eq!(summary.matches("Tags must").count(), 1, "{summary}");
+    assert!(!summary.contains("Conduct until"), "{summary}");
+    // Nothing was logged: the desk's two requests are all there is.
+    let supervisor = token_of(&desk.app.login(&desk.supervisor_email, PASSWORD).await);
+    let list = api_json(&desk, "/api/v1/rfas", &supervisor).await;
+    let subjects: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["subject"].as_str())
+        .collect();
+    assert_eq!(subjects.len(), 2, "{list}");
+    assert!(subjects.iter().all(|s| s.contains("Detention")), "{list}");
 }
 
 async fn one_intake_form_sent_twice_logs_one_request(backend: Backend) {

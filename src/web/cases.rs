@@ -109,6 +109,23 @@ impl ListParams {
             .filter(|s| self.tab() == "open" && s.is_open())
     }
 
+    /// The column sorted by: as asked, else received for the Closed tab (the archive is
+    /// read newest first) and the due date for the others.
+    fn sort_key(&self) -> &str {
+        match self.sort.as_deref() {
+            Some(s) => s,
+            None if self.tab() == "closed" => "received",
+            None => "due",
+        }
+    }
+
+    fn descending(&self) -> bool {
+        match self.order.as_deref() {
+            Some(o) => o == "desc",
+            None => self.sort.is_none() && self.tab() == "closed",
+        }
+    }
+
     fn due_soon(&self) -> bool {
         self.due.as_deref() == Some("soon") && self.tab() == "open"
     }
@@ -162,13 +179,13 @@ impl ListParams {
         q.priority = self.priority.as_deref().and_then(Priority::parse);
         q.eligibility = self.eligibility.as_deref().and_then(Outcome::parse);
         q.text = self.search().ok().flatten();
-        q.sort = match self.sort.as_deref() {
-            Some("received") => QueueSort::ReceivedAt,
-            Some("priority") => QueueSort::Priority,
-            Some("updated") => QueueSort::UpdatedAt,
+        q.sort = match self.sort_key() {
+            "received" => QueueSort::ReceivedAt,
+            "priority" => QueueSort::Priority,
+            "updated" => QueueSort::UpdatedAt,
             _ => QueueSort::DueOn,
         };
-        q.descending = self.order.as_deref() == Some("desc");
+        q.descending = self.descending();
         q
     }
 
@@ -443,8 +460,8 @@ pub async fn list(
             remove_href: p.with(&[(key, None)]),
         })
         .collect();
-    let sorted_by = p.sort.clone().unwrap_or_else(|| "due".into());
-    let descending = p.order.as_deref() == Some("desc");
+    let sorted_by = p.sort_key().to_string();
+    let descending = p.descending();
     let columns = [
         ("Received", "received"),
         ("Priority", "priority"),
@@ -519,7 +536,8 @@ pub async fn list(
         .map(|(_, l)| *l)
         .unwrap_or("Cases");
     let this_href = at(p.cursor.as_deref(), &trail);
-    let bulk = may(policy::Action::BulkTriage).then(|| {
+    // Closed cases take no assignment or priority: no bulk triage on their tab.
+    let bulk = (may(policy::Action::BulkTriage) && tab != "closed").then(|| {
         let mut options = vec![Choice {
             value: String::new(),
             label: "Choose a change".into(),

@@ -20,6 +20,7 @@ both_backends!(
     documents_are_added_downloaded_and_withdrawn_on_the_case_page,
     a_case_says_why_it_cannot_be_accepted_yet,
     an_empty_intake_form_names_every_missing_field_at_once,
+    the_closed_tab_reads_newest_first_without_bulk_triage,
 );
 
 /// The value of a cookie an answer sets.
@@ -810,6 +811,71 @@ async fn bulk_triage_previews_then_changes_and_reports_each_case(backend: Backen
     let csrf = hidden(&list, "csrf");
     let res = post_form(&desk, "/cases/bulk", &liaison, &chosen(&csrf)).await;
     assert_eq!(res.status(), 403);
+}
+
+async fn the_closed_tab_reads_newest_first_without_bulk_triage(backend: Backend) {
+    let desk = Desk::new(backend).await;
+    let token = token_of(&desk.app.login(&desk.supervisor_email, PASSWORD).await);
+    let body = &desk.rfa;
+    for (subject, day) in [
+        ("Older closed case", "2026-01-05"),
+        ("Newer closed case", "2026-02-10"),
+    ] {
+        let intake = json!({"jurisdiction_id": body["jurisdiction_id"], "authority_id": body["authority_id"],
+            "received_at": format!("{day}T09:30:00Z"), "channel": "email", "subject": subject,
+            "description": "d", "requester": {"name": "R"},
+            "assistance_types": ["information_and_evidence"], "proceeding_type": "prosecution",
+            "crimes": ["torture"], "conduct": {"country_code": "SY", "from": "2012-01-01"},
+            "priority": "routine", "confidentiality": "confidential", "tags": []});
+        let res = desk.app.post("/api/v1/rfas", Some(&token), &intake).await;
+        assert_eq!(res.status(), 201);
+        let rfa: serde_json::Value = res.json().await.unwrap();
+        let res = desk
+            .app
+            .client
+            .post(desk.app.url(&format!(
+                "/api/v1/rfas/{}/actions/decline",
+                rfa["id"].as_str().unwrap()
+            )))
+            .bearer_auth(&token)
+            .header("if-match", format!("\"{}\"", rfa["version"]))
+            .json(&json!({"outcome": "declined_other", "reason": "Outside what we can help with."}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "decline {subject}");
+    }
+    let session = sign_in(&desk, &desk.supervisor_email).await;
+    let closed = page(&desk, "/?tab=closed", &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let (newer, older) = (
+        closed.find("Newer closed case").expect("the newer case"),
+        closed.find("Older closed case").expect("the older case"),
+    );
+    assert!(newer < older, "newest first: {closed}");
+    assert!(closed.contains("aria-sort=\"descending\""), "{closed}");
+    assert!(!closed.contains("action=\"/cases/bulk\""), "{closed}");
+    // The open tab keeps bulk triage and its order by due date, soonest first.
+    let open = page(&desk, "/?tab=open", &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(open.contains("action=\"/cases/bulk\""), "{open}");
+    assert!(open.contains("aria-sort=\"ascending\""), "{open}");
+    // Asked for, the old order still comes.
+    let asked = page(&desk, "/?tab=closed&sort=received&order=asc", &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        asked.find("Older closed case") < asked.find("Newer closed case"),
+        "{asked}"
+    );
 }
 
 async fn the_list_counts_pages_back_and_downloads_for_supervisors(backend: Backend) {

@@ -427,6 +427,15 @@ pub async fn list(
             "The last day of receipt is not a date, so it was left out.",
         )),
     }
+    if let (Ok(Some(from)), Ok(Some(to))) = (day_param(&p.from), day_param(&p.to))
+        && to < from
+    {
+        // Kept as asked (no case matches), but said, so that "0 cases" is not a mystery.
+        problems.push((
+            "to",
+            "The last day of receipt is before the first, so no case can match: swap them.",
+        ));
+    }
     match p.search() {
         Ok(_) => {}
         Err(QueryError::NoWords) => problems.push((

@@ -876,6 +876,21 @@ async fn the_closed_tab_reads_newest_first_without_bulk_triage(backend: Backend)
         asked.find("Older closed case") < asked.find("Newer closed case"),
         "{asked}"
     );
+    // Received dates the wrong way round match nothing, and the page says why.
+    let reversed = page(
+        &desk,
+        "/?tab=closed&from=2026-02-01&to=2026-01-01",
+        &session,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        reversed.contains("The last day of receipt is before the first"),
+        "{reversed}"
+    );
+    assert!(!reversed.contains("Older closed case"), "{reversed}");
 }
 
 async fn the_list_counts_pages_back_and_downloads_for_supervisors(backend: Backend) {

@@ -290,6 +290,24 @@ async fn bootstrap(db: &Database, settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What no route takes: the API's answer (a 405 for a known path, else a 404 problem
+/// document), but the screens' 404 page for a browser asking for HTML (a mistyped address)
+/// at a path outside `/api/` that no route knows.
+async fn fallback(
+    req: actix_web::HttpRequest,
+    routes: web::Data<RouteTable>,
+) -> actix_web::HttpResponse {
+    let wants_html = req
+        .headers()
+        .get_all(header::ACCEPT)
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|t| t.trim().starts_with("text/html")));
+    if wants_html && !req.path().starts_with("/api/") && routes.allowed(req.path()).is_none() {
+        return crate::web::page::not_found(req).await;
+    }
+    api::fallback(req, routes).await
+}
+
 fn http_server(listener: TcpListener, services: web::Data<Services>) -> anyhow::Result<Server> {
     let settings = services.settings.clone();
     let metrics = PrometheusMetricsBuilder::new("rfa")
@@ -309,8 +327,8 @@ fn http_server(listener: TcpListener, services: web::Data<Services>) -> anyhow::
             .app_data(web::Data::new(routes))
             // The screens, on the paths they own (web::scope's guard).
             .service(crate::web::scope())
-            // What no scope takes: 404, or 405 for a known path.
-            .default_service(web::to(api::fallback))
+            // What no scope takes: 404, or 405 for a known path (`fallback`).
+            .default_service(web::to(fallback))
             .wrap_fn(|req, srv| {
                 // A panicking handler becomes a logged 500 problem, not a dropped connection.
                 let fut = srv.call(req);

@@ -330,18 +330,6 @@ pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> HttpRe
             }
             res
         }
-        // A browser that asks for a page outside the API gets the screens' own 404 page.
-        _ if !req.path().starts_with("/api/") && wants_html(&req) => {
-            crate::web::page::not_found(req).await
-        }
         _ => Problem::new(StatusCode::NOT_FOUND, "No such resource.").response(),
     }
-}
-
-/// Whether the request's `Accept` names HTML (a browser navigating), not only `*/*`.
-fn wants_html(req: &HttpRequest) -> bool {
-    req.headers()
-        .get_all(header::ACCEPT)
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.split(',').any(|t| t.trim().starts_with("text/html")))
 }

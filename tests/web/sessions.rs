@@ -84,6 +84,11 @@ async fn page(desk: &Desk, path: &str, session: &str) -> reqwest::Response {
         .unwrap()
 }
 
+/// A page's HTML, as the session sees it.
+async fn page_html(desk: &Desk, path: &str, session: &str) -> String {
+    page(desk, path, session).await.text().await.unwrap()
+}
+
 /// A form sent from our own pages (same origin) with the session's cookie.
 async fn post_form(
     desk: &Desk,
@@ -206,7 +211,7 @@ async fn browser_sessions_start_end_and_refuse_forged_forms(backend: Backend) {
 async fn pages_keep_to_their_reach_and_escape_what_people_typed(backend: Backend) {
     let desk = Desk::new(backend).await;
     let supervisor = sign_in(&desk, &desk.supervisor_email).await;
-    let html = page(&desk, "/", &supervisor).await.text().await.unwrap();
+    let html = page_html(&desk, "/", &supervisor).await;
     // Escaped (askama writes `<` as `&#60;`), never as markup.
     assert!(
         html.contains("&#60;script&#62;alert(1)&#60;/script&#62;")
@@ -231,7 +236,7 @@ async fn pages_keep_to_their_reach_and_escape_what_people_typed(backend: Backend
             .unwrap()
             .starts_with("text/html")
     );
-    let theirs = page(&desk, "/", &outsider).await.text().await.unwrap();
+    let theirs = page_html(&desk, "/", &outsider).await;
     assert!(!theirs.contains("Detention facility records"), "{theirs}");
     // A path the screens do not have is a page too; one outside them stays the API's.
     let res = page(&desk, "/cases/not-a-case", &supervisor).await;
@@ -276,27 +281,10 @@ async fn a_case_says_why_it_cannot_be_accepted_yet(backend: Backend) {
     let id = desk.rfa["id"].as_str().unwrap();
     let token = token_of(&desk.app.login(&desk.supervisor_email, PASSWORD).await);
     let rfa = api_json(&desk, &format!("/api/v1/rfas/{id}"), &token).await;
-    let res = desk
-        .app
-        .client
-        .post(
-            desk.app
-                .url(&format!("/api/v1/rfas/{id}/actions/start_review")),
-        )
-        .bearer_auth(&token)
-        .header("if-match", format!("\"{}\"", rfa["version"]))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    acted(&desk, &token, &rfa, "start_review", json!({})).await;
     // In review, unassigned: the button is not there, and the page says why.
     let supervisor = sign_in(&desk, &desk.supervisor_email).await;
-    let case = page(&desk, &format!("/cases/{id}"), &supervisor)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let case = page_html(&desk, &format!("/cases/{id}"), &supervisor).await;
     assert!(
         !case.contains(&format!("href=\"/cases/{id}/actions/accept\"")),
         "{case}"
@@ -325,11 +313,7 @@ async fn a_case_says_why_it_cannot_be_accepted_yet(backend: Backend) {
             .map(|a| a.iter().any(|x| x == "accept")),
         Some(true)
     );
-    let case = page(&desk, &format!("/cases/{id}"), &supervisor)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let case = page_html(&desk, &format!("/cases/{id}"), &supervisor).await;
     assert!(
         case.contains(&format!("href=\"/cases/{id}/actions/accept\"")),
         "{case}"
@@ -337,55 +321,36 @@ async fn a_case_says_why_it_cannot_be_accepted_yet(backend: Backend) {
     assert!(!case.contains("Accept is not possible yet"), "{case}");
     // A liaison officer, who may not accept at all, is told nothing about it.
     let liaison = sign_in(&desk, &desk.liaison_email).await;
-    let theirs = page(&desk, &format!("/cases/{id}"), &liaison)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let theirs = page_html(&desk, &format!("/cases/{id}"), &liaison).await;
     assert!(!theirs.contains("Accept is not possible yet"), "{theirs}");
 
     // Conduct with no last day, before the mandate: not eligible, and the reason says
     // how the missing day was read. Overridden, the badge says so.
-    let body = json!({"jurisdiction_id": desk.rfa["jurisdiction_id"],
-        "authority_id": desk.rfa["authority_id"],
-        "received_at": "2026-03-02T09:30:00Z", "channel": "email",
-        "subject": "Conduct from 2005", "description": "No last day given.",
-        "requester": {"name": "Dr. B"}, "assistance_types": ["information_and_evidence"],
-        "proceeding_type": "prosecution", "crimes": ["torture"],
-        "conduct": {"country_code": "SY", "from": "2005-01-01"},
-        "priority": "routine", "confidentiality": "confidential", "tags": []});
-    let res = desk.app.post("/api/v1/rfas", Some(&token), &body).await;
-    assert_eq!(res.status(), 201);
-    let old: serde_json::Value = res.json().await.unwrap();
+    let old = logged(
+        &desk,
+        &token,
+        "Conduct from 2005",
+        "2026-03-02",
+        json!({"country_code": "SY", "from": "2005-01-01"}),
+    )
+    .await;
     let old_id = old["id"].as_str().unwrap();
-    let case = page(&desk, &format!("/cases/{old_id}"), &supervisor)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let case = page_html(&desk, &format!("/cases/{old_id}"), &supervisor).await;
     assert!(case.contains(">Not eligible</span>"), "{case}");
     assert!(
         case.contains("was on 2005-01-01 (no last day was given)"),
         "{case}"
     );
-    let res = desk
-        .app
-        .client
-        .post(desk.app.url(&format!(
-            "/api/v1/rfas/{old_id}/actions/override_eligibility"
-        )))
-        .bearer_auth(&token)
-        .header("if-match", format!("\"{}\"", old["version"]))
-        .json(&json!({"justification": "The conduct continued after 2011, as the letter says."}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let case = page(&desk, &format!("/cases/{old_id}"), &supervisor)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let justification = "The conduct continued after 2011, as the letter says.";
+    acted(
+        &desk,
+        &token,
+        &old,
+        "override_eligibility",
+        json!({"justification": justification}),
+    )
+    .await;
+    let case = page_html(&desk, &format!("/cases/{old_id}"), &supervisor).await;
     assert!(case.contains(">Not eligible, overridden</span>"), "{case}");
 }
 
@@ -393,17 +358,56 @@ async fn a_case_says_why_it_cannot_be_accepted_yet(backend: Backend) {
 async fn assigned_through_the_api(desk: &Desk, token: &str, id: &str) -> serde_json::Value {
     let supervisor_id = person_id(desk, token, "Samira Haddad").await;
     let rfa = api_json(desk, &format!("/api/v1/rfas/{id}"), token).await;
+    acted(
+        desk,
+        token,
+        &rfa,
+        "assign",
+        json!({"assignee_id": supervisor_id}),
+    )
+    .await
+}
+
+/// Takes `action` on `rfa` (its view as last read) through the API; returns the new view.
+async fn acted(
+    desk: &Desk,
+    token: &str,
+    rfa: &serde_json::Value,
+    action: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let id = rfa["id"].as_str().unwrap();
     let res = desk
         .app
         .client
-        .post(desk.app.url(&format!("/api/v1/rfas/{id}/actions/assign")))
+        .post(desk.app.url(&format!("/api/v1/rfas/{id}/actions/{action}")))
         .bearer_auth(token)
         .header("if-match", format!("\"{}\"", rfa["version"]))
-        .json(&json!({"assignee_id": supervisor_id}))
+        .json(&body)
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), 200, "{action}");
+    res.json().await.unwrap()
+}
+
+/// Logs a request in the desk's jurisdiction through the API; returns its view.
+async fn logged(
+    desk: &Desk,
+    token: &str,
+    subject: &str,
+    received_on: &str,
+    conduct: serde_json::Value,
+) -> serde_json::Value {
+    let intake = json!({"jurisdiction_id": desk.rfa["jurisdiction_id"],
+        "authority_id": desk.rfa["authority_id"],
+        "received_at": format!("{received_on}T09:30:00Z"), "channel": "email",
+        "subject": subject, "description": "d", "requester": {"name": "R"},
+        "assistance_types": ["information_and_evidence"], "proceeding_type": "prosecution",
+        "crimes": ["torture"], "conduct": conduct,
+        "priority": "routine", "confidentiality": "confidential", "tags": []});
+    let res = desk.app.post("/api/v1/rfas", Some(token), &intake).await;
+    assert_eq!(res.status(), 201, "{subject}");
     res.json().await.unwrap()
 }
 
@@ -476,20 +480,19 @@ async fn a_stale_form_says_the_case_changed_and_keeps_the_text(backend: Backend)
     );
 }
 
+/// The intake form of the desk's jurisdiction, opened: its CSRF and one-time intake tokens.
+async fn opened_intake_form(desk: &Desk, session: &str) -> (String, String) {
+    let jurisdiction = desk.rfa["jurisdiction_id"].as_str().unwrap();
+    let path = format!("/cases/new?jurisdiction={jurisdiction}");
+    let html = page_html(desk, &path, session).await;
+    (hidden(&html, "csrf"), hidden(&html, "intake_token"))
+}
+
 async fn an_empty_intake_form_names_every_missing_field_at_once(backend: Backend) {
     let desk = Desk::new(backend).await;
     let session = sign_in(&desk, &desk.liaison_email).await;
     let jurisdiction = desk.rfa["jurisdiction_id"].as_str().unwrap();
-    let html = page(
-        &desk,
-        &format!("/cases/new?jurisdiction={jurisdiction}"),
-        &session,
-    )
-    .await
-    .text()
-    .await
-    .unwrap();
-    let (csrf, token) = (hidden(&html, "csrf"), hidden(&html, "intake_token"));
+    let (csrf, token) = opened_intake_form(&desk, &session).await;
     let fields = vec![
         ("csrf", csrf),
         ("jurisdiction_id", jurisdiction.to_string()),
@@ -544,16 +547,7 @@ async fn one_intake_form_sent_twice_logs_one_request(backend: Backend) {
     let desk = Desk::new(backend).await;
     let session = sign_in(&desk, &desk.liaison_email).await;
     let jurisdiction = desk.rfa["jurisdiction_id"].as_str().unwrap();
-    let html = page(
-        &desk,
-        &format!("/cases/new?jurisdiction={jurisdiction}"),
-        &session,
-    )
-    .await
-    .text()
-    .await
-    .unwrap();
-    let (csrf, token) = (hidden(&html, "csrf"), hidden(&html, "intake_token"));
+    let (csrf, token) = opened_intake_form(&desk, &session).await;
     let fields = vec![
         ("csrf", csrf),
         ("jurisdiction_id", jurisdiction.to_string()),
@@ -688,11 +682,7 @@ async fn a_generated_password_must_be_changed_before_anything_else(backend: Back
     .await;
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()[LOCATION], "/account/password?done=1");
-    let done = page(&desk, "/account/password?done=1", &session)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let done = page_html(&desk, "/account/password?done=1", &session).await;
     assert!(done.contains("Your password was changed"), "{done}");
     // The same session goes on to the cases; the old password no longer signs in.
     assert_eq!(page(&desk, "/", &session).await.status(), 200);
@@ -726,11 +716,7 @@ async fn bulk_triage_previews_then_changes_and_reports_each_case(backend: Backen
     let session = sign_in(&desk, &desk.supervisor_email).await;
     let token = token_of(&desk.app.login(&desk.supervisor_email, PASSWORD).await);
     let lukas = person_id(&desk, &token, "Lukas Brandt").await;
-    let list = page(&desk, "/?tab=open", &session)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let list = page_html(&desk, "/?tab=open", &session).await;
     assert!(list.contains("Preview the change"), "{list}");
     assert!(list.contains("Assign to Lukas Brandt"), "{list}");
     let csrf = hidden(&list, "csrf");
@@ -790,7 +776,7 @@ async fn bulk_triage_previews_then_changes_and_reports_each_case(backend: Backen
     assert_eq!(res.status(), 303);
     let to = res.headers()[LOCATION].to_str().unwrap().to_string();
     assert!(to.starts_with("/?tab=open&bulk="), "{to}");
-    let list = page(&desk, &to, &session).await.text().await.unwrap();
+    let list = page_html(&desk, &to, &session).await;
     assert!(
         list.contains("Assign to Lukas Brandt: 2 of 3 cases changed"),
         "{list}"
@@ -806,7 +792,7 @@ async fn bulk_triage_previews_then_changes_and_reports_each_case(backend: Backen
     }
     // A liaison officer has no bulk triage: no form, and the route refuses.
     let liaison = sign_in(&desk, &desk.liaison_email).await;
-    let list = page(&desk, "/", &liaison).await.text().await.unwrap();
+    let list = page_html(&desk, "/", &liaison).await;
     assert!(!list.contains("Preview the change"), "{list}");
     let csrf = hidden(&list, "csrf");
     let res = post_form(&desk, "/cases/bulk", &liaison, &chosen(&csrf)).await;
@@ -816,41 +802,18 @@ async fn bulk_triage_previews_then_changes_and_reports_each_case(backend: Backen
 async fn the_closed_tab_reads_newest_first_without_bulk_triage(backend: Backend) {
     let desk = Desk::new(backend).await;
     let token = token_of(&desk.app.login(&desk.supervisor_email, PASSWORD).await);
-    let body = &desk.rfa;
     for (subject, day) in [
         ("Older closed case", "2026-01-05"),
         ("Newer closed case", "2026-02-10"),
     ] {
-        let intake = json!({"jurisdiction_id": body["jurisdiction_id"], "authority_id": body["authority_id"],
-            "received_at": format!("{day}T09:30:00Z"), "channel": "email", "subject": subject,
-            "description": "d", "requester": {"name": "R"},
-            "assistance_types": ["information_and_evidence"], "proceeding_type": "prosecution",
-            "crimes": ["torture"], "conduct": {"country_code": "SY", "from": "2012-01-01"},
-            "priority": "routine", "confidentiality": "confidential", "tags": []});
-        let res = desk.app.post("/api/v1/rfas", Some(&token), &intake).await;
-        assert_eq!(res.status(), 201);
-        let rfa: serde_json::Value = res.json().await.unwrap();
-        let res = desk
-            .app
-            .client
-            .post(desk.app.url(&format!(
-                "/api/v1/rfas/{}/actions/decline",
-                rfa["id"].as_str().unwrap()
-            )))
-            .bearer_auth(&token)
-            .header("if-match", format!("\"{}\"", rfa["version"]))
-            .json(&json!({"outcome": "declined_other", "reason": "Outside what we can help with."}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200, "decline {subject}");
+        let conduct = json!({"country_code": "SY", "from": "2012-01-01"});
+        let rfa = logged(&desk, &token, subject, day, conduct).await;
+        let reason = "Outside what we can help with.";
+        let body = json!({"outcome": "declined_other", "reason": reason});
+        acted(&desk, &token, &rfa, "decline", body).await;
     }
     let session = sign_in(&desk, &desk.supervisor_email).await;
-    let closed = page(&desk, "/?tab=closed", &session)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let closed = page_html(&desk, "/?tab=closed", &session).await;
     let (newer, older) = (
         closed.find("Newer closed case").expect("the newer case"),
         closed.find("Older closed case").expect("the older case"),
@@ -859,33 +822,22 @@ async fn the_closed_tab_reads_newest_first_without_bulk_triage(backend: Backend)
     assert!(closed.contains("aria-sort=\"descending\""), "{closed}");
     assert!(!closed.contains("action=\"/cases/bulk\""), "{closed}");
     // The open tab keeps bulk triage and its order by due date, soonest first.
-    let open = page(&desk, "/?tab=open", &session)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let open = page_html(&desk, "/?tab=open", &session).await;
     assert!(open.contains("action=\"/cases/bulk\""), "{open}");
     assert!(open.contains("aria-sort=\"ascending\""), "{open}");
     // Asked for, the old order still comes.
-    let asked = page(&desk, "/?tab=closed&sort=received&order=asc", &session)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let asked = page_html(&desk, "/?tab=closed&sort=received&order=asc", &session).await;
     assert!(
         asked.find("Older closed case") < asked.find("Newer closed case"),
         "{asked}"
     );
     // Received dates the wrong way round match nothing, and the page says why.
-    let reversed = page(
+    let reversed = page_html(
         &desk,
         "/?tab=closed&from=2026-02-01&to=2026-01-01",
         &session,
     )
-    .await
-    .text()
-    .await
-    .unwrap();
+    .await;
     assert!(
         reversed.contains("The last day of receipt is before the first"),
         "{reversed}"
@@ -909,11 +861,7 @@ async fn the_list_counts_pages_back_and_downloads_for_supervisors(backend: Backe
         assert_eq!(res.status(), 201);
     }
     let session = sign_in(&desk, &desk.supervisor_email).await;
-    let first = page(&desk, "/?tab=open", &session)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let first = page_html(&desk, "/?tab=open", &session).await;
     assert!(first.contains("112 cases"), "{first}");
     assert!(!first.contains("Previous page"));
     let next = |html: &str, rel: &str| {
@@ -925,60 +873,38 @@ async fn the_list_counts_pages_back_and_downloads_for_supervisors(backend: Backe
         html[start..end].replace("&amp;", "&").replace("&#38;", "&")
     };
     let second_href = next(&first, "next");
-    let second = page(&desk, &second_href, &session)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let second = page_html(&desk, &second_href, &session).await;
     let third_href = next(&second, "next");
-    let third = page(&desk, &third_href, &session)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let third = page_html(&desk, &third_href, &session).await;
     assert!(!third.contains("rel=\"next\""), "the last page");
     // Previous goes back page by page to the same pages.
     let back = next(&third, "prev");
     assert_eq!(back, second_href);
     let back = next(&second, "prev");
     assert_eq!(
-        page(&desk, &back, &session)
+        page_html(&desk, &back, &session)
             .await
-            .text()
-            .await
-            .unwrap()
             .matches("<tr>")
             .count(),
         first.matches("<tr>").count()
     );
     // Filters by tag and by received dates, as chips.
-    let tagged = page(
+    let tagged = page_html(
         &desk,
         "/?tab=open&tag=batch&from=2026-03-04&to=2026-03-05",
         &session,
     )
-    .await
-    .text()
-    .await
-    .unwrap();
+    .await;
     assert!(tagged.contains("110 cases"), "{tagged}");
     assert!(tagged.contains("Tag: batch"), "{tagged}");
-    let wrong = page(&desk, "/?tab=open&from=yesterday", &session)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let wrong = page_html(&desk, "/?tab=open&from=yesterday", &session).await;
     assert!(
         wrong.contains("The first day of receipt is not a date"),
         "{wrong}"
     );
     assert!(wrong.contains("112 cases"), "{wrong}");
     // A search of nothing but punctuation is left out, and the page says so.
-    let blank = page(&desk, "/?tab=open&q=%25%25+--", &session)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let blank = page_html(&desk, "/?tab=open&q=%25%25+--", &session).await;
     assert!(
         blank.contains("The text has no letters or digits to search for"),
         "{blank}"
@@ -1013,14 +939,7 @@ async fn the_list_counts_pages_back_and_downloads_for_supervisors(backend: Backe
     );
     // Liaison officers do not download lists.
     let liaison = sign_in(&desk, &desk.liaison_email).await;
-    assert!(
-        !page(&desk, "/", &liaison)
-            .await
-            .text()
-            .await
-            .unwrap()
-            .contains("list.csv")
-    );
+    assert!(!page_html(&desk, "/", &liaison).await.contains("list.csv"));
     assert_eq!(page(&desk, "/cases/list.csv", &liaison).await.status(), 403);
 }
 
@@ -1200,11 +1119,7 @@ async fn every_screen_answers_each_role_as_the_policy_says(backend: Backend) {
         }
     }
     for (who, session) in sessions.iter().enumerate().skip(1) {
-        let html = page(&desk, "/account/password", session)
-            .await
-            .text()
-            .await
-            .unwrap();
+        let html = page_html(&desk, "/account/password", session).await;
         let csrf = hidden(&html, "csrf");
         let posts: Vec<(String, Form, [u16; 6])> = vec![
             (
@@ -1309,11 +1224,7 @@ async fn intake_corrections_until_acceptance_record_what_changed(backend: Backen
     let token = token_of(&desk.app.login(&desk.supervisor_email, PASSWORD).await);
     let id = desk.rfa["id"].as_str().unwrap();
     let liaison = sign_in(&desk, &desk.liaison_email).await;
-    let case = page(&desk, &format!("/cases/{id}"), &liaison)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let case = page_html(&desk, &format!("/cases/{id}"), &liaison).await;
     assert!(case.contains("Correct the intake details"), "{case}");
     assert!(
         case.contains(&format!("href=\"/cases/{id}/intake#description\"")),
@@ -1356,11 +1267,7 @@ async fn intake_corrections_until_acceptance_record_what_changed(backend: Backen
         res.headers()[LOCATION],
         format!("/cases/{id}?done=edit_intake").as_str()
     );
-    let case = page(&desk, &format!("/cases/{id}?done=edit_intake"), &liaison)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let case = page_html(&desk, &format!("/cases/{id}?done=edit_intake"), &liaison).await;
     assert!(case.contains("The intake details are corrected."), "{case}");
     let events = api_json(&desk, &format!("/api/v1/rfas/{id}/events"), &token).await;
     let edit = events["items"]
@@ -1401,11 +1308,7 @@ async fn intake_corrections_until_acceptance_record_what_changed(backend: Backen
     // Once accepted, the intake stays as it is.
     let rfa = accepted_through_the_api(&desk, &token, id).await;
     assert_eq!(rfa["intake_editable"], false);
-    let case = page(&desk, &format!("/cases/{id}"), &liaison)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let case = page_html(&desk, &format!("/cases/{id}"), &liaison).await;
     assert!(!case.contains("Correct the intake details"), "{case}");
     assert_eq!(
         page(&desk, &format!("/cases/{id}/intake"), &liaison)
@@ -1419,11 +1322,7 @@ async fn documents_are_added_downloaded_and_withdrawn_on_the_case_page(backend: 
     let desk = Desk::new(backend).await;
     let id = desk.rfa["id"].as_str().unwrap();
     let liaison = sign_in(&desk, &desk.liaison_email).await;
-    let case = page(&desk, &format!("/cases/{id}"), &liaison)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let case = page_html(&desk, &format!("/cases/{id}"), &liaison).await;
     assert!(case.contains("No documents yet."), "{case}");
     assert!(
         case.contains(&format!("href=\"/cases/{id}/documents/new\"")),
@@ -1484,11 +1383,7 @@ async fn documents_are_added_downloaded_and_withdrawn_on_the_case_page(backend: 
         res.headers()[LOCATION],
         format!("/cases/{id}?done=add_document").as_str()
     );
-    let case = page(&desk, &format!("/cases/{id}?done=add_document"), &liaison)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let case = page_html(&desk, &format!("/cases/{id}?done=add_document"), &liaison).await;
     assert!(case.contains("The document is added."), "{case}");
     assert!(case.contains("Zeugenliste.pdf"), "{case}");
     let marker = format!("href=\"/cases/{id}/documents/");
@@ -1512,15 +1407,12 @@ async fn documents_are_added_downloaded_and_withdrawn_on_the_case_page(backend: 
     let token = token_of(&desk.app.login(&desk.supervisor_email, PASSWORD).await);
     let rfa = accepted_through_the_api(&desk, &token, id).await;
     let doc_id = href.rsplit('/').next().unwrap().to_string();
-    let form = page(
+    let form = page_html(
         &desk,
         &format!("/cases/{id}/actions/record_response"),
         &liaison,
     )
-    .await
-    .text()
-    .await
-    .unwrap();
+    .await;
     assert!(form.contains("Documents sent (optional)"), "{form}");
     assert!(form.contains(&format!("value=\"{doc_id}\"")), "{form}");
     let res = post_form(
@@ -1538,11 +1430,7 @@ async fn documents_are_added_downloaded_and_withdrawn_on_the_case_page(backend: 
     )
     .await;
     assert_eq!(res.status(), 303);
-    let case = page(&desk, &format!("/cases/{id}"), &liaison)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let case = page_html(&desk, &format!("/cases/{id}"), &liaison).await;
     assert!(case.contains("Sent: Zeugenliste.pdf."), "{case}");
     // Another jurisdiction's officer: nothing.
     let outsider = sign_in(&desk, &desk.outsider_email).await;
@@ -1574,15 +1462,12 @@ async fn documents_are_added_downloaded_and_withdrawn_on_the_case_page(backend: 
     )
     .await;
     assert_eq!(res.status(), 303);
-    let case = page(
+    let case = page_html(
         &desk,
         &format!("/cases/{id}?done=withdraw_document"),
         &supervisor,
     )
-    .await
-    .text()
-    .await
-    .unwrap();
+    .await;
     assert!(case.contains("The document is withdrawn."), "{case}");
     assert!(case.contains("No documents yet."), "{case}");
     assert!(
@@ -1601,18 +1486,7 @@ async fn accepted_through_the_api(desk: &Desk, token: &str, id: &str) -> serde_j
         ("assign", json!({"assignee_id": supervisor_id})),
         ("accept", json!({})),
     ] {
-        let res = desk
-            .app
-            .client
-            .post(desk.app.url(&format!("/api/v1/rfas/{id}/actions/{action}")))
-            .bearer_auth(token)
-            .header("if-match", format!("\"{}\"", rfa["version"]))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200, "{action}");
-        rfa = res.json().await.unwrap();
+        rfa = acted(desk, token, &rfa, action, body).await;
     }
     rfa
 }

@@ -342,6 +342,12 @@ async fn a_caseworker_signs_in_reads_the_queue_and_a_case(backend: Backend) {
             .await;
         b.wait_for(".banner.success").await;
         assert!(b.text(".banner").await.contains(banner), "{action}");
+        if action == "start_review" {
+            // In review and nobody's yet: the page says why Accept is not among the buttons.
+            let note = b.text("#accept-note").await;
+            assert!(note.contains("assign it to someone first"), "{note}");
+            b.check("case-in-review").await;
+        }
     }
     let page = b.text("main").await;
     assert!(page.contains("Closed"), "{page}");

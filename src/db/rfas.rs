@@ -597,13 +597,114 @@ fn read_page<'a, ST: 'static, R: QueueKeys>(
 where
     rfas::BoxedQuery<'a, Backend, ST>: diesel::query_dsl::LoadQuery<'a, DbConnection, R>,
 {
-    let searching = Searching::of(conn, f)?;
     let mut read = Vec::new();
+    if let Some(words) = driving_words(conn, f, sort)? {
+        let searching = Searching {
+            backend: conn.backend(),
+            plan: super::search::Plan::Postings,
+        };
+        for &part in parts(f, sort) {
+            let page = (descending, after, limit);
+            read.push(in_rounds(conn, &select, f, searching, &words, page, part)?);
+        }
+        return Ok(merged(read, descending, limit, f.today));
+    }
+    let searching = Searching::of(conn, f)?;
     for &part in parts(f, sort) {
         let q = narrowed(select(), f, searching, (sort, descending, after), part).limit(limit);
         read.push(q.load(conn)?);
     }
     Ok(merged(read, descending, limit, f.today))
+}
+
+/// A search of the open queue by due date is read through `rfa_open_words` (`Plan::Postings`)
+/// by the words that begin with its rarest word: these, or `None` when the page is another
+/// kind (another order, or closed requests wanted) or every word of the search begins too
+/// many words (`db::search::MAX_EXPANSIONS`; a short prefix of common words, which a walk of
+/// the queue finds soon enough). An empty list: no open request holds one of the words.
+fn driving_words(
+    conn: &mut DbConnection,
+    f: &QueueFilter,
+    sort: SortKey,
+) -> QueryResult<Option<Vec<String>>> {
+    /// Rows counted per word, at most, to compare words.
+    const COUNTED: i64 = 10_000;
+    let Some(query) = &f.text else {
+        return Ok(None);
+    };
+    if sort != SortKey::DueOn || f.states.is_empty() || f.states.iter().any(|s| s == "closed") {
+        return Ok(None);
+    }
+    // The longest words first, as likelier to be rare: each count stops at the best so far.
+    let mut words: Vec<&String> = query.words().iter().collect();
+    words.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
+    let mut best: Option<(i64, Vec<String>)> = None;
+    for word in words {
+        let Some(expansions) = super::search::open_words_beginning(conn, word)? else {
+            continue;
+        };
+        if expansions.is_empty() || query.words().len() == 1 {
+            return Ok(Some(expansions));
+        }
+        let cap = best.as_ref().map_or(COUNTED, |(n, _)| *n);
+        let n = super::search::open_rows_of(conn, &expansions, cap)?;
+        if best.as_ref().is_none_or(|(b, _)| n < *b) {
+            best = Some((n, expansions));
+        }
+    }
+    Ok(best.map(|(_, words)| words))
+}
+
+/// One part of a search page read in rounds: the next requests holding one of `words`, in
+/// due order, from `rfa_open_words`; those of them that pass the page's filters and the
+/// whole search, from `rfas`. Each round reads four times as many as the last (up to a
+/// bound), until the page is full or no request is left, so a filter that passes few costs
+/// rounds, not a walk of the queue.
+fn in_rounds<'a, ST: 'static, R>(
+    conn: &mut DbConnection,
+    select: &impl Fn() -> rfas::BoxedQuery<'a, Backend, ST>,
+    f: &QueueFilter,
+    searching: Searching,
+    words: &[String],
+    (descending, after, limit): (bool, Option<&After>, i64),
+    part: Part,
+) -> QueryResult<Vec<R>>
+where
+    rfas::BoxedQuery<'a, Backend, ST>: diesel::query_dsl::LoadQuery<'a, DbConnection, R>,
+{
+    const FIRST: i64 = 64;
+    const LARGEST: i64 = 4_096;
+    if words.is_empty() {
+        return Ok(Vec::new());
+    }
+    let paused = part == Part::Paused;
+    let mut from = match after {
+        Some(After::Date(due, id)) if paused => Some((key_of_due(*due, f.today), id.clone())),
+        Some(After::Date(due, id)) => Some((*due, id.clone())),
+        _ => None,
+    };
+    let mut round = (limit * 4).clamp(FIRST, LARGEST);
+    let mut rows: Vec<R> = Vec::new();
+    loop {
+        let postings =
+            super::search::in_due_order(conn, words, paused, from.as_ref(), descending, round)?;
+        let mut ids: Vec<String> = postings.iter().map(|(_, id)| id.clone()).collect();
+        ids.dedup();
+        if ids.is_empty() {
+            break;
+        }
+        let wanted = limit - rows.len() as i64;
+        let q = narrowed(select(), f, searching, (SortKey::DueOn, descending, after), part)
+            .filter(rfas::id.eq_any(ids))
+            .limit(wanted);
+        rows.extend(q.load::<R>(conn)?);
+        if rows.len() as i64 >= limit || (postings.len() as i64) < round {
+            break;
+        }
+        from = postings.last().cloned();
+        round = (round * 4).min(LARGEST);
+    }
+    Ok(rows)
 }
 
 /// How many requests match the filters, counting no further than `cap` (a list says "more
@@ -755,7 +856,10 @@ fn matching<'a, ST: 'static, GB: 'static>(
     // (1 ms against 78 ms for one match among 150,000 open requests).
     let listed = f.text.is_some()
         && searching.backend == super::Backend::Sqlite
-        && searching.plan == super::search::Plan::Index;
+        && matches!(
+            searching.plan,
+            super::search::Plan::Index | super::search::Plan::Postings
+        );
     match (f.states.as_slice(), listed) {
         ([], _) => {}
         (states, true) => {

@@ -254,6 +254,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// One row per word of each open request, at its place in the queue's due order
+    /// (`db::search::in_due_order`); triggers keep it in step with `rfa_search` and `rfas`.
+    rfa_open_words (word, paused, due_key, rfa_id) {
+        word -> Text,
+        paused -> Bool,
+        due_key -> Date,
+        rfa_id -> Text,
+    }
+}
+
+diesel::table! {
     rfa_assurances (id) {
         id -> Text,
         rfa_id -> Text,
@@ -326,6 +337,7 @@ diesel::joinable!(rfa_events -> rfas (rfa_id));
 diesel::allow_tables_to_appear_in_same_query!(
     rfas,
     rfa_tags,
+    rfa_open_words,
     rfa_search,
     rfa_assurances,
     rfa_events

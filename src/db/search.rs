@@ -74,6 +74,11 @@ pub fn notes_of(conn: &mut DbConnection, rfa_id: &str) -> QueryResult<Vec<String
 pub enum Plan {
     Index,
     Probe,
+    /// The open queue by due date: the requests holding the search's rarest word are read
+    /// in due order from `rfa_open_words` (`in_due_order`), a round at a time, and each is
+    /// checked by its stored words as `Probe` does (`db::rfas`). Chosen by the queue, not
+    /// by [`plan`].
+    Postings,
 }
 
 /// Up to this many matches in the whole register, the index lists them (measured at
@@ -126,12 +131,20 @@ pub fn matches(backend: Backend, plan: Plan, query: &Query) -> Matches {
         // Each request the queue walks, in its order, has its stored words checked: every
         // word of the search begins one of them. (FTS5 matching one row by row id re-reads
         // the whole doclist: 4 s for a page where this takes 8 ms.)
-        (Backend::Sqlite, Plan::Probe) => diesel::dsl::sql::<Bool>(
+        (Backend::Sqlite, Plan::Probe | Plan::Postings) => diesel::dsl::sql::<Bool>(
             "EXISTS (SELECT 1 FROM rfa_search s WHERE s.rfa_id = \"rfas\".\"id\" \
              AND NOT EXISTS (SELECT 1 FROM json_each(",
         )
         .bind::<Text, _>(query.json())
         .sql(") w WHERE instr(' ' || s.body, ' ' || w.value) = 0))"),
+        // The same check of each request's stored words, for the few requests a round of
+        // `in_due_order` names (the GIN index would list every match first).
+        (Backend::Postgres, Plan::Postings) => diesel::dsl::sql::<Bool>(
+            "EXISTS (SELECT 1 FROM rfa_search s WHERE s.rfa_id = \"rfas\".\"id\" \
+             AND NOT EXISTS (SELECT 1 FROM json_array_elements_text(CAST(",
+        )
+        .bind::<Text, _>(query.json())
+        .sql(" AS json)) w(value) WHERE position(' ' || w.value IN ' ' || s.body) = 0))"),
         (Backend::Postgres, _) => diesel::dsl::sql::<Bool>(
             "\"rfas\".\"id\" IN (SELECT s.rfa_id FROM rfa_search s \
              WHERE s.terms @@ CAST(",
@@ -139,4 +152,157 @@ pub fn matches(backend: Backend, plan: Plan, query: &Query) -> Matches {
         .bind::<Text, _>(query.tsquery())
         .sql(" AS tsquery))"),
     }
+}
+
+/// A value bound into one of the statements below, whose text (and number of binds) depends
+/// on how many words a prefix expands to.
+enum Bind {
+    Text(String),
+    Date(chrono::NaiveDate),
+    Bool(bool),
+    Int(i64),
+}
+
+/// Runs `sql`, written with numbered placeholders `{n}` (SQLite `?n`, PostgreSQL `$n`), with
+/// `binds` in order.
+fn load_by_name<T>(conn: &mut DbConnection, sql: &str, binds: Vec<Bind>) -> QueryResult<Vec<T>>
+where
+    T: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
+{
+    fn numbered(sql: &str, mark: char) -> String {
+        sql.replace('{', &mark.to_string()).replace('}', "")
+    }
+    macro_rules! run {
+        ($c:expr, $db:ty, $mark:expr) => {{
+            let text = numbered(sql, $mark);
+            let mut q = diesel::sql_query(text).into_boxed::<$db>();
+            for b in binds {
+                q = match b {
+                    Bind::Text(v) => q.bind::<Text, _>(v),
+                    Bind::Date(v) => q.bind::<diesel::sql_types::Date, _>(v),
+                    Bind::Bool(v) => q.bind::<Bool, _>(v),
+                    Bind::Int(v) => q.bind::<diesel::sql_types::BigInt, _>(v),
+                };
+            }
+            q.load($c)
+        }};
+    }
+    match conn {
+        DbConnection::Sqlite(c) => run!(c, diesel::sqlite::Sqlite, '?'),
+        DbConnection::Postgresql(c) => run!(c, diesel::pg::Pg, '$'),
+    }
+}
+
+/// A prefix is followed in the index by at most this many words for the open queue to be
+/// searched in due order through them; a shorter, commoner prefix is searched as before.
+pub const MAX_EXPANSIONS: usize = 32;
+
+/// The words of open requests that begin with `prefix`, in byte order; `None` when there are
+/// more than [`MAX_EXPANSIONS`]. Each word is one seek of the key (a loose index scan), so a
+/// prefix of a very common word costs no more than a rare one.
+pub fn open_words_beginning(
+    conn: &mut DbConnection,
+    prefix: &str,
+) -> QueryResult<Option<Vec<String>>> {
+    #[derive(QueryableByName)]
+    struct Word {
+        #[diesel(sql_type = Text)]
+        w: String,
+    }
+    // Past every word that begins with the prefix: U+10FFFF is the last code point and no
+    // letter or digit, and both backends compare the words byte by byte.
+    let end = format!("{prefix}\u{10FFFF}");
+    let found: Vec<Word> = load_by_name(
+        conn,
+        // The count `n` ends the walk on both backends (SQLite would otherwise finish the
+        // recursion before an outer LIMIT applies).
+        "WITH RECURSIVE t(w, n) AS ( \
+           SELECT (SELECT word FROM rfa_open_words WHERE word >= {1} AND word < {2} \
+                   ORDER BY word LIMIT 1), 1 \
+           UNION ALL \
+           SELECT (SELECT word FROM rfa_open_words WHERE word > t.w AND word < {2} \
+                   ORDER BY word LIMIT 1), t.n + 1 \
+           FROM t WHERE t.w IS NOT NULL AND t.n < {3} \
+         ) SELECT w FROM t WHERE w IS NOT NULL",
+        vec![
+            Bind::Text(prefix.to_string()),
+            Bind::Text(end),
+            Bind::Int(MAX_EXPANSIONS as i64 + 1),
+        ],
+    )?;
+    Ok((found.len() <= MAX_EXPANSIONS).then(|| found.into_iter().map(|w| w.w).collect()))
+}
+
+/// How many rows of open requests hold one of `words`, counting no further than `cap`.
+pub fn open_rows_of(conn: &mut DbConnection, words: &[String], cap: i64) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let marks: Vec<String> = (1..=words.len()).map(|i| format!("{{{i}}}")).collect();
+    let sql = format!(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM rfa_open_words WHERE word IN ({}) \
+         LIMIT {{{}}}) t",
+        marks.join(", "),
+        words.len() + 1
+    );
+    let mut binds: Vec<Bind> = words.iter().cloned().map(Bind::Text).collect();
+    binds.push(Bind::Int(cap));
+    let counted: Vec<Count> = load_by_name(conn, &sql, binds)?;
+    Ok(counted.first().map_or(0, |c| c.n))
+}
+
+/// The next `n` open requests holding one of `words`, among the paused ones or the others, in
+/// the queue's due order (due key, then id), after `from`; each as (due key, id), a request
+/// once per word it holds. One ordered range of the key per word, merged by the database
+/// (SQLite's compound merge, PostgreSQL's Merge Append), so only the rows returned are read.
+pub fn in_due_order(
+    conn: &mut DbConnection,
+    words: &[String],
+    paused: bool,
+    from: Option<&(chrono::NaiveDate, String)>,
+    descending: bool,
+    n: i64,
+) -> QueryResult<Vec<(chrono::NaiveDate, String)>> {
+    #[derive(QueryableByName)]
+    struct Posting {
+        #[diesel(sql_type = diesel::sql_types::Date)]
+        due_key: chrono::NaiveDate,
+        #[diesel(sql_type = Text)]
+        rfa_id: String,
+    }
+    let mut binds = vec![Bind::Bool(paused)];
+    let after = match from {
+        Some((key, id)) => {
+            binds.push(Bind::Date(*key));
+            binds.push(Bind::Text(id.clone()));
+            if descending {
+                " AND (due_key, rfa_id) < ({2}, {3})"
+            } else {
+                " AND (due_key, rfa_id) > ({2}, {3})"
+            }
+        }
+        None => "",
+    };
+    let arms: Vec<String> = words
+        .iter()
+        .map(|w| {
+            binds.push(Bind::Text(w.clone()));
+            format!(
+                "SELECT due_key, rfa_id FROM rfa_open_words \
+                 WHERE word = {{{}}} AND paused = {{1}}{after}",
+                binds.len()
+            )
+        })
+        .collect();
+    binds.push(Bind::Int(n));
+    let direction = if descending { "DESC" } else { "ASC" };
+    let sql = format!(
+        "{} ORDER BY 1 {direction}, 2 {direction} LIMIT {{{}}}",
+        arms.join(" UNION ALL "),
+        binds.len()
+    );
+    let rows: Vec<Posting> = load_by_name(conn, &sql, binds)?;
+    Ok(rows.into_iter().map(|p| (p.due_key, p.rfa_id)).collect())
 }

@@ -18,6 +18,7 @@ both_backends!(
     every_script_is_found_by_its_words_whatever_the_case_and_accents,
     the_filters_sort_and_pages_apply_to_a_search,
     requests_stored_before_search_are_indexed_at_start,
+    a_search_of_the_open_queue_by_due_date_finds_what_the_queue_holds,
 );
 
 /// (subject, requester's name, national case reference, priority, day of receipt)
@@ -335,4 +336,183 @@ async fn requests_stored_before_search_are_indexed_at_start(backend: Backend) {
     assert_eq!(found(&w, &q("zeugin")).await, subjects(&[6]));
     assert_eq!(found(&w, &q("احمد")).await, subjects(&[3]));
     assert_eq!(fill().await.expect("filled"), 0);
+}
+
+/// Words no field of the default intake holds, each in several requests; some begin others.
+const QUEUE_WORDS: &[&str] = &[
+    "Kestrel",
+    "Kestrelwood",
+    "Keshet",
+    "Marlin",
+    "Überzug",
+    "مرلين",
+    "Кестрел",
+];
+
+/// Every page of a queue query, through the cursor, as (id, subject, reference).
+async fn every_page(w: &World, query: &str) -> Vec<(String, String, String)> {
+    let mut rows = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let mut path = format!("/api/v1/rfas?{query}");
+        if let Some(c) = &next {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let res = w.app.get(&path, Some(&w.supervisor)).await;
+        let status = res.status();
+        let page: Value = res.json().await.unwrap();
+        assert_eq!(status, 200, "{path}: {page}");
+        for r in page["items"].as_array().unwrap() {
+            let text = |k: &str| r[k].as_str().unwrap().to_string();
+            rows.push((text("id"), text("subject"), text("reference")));
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => next = Some(c.to_string()),
+            None => return rows,
+        }
+    }
+}
+
+/// The open queue by due date, searched: read through the open requests' words in due order
+/// (`db::search::in_due_order`), in rounds when the filters pass few. Each answer is checked
+/// against the queue itself without a search, filtered here by the words of each request;
+/// and the words table against what the triggers must have made of the requests.
+async fn a_search_of_the_open_queue_by_due_date_finds_what_the_queue_holds(backend: Backend) {
+    use rfa_tracker::domain::search::{document, words};
+    let w = World::new(backend).await;
+    let mut made = Vec::new();
+    let n = 80;
+    for i in 0..n {
+        let mut body = w.intake_body();
+        let (a, b) = (QUEUE_WORDS[i % 7], QUEUE_WORDS[(i * 3 + 1) % 7]);
+        body["subject"] = json!(format!("Zorvath {a} {b}"));
+        // The last three are the latest due (routine, received last) and tagged, so a search
+        // for them among all the others needs a second round.
+        body["priority"] = json!(if i >= n - 3 {
+            "routine"
+        } else {
+            ["routine", "high", "urgent"][i % 3]
+        });
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new(i as u64);
+        body["received_at"] = json!(format!("{day}T09:00:00Z"));
+        if i >= n - 3 {
+            body["tags"] = json!(["late_batch"]);
+        }
+        made.push(w.intake_with(&w.supervisor, &body).await);
+    }
+    let s = w.supervisor.clone();
+    // Paused (twice), closed, closed and reopened, corrected, noted, extended.
+    let mut notes = std::collections::HashMap::new();
+    for i in [5, 6] {
+        let accepted = w.accepted(&s, &made[i]).await;
+        made[i] = w
+            .act(&s, &accepted, "request_information", json!({"message": "Which period?"}))
+            .await;
+    }
+    made[7] = w.act(&s, &made[7], "withdraw", json!({"reason": "Withdrawn."})).await;
+    let closed = w.act(&s, &made[8], "withdraw", json!({"reason": "Withdrawn."})).await;
+    made[8] = w.act(&s, &closed, "reopen", json!({"reason": "New facts."})).await;
+    let res = w
+        .correct_raw(&s, &made[9], json!({"subject": "Zorvath Quillon"}))
+        .await;
+    assert_eq!(res.status(), 200);
+    made[10] = w
+        .act(&s, &made[10], "add_note", json!({"text": "Quillon Kestrel"}))
+        .await;
+    notes.insert(made[10]["id"].as_str().unwrap().to_string(), "Quillon Kestrel");
+    made[11] = w
+        .act(
+            &s,
+            &made[11],
+            "extend_deadline",
+            json!({"due_on": "2027-06-30", "reason": "Volume."}),
+        )
+        .await;
+
+    let default = w.intake_body();
+    let fixed: Vec<String> = ["description", "national_case_reference"]
+        .iter()
+        .map(|k| default[k].as_str().unwrap().to_string())
+        .chain([default["requester"]["name"].as_str().unwrap().to_string()])
+        .collect();
+    let holds = |(id, subject, reference): &(String, String, String), query: &str| {
+        let mut texts: Vec<&str> = vec![subject, reference];
+        texts.extend(fixed.iter().map(String::as_str));
+        texts.extend(notes.get(id).copied());
+        let doc = document(texts);
+        let mine: Vec<&str> = doc.split(' ').collect();
+        words(query)
+            .iter()
+            .all(|q| mine.iter().any(|m| m.starts_with(q.as_str())))
+    };
+    let searches = [
+        "zorvath",
+        "Kestrel",
+        "kes",
+        "marlin zorv",
+        "uberzug",
+        "مرلين",
+        "КЕСТРЕЛ",
+        "quillon",
+        "documentary keshet",
+        "zorvath nowhere",
+        "nowhere",
+    ];
+    let filters = [
+        "",
+        "&priority=urgent",
+        "&tag=late_batch",
+        "&state=awaiting_requester",
+        "&state=in_progress",
+        "&order=desc",
+        "&due_before=2026-03-01",
+    ];
+    for filter in filters {
+        let queue = every_page(&w, &format!("limit=200{filter}")).await;
+        for search in searches {
+            let wanted: Vec<String> = queue
+                .iter()
+                .filter(|r| holds(r, search))
+                .map(|r| r.0.clone())
+                .collect();
+            let query = format!("limit=4{filter}&q={}", url_escape(search).collect::<String>());
+            let got: Vec<String> = every_page(&w, &query).await.into_iter().map(|r| r.0).collect();
+            assert_eq!(got, wanted, "{query}");
+        }
+    }
+    // What the search found must be there for the check above to mean anything.
+    let found = every_page(&w, "limit=4&tag=late_batch&q=zorvath").await;
+    assert_eq!(found.len(), 3);
+    assert_eq!(every_page(&w, "q=quillon").await.len(), 2);
+
+    // The words table holds exactly each open request's words at its place in the queue.
+    let settings = settings(&w.app.db, &[]);
+    let db = rfa_tracker::db::Database::connect(&settings.database).expect("database");
+    let (held, expected) = db
+        .run(|c| {
+            use rfa_tracker::db::schema::{rfa_open_words as o, rfa_search as s};
+            let mut held: Vec<(String, bool, chrono::NaiveDate, String)> = o::table
+                .select((o::word, o::paused, o::due_key, o::rfa_id))
+                .load(c)?;
+            held.sort();
+            let open: Vec<(String, String, chrono::NaiveDate, Option<chrono::NaiveDate>)> =
+                rfas::table
+                    .filter(rfas::state.ne("closed"))
+                    .select((rfas::id, rfas::state, rfas::due_on, rfas::paused_due_key))
+                    .load(c)?;
+            let mut expected = Vec::new();
+            for (id, _, due_on, paused_key) in open {
+                let body: String = s::table.find(&id).select(s::body).first(c)?;
+                for word in body.split(' ').filter(|w| !w.is_empty()) {
+                    let key = paused_key.unwrap_or(due_on);
+                    expected.push((word.to_string(), paused_key.is_some(), key, id.clone()));
+                }
+            }
+            expected.sort();
+            Ok((held, expected))
+        })
+        .await
+        .expect("read");
+    assert!(held.iter().any(|r| r.1), "paused requests have words");
+    assert_eq!(held, expected);
 }

@@ -598,7 +598,7 @@ where
     rfas::BoxedQuery<'a, Backend, ST>: diesel::query_dsl::LoadQuery<'a, DbConnection, R>,
 {
     let mut read = Vec::new();
-    if let Some(words) = driving_words(conn, f, sort)? {
+    if let Some(words) = open_words(conn, f, sort)? {
         let searching = Searching {
             backend: conn.backend(),
             plan: super::search::Plan::Postings,
@@ -617,16 +617,16 @@ where
     Ok(merged(read, descending, limit, f.today))
 }
 
-/// A search of the open queue by due date is read through `rfa_open_words` (`Plan::Postings`)
-/// by the words that begin with its rarest word: these, or `None` when the page is another
-/// kind (another order, or closed requests wanted) or every word of the search begins too
-/// many words (`db::search::MAX_EXPANSIONS`; a short prefix of common words, which a walk of
-/// the queue finds soon enough). An empty list: no open request holds one of the words.
-fn driving_words(
+/// A search of the open queue by due date is read through `rfa_open_words` (`Plan::Postings`):
+/// its words as that table knows them, the rarest search word driving; or `None` when the
+/// page is another kind (another order, or closed requests wanted) or every word of the search
+/// begins too many words (`db::search::MAX_EXPANSIONS`; a short prefix of common words, which
+/// a walk of the queue finds soon enough). No driving words: no open request holds one.
+fn open_words(
     conn: &mut DbConnection,
     f: &QueueFilter,
     sort: SortKey,
-) -> QueryResult<Option<Vec<String>>> {
+) -> QueryResult<Option<super::search::OpenWords>> {
     /// Rows counted per word, at most, to compare words.
     const COUNTED: i64 = 10_000;
     let Some(query) = &f.text else {
@@ -635,28 +635,37 @@ fn driving_words(
     if sort != SortKey::DueOn || f.states.is_empty() || f.states.iter().any(|s| s == "closed") {
         return Ok(None);
     }
-    // The longest words first, as likelier to be rare: each count stops at the best so far.
-    let mut words: Vec<&String> = query.words().iter().collect();
-    words.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
-    let mut best: Option<(i64, Vec<String>)> = None;
-    for word in words {
-        let Some(expansions) = super::search::open_words_beginning(conn, word)? else {
-            continue;
-        };
-        if expansions.is_empty() || query.words().len() == 1 {
-            return Ok(Some(expansions));
-        }
-        let cap = best.as_ref().map_or(COUNTED, |(n, _)| *n);
-        let n = super::search::open_rows_of(conn, &expansions, cap)?;
-        if best.as_ref().is_none_or(|(b, _)| n < *b) {
-            best = Some((n, expansions));
+    let mut listed = Vec::new();
+    for word in query.words() {
+        match super::search::open_words_beginning(conn, word)? {
+            Some(words) if words.is_empty() => return Ok(Some(Default::default())),
+            Some(words) => listed.push(words),
+            None => {}
         }
     }
-    Ok(best.map(|(_, words)| words))
+    if listed.len() > 1 {
+        // The rarest drives; each count stops at the best so far.
+        let mut best: Option<(i64, usize)> = None;
+        for (i, words) in listed.iter().enumerate() {
+            let cap = best.map_or(COUNTED, |(n, _)| n);
+            let n = super::search::open_rows_of(conn, words, cap)?;
+            if best.is_none_or(|(b, _)| n < b) {
+                best = Some((n, i));
+            }
+        }
+        if let Some((_, i)) = best {
+            listed.swap(0, i);
+        }
+    }
+    let mut listed = listed.into_iter();
+    Ok(listed.next().map(|driving| super::search::OpenWords {
+        driving,
+        also: listed.collect(),
+    }))
 }
 
-/// One part of a search page read in rounds: the next requests holding one of `words`, in
-/// due order, from `rfa_open_words`; those of them that pass the page's filters and the
+/// One part of a search page read in rounds: the next requests holding the search's words,
+/// in due order, from `rfa_open_words`; those of them that pass the page's filters and the
 /// whole search, from `rfas`. Each round reads four times as many as the last (up to a
 /// bound), until the page is full or no request is left, so a filter that passes few costs
 /// rounds, not a walk of the queue.
@@ -665,7 +674,7 @@ fn in_rounds<'a, ST: 'static, R>(
     select: &impl Fn() -> rfas::BoxedQuery<'a, Backend, ST>,
     f: &QueueFilter,
     searching: Searching,
-    words: &[String],
+    words: &super::search::OpenWords,
     (descending, after, limit): (bool, Option<&After>, i64),
     part: Part,
 ) -> QueryResult<Vec<R>>
@@ -674,7 +683,7 @@ where
 {
     const FIRST: i64 = 64;
     const LARGEST: i64 = 4_096;
-    if words.is_empty() {
+    if words.driving.is_empty() {
         return Ok(Vec::new());
     }
     let paused = part == Part::Paused;

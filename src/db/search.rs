@@ -253,13 +253,25 @@ pub fn open_rows_of(conn: &mut DbConnection, words: &[String], cap: i64) -> Quer
     Ok(counted.first().map_or(0, |c| c.n))
 }
 
-/// The next `n` open requests holding one of `words`, among the paused ones or the others, in
-/// the queue's due order (due key, then id), after `from`; each as (due key, id), a request
-/// once per word it holds. One ordered range of the key per word, merged by the database
-/// (SQLite's compound merge, PostgreSQL's Merge Append), so only the rows returned are read.
+/// The words of a search as the open queue is read by them: the request's rows are read in
+/// due order by one of `driving` (the words beginning the search's rarest word), and each must
+/// also hold one of each list of `also` (the words beginning each other search word, where
+/// they are few enough to list).
+#[derive(Debug, Clone, Default)]
+pub struct OpenWords {
+    pub driving: Vec<String>,
+    pub also: Vec<Vec<String>>,
+}
+
+/// The next `n` open requests holding the words of `words`, among the paused ones or the
+/// others, in the queue's due order (due key, then id), after `from`; each as (due key, id), a
+/// request once per driving word it holds. One ordered range of the key per driving word,
+/// merged by the database (SQLite's compound merge, PostgreSQL's Merge Append), each row
+/// checked against the other words by a seek of the same key; so only the rows of the driving
+/// words up to the last one returned are read.
 pub fn in_due_order(
     conn: &mut DbConnection,
-    words: &[String],
+    words: &OpenWords,
     paused: bool,
     from: Option<&(chrono::NaiveDate, String)>,
     descending: bool,
@@ -273,35 +285,48 @@ pub fn in_due_order(
         rfa_id: String,
     }
     let mut binds = vec![Bind::Bool(paused)];
-    let after = match from {
-        Some((key, id)) => {
-            binds.push(Bind::Date(*key));
-            binds.push(Bind::Text(id.clone()));
-            if descending {
-                " AND (due_key, rfa_id) < ({2}, {3})"
-            } else {
-                " AND (due_key, rfa_id) > ({2}, {3})"
-            }
-        }
-        None => "",
+    let mark = |binds: &mut Vec<Bind>, b: Bind| {
+        binds.push(b);
+        format!("{{{}}}", binds.len())
     };
+    let mut filter = match from {
+        Some((key, id)) => {
+            let (k, i) = (
+                mark(&mut binds, Bind::Date(*key)),
+                mark(&mut binds, Bind::Text(id.clone())),
+            );
+            let op = if descending { "<" } else { ">" };
+            format!(" AND (o.due_key, o.rfa_id) {op} ({k}, {i})")
+        }
+        None => String::new(),
+    };
+    for list in &words.also {
+        let marks: Vec<String> = list
+            .iter()
+            .map(|w| mark(&mut binds, Bind::Text(w.clone())))
+            .collect();
+        filter.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM rfa_open_words x WHERE x.word IN ({}) \
+             AND x.paused = o.paused AND x.due_key = o.due_key AND x.rfa_id = o.rfa_id)",
+            marks.join(", ")
+        ));
+    }
     let arms: Vec<String> = words
+        .driving
         .iter()
         .map(|w| {
-            binds.push(Bind::Text(w.clone()));
+            let m = mark(&mut binds, Bind::Text(w.clone()));
             format!(
-                "SELECT due_key, rfa_id FROM rfa_open_words \
-                 WHERE word = {{{}}} AND paused = {{1}}{after}",
-                binds.len()
+                "SELECT o.due_key, o.rfa_id FROM rfa_open_words o \
+                 WHERE o.word = {m} AND o.paused = {{1}}{filter}"
             )
         })
         .collect();
-    binds.push(Bind::Int(n));
+    let limit = mark(&mut binds, Bind::Int(n));
     let direction = if descending { "DESC" } else { "ASC" };
     let sql = format!(
-        "{} ORDER BY 1 {direction}, 2 {direction} LIMIT {{{}}}",
-        arms.join(" UNION ALL "),
-        binds.len()
+        "{} ORDER BY 1 {direction}, 2 {direction} LIMIT {limit}",
+        arms.join(" UNION ALL ")
     );
     let rows: Vec<Posting> = load_by_name(conn, &sql, binds)?;
     Ok(rows.into_iter().map(|p| (p.due_key, p.rfa_id)).collect())

@@ -529,17 +529,8 @@ pub async fn run(cfg: &Config) -> anyhow::Result<Vec<Outcome>> {
         .await?,
         &server,
     );
-    // The open queue searched, in turn: a family name (in about one request in fifty), a
-    // full name, two words of a subject, a Cyrillic word, a word whose prefix is in one
-    // request in ten, and the number of a reference.
-    let searches: Arc<Vec<&'static str>> = Arc::new(vec![
-        "lindström",
-        "أحمد مصطفى",
-        "Überwachung Aleppo",
-        "допрос",
-        "2024",
-        "RFA-2023-0815",
-    ]);
+    // The open queue searched, the six searches in turn.
+    let searches: Arc<Vec<&'static str>> = Arc::new(open_queue_searches());
     let (url, t) = (format!("{}/api/v1/rfas", server.base), token.clone());
     let search_large = outcome(
         "queue page with a text search (50 rows, open, by due date; six searches in turn)",
@@ -559,6 +550,34 @@ pub async fn run(cfg: &Config) -> anyhow::Result<Vec<Outcome>> {
         .await?,
         &server,
     );
+    // Each search alone, one request at a time after a warm-up: what one searcher waits.
+    for q in open_queue_searches() {
+        let url = format!("{}/api/v1/rfas", server.base);
+        let mut times = Vec::new();
+        for i in 0..22 {
+            let started = std::time::Instant::now();
+            let res = client
+                .get(&url)
+                .query(&[("limit", "50"), ("sort", "due_at"), ("q", q)])
+                .bearer_auth(&token)
+                .send()
+                .await?;
+            let page: serde_json::Value = res.json().await?;
+            if i >= 2 {
+                times.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+            if i == 0 {
+                let rows = page["items"].as_array().map_or(0, Vec::len);
+                eprintln!("alone: {q}: {rows} rows");
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        eprintln!(
+            "alone: {q}: median {:.2} ms, max {:.2} ms",
+            times[times.len() / 2],
+            times[times.len() - 1]
+        );
+    }
     let url = format!("{}/api/v1/reports/annual?year=2024", server.base);
     let t = token.clone();
     let report = outcome(
@@ -725,4 +744,18 @@ async fn storage_intake_limit(
         limit: None,
         server_peak_mib: 0.0,
     })
+}
+
+/// The open queue's searches: a family name (in about one request in fifty), a full name, two
+/// words of a subject, a Cyrillic word, a word whose prefix is in one request in ten, and the
+/// number of a reference.
+fn open_queue_searches() -> Vec<&'static str> {
+    vec![
+        "lindström",
+        "أحمد مصطفى",
+        "Überwachung Aleppo",
+        "допрос",
+        "2024",
+        "RFA-2023-0815",
+    ]
 }

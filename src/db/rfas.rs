@@ -479,6 +479,45 @@ pub struct QueueFilter {
     pub text: Option<crate::domain::search::Query>,
 }
 
+impl QueueFilter {
+    /// Whether the filter passes every open request and no other (a search aside).
+    fn only_open_states(&self) -> bool {
+        let open = [
+            "received",
+            "under_review",
+            "in_progress",
+            "awaiting_requester",
+        ];
+        let QueueFilter {
+            scope,
+            states,
+            jurisdiction_id,
+            assignee,
+            priority,
+            overdue_on,
+            due_before,
+            today: _,
+            received_from,
+            received_to,
+            tag,
+            eligibility,
+            text: _,
+        } = self;
+        scope.is_none()
+            && open.iter().all(|s| states.iter().any(|t| t == s))
+            && states.iter().all(|s| open.contains(&s.as_str()))
+            && jurisdiction_id.is_none()
+            && assignee.is_none()
+            && priority.is_none()
+            && overdue_on.is_none()
+            && due_before.is_none()
+            && received_from.is_none()
+            && received_to.is_none()
+            && tag.is_none()
+            && eligibility.is_none()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortKey {
     DueOn,
@@ -599,9 +638,14 @@ where
 {
     let mut read = Vec::new();
     if let Some(words) = open_words(conn, f, sort)? {
+        let plan = if words.every_word {
+            super::search::Plan::Held
+        } else {
+            super::search::Plan::Postings
+        };
         let searching = Searching {
             backend: conn.backend(),
-            plan: super::search::Plan::Postings,
+            plan,
         };
         for &part in parts(f, sort) {
             let page = (descending, after, limit);
@@ -627,8 +671,8 @@ fn open_words(
     f: &QueueFilter,
     sort: SortKey,
 ) -> QueryResult<Option<super::search::OpenWords>> {
-    /// Rows counted per word, at most, to compare words.
-    const COUNTED: i64 = 10_000;
+    /// Rows counted per word, at most, to compare words (past it, either drives well).
+    const COUNTED: i64 = 2_000;
     let Some(query) = &f.text else {
         return Ok(None);
     };
@@ -638,7 +682,9 @@ fn open_words(
     let mut listed = Vec::new();
     for word in query.words() {
         match super::search::open_words_beginning(conn, word)? {
-            Some(words) if words.is_empty() => return Ok(Some(Default::default())),
+            Some(words) if words.is_empty() => {
+                return Ok(Some(super::search::OpenWords::default()));
+            }
             Some(words) => listed.push(words),
             None => {}
         }
@@ -657,10 +703,12 @@ fn open_words(
             listed.swap(0, i);
         }
     }
+    let every_word = listed.len() == query.words().len();
     let mut listed = listed.into_iter();
     Ok(listed.next().map(|driving| super::search::OpenWords {
         driving,
         also: listed.collect(),
+        every_word,
     }))
 }
 
@@ -692,7 +740,12 @@ where
         Some(After::Date(due, id)) => Some((*due, id.clone())),
         _ => None,
     };
-    let mut round = (limit * 4).clamp(FIRST, LARGEST);
+    // Where every row read passes, a round of a page is enough; else four pages, at least.
+    let mut round = if words.every_word && f.only_open_states() {
+        limit
+    } else {
+        (limit * 4).clamp(FIRST, LARGEST)
+    };
     let mut rows: Vec<R> = Vec::new();
     loop {
         let postings =
@@ -703,9 +756,15 @@ where
             break;
         }
         let wanted = limit - rows.len() as i64;
-        let q = narrowed(select(), f, searching, (SortKey::DueOn, descending, after), part)
-            .filter(rfas::id.eq_any(ids))
-            .limit(wanted);
+        let q = narrowed(
+            select(),
+            f,
+            searching,
+            (SortKey::DueOn, descending, after),
+            part,
+        )
+        .filter(rfas::id.eq_any(ids))
+        .limit(wanted);
         rows.extend(q.load::<R>(conn)?);
         if rows.len() as i64 >= limit || (postings.len() as i64) < round {
             break;
@@ -867,7 +926,7 @@ fn matching<'a, ST: 'static, GB: 'static>(
         && searching.backend == super::Backend::Sqlite
         && matches!(
             searching.plan,
-            super::search::Plan::Index | super::search::Plan::Postings
+            super::search::Plan::Index | super::search::Plan::Postings | super::search::Plan::Held
         );
     match (f.states.as_slice(), listed) {
         ([], _) => {}
@@ -926,7 +985,9 @@ fn matching<'a, ST: 'static, GB: 'static>(
     if let Some(e) = &f.eligibility {
         q = q.filter(rfas::eligibility_outcome.eq(e.clone()));
     }
-    if let Some(query) = &f.text {
+    if let Some(query) = &f.text
+        && searching.plan != super::search::Plan::Held
+    {
         q = q.filter(super::search::matches(
             searching.backend,
             searching.plan,

@@ -79,6 +79,9 @@ pub enum Plan {
     /// checked by its stored words as `Probe` does (`db::rfas`). Chosen by the queue, not
     /// by [`plan`].
     Postings,
+    /// As `Postings`, where `rfa_open_words` checked every word of the search already: the
+    /// rows need no check of their stored words.
+    Held,
 }
 
 /// Up to this many matches in the whole register, the index lists them (measured at
@@ -131,15 +134,16 @@ pub fn matches(backend: Backend, plan: Plan, query: &Query) -> Matches {
         // Each request the queue walks, in its order, has its stored words checked: every
         // word of the search begins one of them. (FTS5 matching one row by row id re-reads
         // the whole doclist: 4 s for a page where this takes 8 ms.)
-        (Backend::Sqlite, Plan::Probe | Plan::Postings) => diesel::dsl::sql::<Bool>(
+        (Backend::Sqlite, Plan::Probe | Plan::Postings | Plan::Held) => diesel::dsl::sql::<Bool>(
             "EXISTS (SELECT 1 FROM rfa_search s WHERE s.rfa_id = \"rfas\".\"id\" \
              AND NOT EXISTS (SELECT 1 FROM json_each(",
         )
         .bind::<Text, _>(query.json())
         .sql(") w WHERE instr(' ' || s.body, ' ' || w.value) = 0))"),
         // The same check of each request's stored words, for the few requests a round of
-        // `in_due_order` names (the GIN index would list every match first).
-        (Backend::Postgres, Plan::Postings) => diesel::dsl::sql::<Bool>(
+        // `in_due_order` names (the GIN index would list every match first). (`db::rfas`
+        // asks for no check with `Held`; it is answered as `Postings` would be.)
+        (Backend::Postgres, Plan::Postings | Plan::Held) => diesel::dsl::sql::<Bool>(
             "EXISTS (SELECT 1 FROM rfa_search s WHERE s.rfa_id = \"rfas\".\"id\" \
              AND NOT EXISTS (SELECT 1 FROM json_array_elements_text(CAST(",
         )
@@ -261,6 +265,8 @@ pub fn open_rows_of(conn: &mut DbConnection, words: &[String], cap: i64) -> Quer
 pub struct OpenWords {
     pub driving: Vec<String>,
     pub also: Vec<Vec<String>>,
+    /// Every search word is `driving` or in `also`: a row read holds the whole search.
+    pub every_word: bool,
 }
 
 /// The next `n` open requests holding the words of `words`, among the paused ones or the

@@ -579,6 +579,12 @@ fn parts(f: &QueueFilter, sort: SortKey) -> &'static [Part] {
     }
 }
 
+/// The order of a page by due date: the due date today, then id.
+fn due_order<R: QueueKeys>(a: &R, b: &R, descending: bool, today: NaiveDate) -> std::cmp::Ordering {
+    let order = (a.due_now(today), a.id()).cmp(&(b.due_now(today), b.id()));
+    if descending { order.reverse() } else { order }
+}
+
 /// The parts of a page, merged in the page's order (due date today, then id); one part is
 /// already in its order.
 fn merged<R: QueueKeys>(
@@ -590,10 +596,7 @@ fn merged<R: QueueKeys>(
     let merging = parts.len() > 1;
     let mut rows: Vec<R> = parts.into_iter().flatten().collect();
     if merging {
-        rows.sort_by(|a, b| {
-            let order = (a.due_now(today), a.id()).cmp(&(b.due_now(today), b.id()));
-            if descending { order.reverse() } else { order }
-        });
+        rows.sort_by(|a, b| due_order(a, b, descending, today));
     }
     rows.truncate(usize::try_from(limit).unwrap_or(0));
     rows
@@ -717,7 +720,7 @@ fn open_words(
 /// whole search, from `rfas`. Each round reads four times as many as the last (up to a
 /// bound), until the page is full or no request is left, so a filter that passes few costs
 /// rounds, not a walk of the queue.
-fn in_rounds<'a, ST: 'static, R>(
+fn in_rounds<'a, ST: 'static, R: QueueKeys>(
     conn: &mut DbConnection,
     select: &impl Fn() -> rfas::BoxedQuery<'a, Backend, ST>,
     f: &QueueFilter,
@@ -755,7 +758,9 @@ where
         if ids.is_empty() {
             break;
         }
-        let wanted = limit - rows.len() as i64;
+        // The round's candidates that pass, ordered here: asked for in due order with a
+        // limit, PostgreSQL walks the whole queue by its due index looking for them (20 ms
+        // for a page of `2024` at 1,000,000 RFAs) rather than fetch the few by id.
         let q = narrowed(
             select(),
             f,
@@ -764,8 +769,15 @@ where
             part,
         )
         .filter(rfas::id.eq_any(ids))
-        .limit(wanted);
-        rows.extend(q.load::<R>(conn)?);
+        .order(rfas::id);
+        let mut passed = q.load::<R>(conn)?;
+        passed.sort_by(|a, b| due_order(a, b, descending, f.today));
+        passed.truncate(
+            usize::try_from(limit)
+                .unwrap_or(0)
+                .saturating_sub(rows.len()),
+        );
+        rows.extend(passed);
         if rows.len() as i64 >= limit || (postings.len() as i64) < round {
             break;
         }

@@ -4,7 +4,10 @@
 //!     cargo bench --bench api
 //!
 //! BENCH_POSTGRES_URL runs it on PostgreSQL; BENCH_SECONDS (default 10), BENCH_CONCURRENCY
-//! (default 16), BENCH_SMALL (default 10,000 RFAs) and BENCH_LARGE (default 1,000,000).
+//! (default 16), BENCH_SMALL (default 10,000 RFAs), BENCH_LARGE (default 1,000,000) and
+//! BENCH_SEARCH_RATE (searches a second in the paced search scenario, default 200).
+//! BENCH_KEEP=1 keeps the database and prints its URL; BENCH_REUSE=<that URL> then runs only
+//! the search scenarios on it (no seeding), for work on the search.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -27,16 +30,24 @@ fn main() -> anyhow::Result<()> {
         postgres: std::env::var("BENCH_POSTGRES_URL")
             .ok()
             .filter(|v| !v.is_empty()),
+        search_rate: var("BENCH_SEARCH_RATE", 200.0),
     };
-    let backend = if cfg.postgres.is_some() {
-        "PostgreSQL"
-    } else {
-        "SQLite"
+    let reuse = std::env::var("BENCH_REUSE").ok().filter(|v| !v.is_empty());
+    let on_postgres = match &reuse {
+        Some(url) => url.starts_with("postgres"),
+        None => cfg.postgres.is_some(),
     };
+    let backend = if on_postgres { "PostgreSQL" } else { "SQLite" };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let results = rt.block_on(support::load::run(&cfg))?;
+    let results = match reuse {
+        Some(url) => {
+            let db = support::BenchDb::reuse(&url)?;
+            rt.block_on(support::load::search_only(&cfg, &db))?
+        }
+        None => rt.block_on(support::load::run(&cfg))?,
+    };
     println!(
         "\nAPI load on {backend}: concurrency {}, {} s per scenario, database.sqlite_synchronous = full",
         cfg.concurrency, cfg.seconds

@@ -23,6 +23,8 @@ pub struct Config {
     pub binary: String,
     /// A PostgreSQL server to create the database on; SQLite without one.
     pub postgres: Option<String>,
+    /// Searches a second sent at a steady pace, whoever is still waiting (BENCH_SEARCH_RATE).
+    pub search_rate: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -529,55 +531,8 @@ pub async fn run(cfg: &Config) -> anyhow::Result<Vec<Outcome>> {
         .await?,
         &server,
     );
-    // The open queue searched, the six searches in turn.
-    let searches: Arc<Vec<&'static str>> = Arc::new(open_queue_searches());
-    let (url, t) = (format!("{}/api/v1/rfas", server.base), token.clone());
-    let search_large = outcome(
-        "queue page with a text search (50 rows, open, by due date; six searches in turn)",
-        cfg.large.max(cfg.small),
-        drive(
-            &client,
-            cfg.concurrency,
-            cfg.seconds,
-            Arc::new(move |c, w, i| {
-                let q = searches[(w + i as usize) % searches.len()];
-                c.get(&url)
-                    .query(&[("limit", "50"), ("sort", "due_at"), ("q", q)])
-                    .bearer_auth(&t)
-            }),
-            None,
-        )
-        .await?,
-        &server,
-    );
-    // Each search alone, one request at a time after a warm-up: what one searcher waits.
-    for q in open_queue_searches() {
-        let url = format!("{}/api/v1/rfas", server.base);
-        let mut times = Vec::new();
-        for i in 0..22 {
-            let started = std::time::Instant::now();
-            let res = client
-                .get(&url)
-                .query(&[("limit", "50"), ("sort", "due_at"), ("q", q)])
-                .bearer_auth(&token)
-                .send()
-                .await?;
-            let page: serde_json::Value = res.json().await?;
-            if i >= 2 {
-                times.push(started.elapsed().as_secs_f64() * 1000.0);
-            }
-            if i == 0 {
-                let rows = page["items"].as_array().map_or(0, Vec::len);
-                eprintln!("alone: {q}: {rows} rows");
-            }
-        }
-        times.sort_by(f64::total_cmp);
-        eprintln!(
-            "alone: {q}: median {:.2} ms, max {:.2} ms",
-            times[times.len() / 2],
-            times[times.len() - 1]
-        );
-    }
+    let search_large =
+        search_scenarios(&client, cfg, &server, &token, cfg.large.max(cfg.small)).await?;
     let url = format!("{}/api/v1/reports/annual?year=2024", server.base);
     let t = token.clone();
     let report = outcome(
@@ -596,11 +551,162 @@ pub async fn run(cfg: &Config) -> anyhow::Result<Vec<Outcome>> {
     let pages_large =
         page_scenarios(&client, cfg, &server, &pairs[3].0, cfg.large.max(cfg.small)).await?;
     results.push(queue_large);
-    results.push(search_large);
+    results.extend(search_large);
     results.extend(pages_large);
     results.push(report);
     let _ = small_peak;
     Ok(results)
+}
+
+/// The open queue searched: the same page without a search (its floor), the six searches in
+/// turn under the run's concurrency, the six at a steady pace of `search_rate` a second (an
+/// open loop: each request is timed from when it was due to be sent, so a slow answer cannot
+/// hold back the ones behind it), then each search alone, one request at a time after a
+/// warm-up (what one searcher waits; printed).
+async fn search_scenarios(
+    client: &reqwest::Client,
+    cfg: &Config,
+    server: &Server,
+    token: &str,
+    stored: usize,
+) -> anyhow::Result<Vec<Outcome>> {
+    let url = format!("{}/api/v1/rfas", server.base);
+    let page = |c: &reqwest::Client, url: &str, t: &str, q: Option<&str>| {
+        let mut query = vec![("limit", "50"), ("sort", "due_at")];
+        query.extend(q.map(|q| ("q", q)));
+        c.get(url).query(&query).bearer_auth(t)
+    };
+    let (u, t) = (url.clone(), token.to_string());
+    let plain = outcome(
+        "queue page without a search (50 rows, open, by due date)",
+        stored,
+        drive(
+            client,
+            cfg.concurrency,
+            cfg.seconds,
+            Arc::new(move |c, _, _| page(c, &u, &t, None)),
+            None,
+        )
+        .await?,
+        server,
+    );
+    let searches: Arc<Vec<&'static str>> = Arc::new(open_queue_searches());
+    let (u, t, s) = (url.clone(), token.to_string(), searches.clone());
+    let search = outcome(
+        "queue page with a text search (50 rows, open, by due date; six searches in turn)",
+        stored,
+        drive(
+            client,
+            cfg.concurrency,
+            cfg.seconds,
+            Arc::new(move |c, w, i| page(c, &u, &t, Some(s[(w + i as usize) % s.len()]))),
+            None,
+        )
+        .await?,
+        server,
+    );
+    let (u, t, s) = (url.clone(), token.to_string(), searches.clone());
+    let paced = outcome(
+        &format!(
+            "queue page with a text search, {:.0} a second (six searches in turn)",
+            cfg.search_rate
+        ),
+        stored,
+        paced(
+            client,
+            cfg.search_rate,
+            cfg.seconds,
+            Arc::new(move |c, _, i| page(c, &u, &t, Some(s[i as usize % s.len()]))),
+        )
+        .await?,
+        server,
+    );
+    for q in open_queue_searches() {
+        let mut times = Vec::new();
+        for i in 0..22 {
+            let started = std::time::Instant::now();
+            let res = page(client, &url, token, Some(q)).send().await?;
+            let page: serde_json::Value = res.json().await?;
+            if i >= 2 {
+                times.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+            if i == 0 {
+                let rows = page["items"].as_array().map_or(0, Vec::len);
+                eprintln!("alone: {q}: {rows} rows");
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        eprintln!(
+            "alone: {q}: median {:.2} ms, max {:.2} ms",
+            times[times.len() / 2],
+            times[times.len() - 1]
+        );
+    }
+    Ok(vec![plain, search, paced])
+}
+
+/// Sends `rate` requests a second for `seconds`, each at its own time whether or not the
+/// earlier ones have been answered, and times each from when it was due: the latency a
+/// steady flow of people would see, without the closed loop's habit of sending less while
+/// the server is slow.
+pub async fn paced(
+    client: &reqwest::Client,
+    rate: f64,
+    seconds: f64,
+    make: Make,
+) -> anyhow::Result<(Histogram<u64>, u64, u64, f64)> {
+    let hist = Arc::new(std::sync::Mutex::new(Histogram::<u64>::new_with_bounds(
+        1, 60_000_000, 3,
+    )?));
+    let errors = Arc::new(AtomicU64::new(0));
+    let started = tokio::time::Instant::now();
+    let every = Duration::from_secs_f64(1.0 / rate.max(0.1));
+    let count = (seconds * rate).ceil() as u64;
+    let mut tasks = Vec::new();
+    for i in 0..count {
+        let due = started + every.mul_f64(i as f64);
+        tokio::time::sleep_until(due).await;
+        let (client, make, hist, errors) =
+            (client.clone(), make.clone(), hist.clone(), errors.clone());
+        tasks.push(tokio::spawn(async move {
+            let ok = match make(&client, 0, i).send().await {
+                Ok(res) => {
+                    let ok = res.status().is_success();
+                    res.bytes().await.is_ok() && ok
+                }
+                Err(_) => false,
+            };
+            if !ok {
+                errors.fetch_add(1, Ordering::Relaxed);
+            }
+            let waited = due.elapsed().as_micros().max(1) as u64;
+            if let Ok(mut h) = hist.lock() {
+                let _ = h.record(waited);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await?;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let hist = hist
+        .lock()
+        .map_err(|_| anyhow::anyhow!("histogram lock"))?
+        .clone();
+    let n = hist.len();
+    Ok((hist, n, errors.load(Ordering::Relaxed), elapsed))
+}
+
+/// Only the search scenarios, on a database a run kept (`BENCH_KEEP=1`) and names in
+/// `BENCH_REUSE`: for working on the search without seeding a million requests each time.
+pub async fn search_only(cfg: &Config, db: &BenchDb) -> anyhow::Result<Vec<Outcome>> {
+    let server = Server::start(&cfg.binary, db)?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(cfg.concurrency * 2)
+        .timeout(Duration::from_secs(60))
+        .build()?;
+    let token = login(&client, &server.base, "bench-supervisor@rfa.test").await?;
+    search_scenarios(&client, cfg, &server, &token, cfg.large).await
 }
 
 /// The screens' case list (the Open tab, 50 rows, of one jurisdiction, by due date) and a

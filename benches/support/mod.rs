@@ -25,6 +25,8 @@ pub struct BenchDb {
     pub url: String,
     pub dir: tempfile::TempDir,
     pg: Option<(String, String)>,
+    /// BENCH_KEEP=1: the database outlives the run (its URL is printed), for `reuse`.
+    keep: bool,
 }
 
 impl BenchDb {
@@ -37,9 +39,23 @@ impl BenchDb {
         )
     }
 
+    /// A database a run kept, by its URL (SQLite's data directory is the file's folder).
+    pub fn reuse(url: &str) -> anyhow::Result<Self> {
+        let mut dir = tempfile::tempdir()?;
+        dir.disable_cleanup(true);
+        Ok(Self {
+            url: url.to_string(),
+            dir,
+            pg: None,
+            keep: true,
+        })
+    }
+
     pub fn new(postgres: Option<String>) -> anyhow::Result<Self> {
         use diesel::{Connection, RunQueryDsl};
-        let dir = tempfile::tempdir()?;
+        let keep = std::env::var("BENCH_KEEP").is_ok_and(|v| v == "1");
+        let mut dir = tempfile::tempdir()?;
+        dir.disable_cleanup(keep);
         match postgres {
             Some(admin) => {
                 let name = format!("rfa_bench_{}", uuid::Uuid::now_v7().simple());
@@ -51,12 +67,14 @@ impl BenchDb {
                     url: u.to_string(),
                     dir,
                     pg: Some((admin, name)),
+                    keep,
                 })
             }
             None => Ok(Self {
                 url: format!("sqlite://{}/bench.db", dir.path().display()),
                 dir,
                 pg: None,
+                keep,
             }),
         }
     }
@@ -93,6 +111,10 @@ impl BenchDb {
 impl Drop for BenchDb {
     fn drop(&mut self) {
         use diesel::{Connection, RunQueryDsl};
+        if self.keep {
+            eprintln!("kept: BENCH_REUSE={}", self.url);
+            return;
+        }
         if let Some((admin, name)) = &self.pg
             && let Ok(mut c) = diesel::pg::PgConnection::establish(admin)
         {

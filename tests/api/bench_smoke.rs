@@ -18,9 +18,10 @@ async fn the_load_benchmark_runs(backend: Backend) {
         binary: env!("CARGO_BIN_EXE_rfa-tracker").to_string(),
         postgres: (backend == Backend::Postgres)
             .then(|| std::env::var("RFA_TEST_POSTGRES_URL").unwrap()),
+        search_rate: 20.0,
     };
     let results = support::load::run(&cfg).await.expect("benchmark run");
-    assert_eq!(results.len(), 13);
+    assert_eq!(results.len(), 15);
     for r in &results {
         assert!(r.requests > 0, "{}: no requests", r.scenario);
         assert_eq!(r.errors, 0, "{}: errors", r.scenario);

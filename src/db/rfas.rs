@@ -674,38 +674,42 @@ fn open_words(
     f: &QueueFilter,
     sort: SortKey,
 ) -> QueryResult<Option<super::search::OpenWords>> {
-    /// Rows counted per word, at most, to compare words (past it, either drives well).
-    const COUNTED: i64 = 2_000;
+    /// Rows counted per word, at most, to compare words (past it, by how far into the
+    /// queue they reach).
+    const COUNTED: i64 = 500;
     let Some(query) = &f.text else {
         return Ok(None);
     };
     if sort != SortKey::DueOn || f.states.is_empty() || f.states.iter().any(|s| s == "closed") {
         return Ok(None);
     }
+    let words: Vec<&str> = query.words().iter().map(String::as_str).collect();
+    // One word drives alone: nothing to compare.
+    let counted = if words.len() > 1 { COUNTED } else { 0 };
     let mut listed = Vec::new();
-    for word in query.words() {
-        match super::search::open_words_beginning(conn, word)? {
+    for prefix in super::search::open_prefixes(conn, &words, counted)? {
+        match &prefix.words {
             Some(words) if words.is_empty() => {
                 return Ok(Some(super::search::OpenWords::default()));
             }
-            Some(words) => listed.push(words),
+            Some(_) => listed.push(prefix),
             None => {}
         }
     }
-    if listed.len() > 1 {
-        // The rarest drives; each count stops at the best so far.
-        let mut best: Option<(i64, usize)> = None;
-        for (i, words) in listed.iter().enumerate() {
-            let cap = best.map_or(COUNTED, |(n, _)| n);
-            let n = super::search::open_rows_of(conn, words, cap)?;
-            if best.is_none_or(|(b, _)| n < b) {
-                best = Some((n, i));
-            }
-        }
-        if let Some((_, i)) = best {
-            listed.swap(0, i);
+    // The sparsest drives (the first of equals: the search's own order).
+    let mut best = 0;
+    for i in 1..listed.len() {
+        if listed[i].sparser_than(&listed[best]) {
+            best = i;
         }
     }
+    if !listed.is_empty() {
+        listed.swap(0, best);
+    }
+    let listed: Vec<Vec<String>> = listed
+        .into_iter()
+        .map(|p| p.words.unwrap_or_default())
+        .collect();
     let every_word = listed.len() == query.words().len();
     let mut listed = listed.into_iter();
     Ok(listed.next().map(|driving| super::search::OpenWords {

@@ -229,6 +229,7 @@ both_backends!(
     queue_rows_are_summaries_with_names,
     people_are_named_within_reach,
     received_at_may_be_a_day_alone,
+    every_order_reads_several_states_as_one_queue,
 );
 
 /// A valid body for each action, so that only the state decides.
@@ -1489,6 +1490,101 @@ async fn pages_neither_skip_nor_repeat_while_requests_arrive(backend: Backend) {
             assert_eq!(unique.len(), seen.len(), "{sort} {order}: repeated");
             for id in &existing {
                 assert!(seen.contains(id), "{sort} {order}: skipped {id}");
+            }
+        }
+    }
+}
+
+/// A page of several states in each order is one queue: the same rows in the same order
+/// whatever the page size, ordered by the sort key then id (SQLite reads each state apart and
+/// merges them, `db::rfas::each_state`).
+async fn every_order_reads_several_states_as_one_queue(backend: Backend) {
+    let w = World::new(backend).await;
+    let s = w.supervisor.clone();
+    let mut made = Vec::new();
+    for n in 0..12usize {
+        let mut b = w.intake_body();
+        // Ties in every key, so the id must break them the same way in every part.
+        b["received_at"] = json!(format!("2026-0{}-1{}T08:00:00Z", 1 + n % 4, n % 2));
+        b["priority"] = json!(["urgent", "high", "routine"][n % 3]);
+        let rfa = w.intake_with(&s, &b).await;
+        let rfa = match n % 4 {
+            0 => rfa,
+            1 => w.act(&s, &rfa, "start_review", json!({})).await,
+            2 => w.accepted(&s, &rfa).await,
+            _ => {
+                let body = json!({"outcome": "declined_other", "reason": "r"});
+                w.act(&s, &rfa, "decline", body).await
+            }
+        };
+        made.push(rfa);
+    }
+    let rank = |p: &str| ["urgent", "high", "routine"].iter().position(|x| *x == p);
+    for states in ["", "state=all", "state=received&state=in_progress"] {
+        for sort in ["due_at", "received_at", "priority", "updated_at"] {
+            for order in ["asc", "desc"] {
+                let what = format!("{states} {sort} {order}");
+                let path = |limit: usize, cursor: &Option<String>| {
+                    let mut p =
+                        format!("/api/v1/rfas?{states}&limit={limit}&sort={sort}&order={order}");
+                    if let Some(c) = cursor {
+                        p.push_str(&format!("&cursor={c}"));
+                    }
+                    p
+                };
+                let whole: Value = w
+                    .app
+                    .get(&path(200, &None), Some(&s))
+                    .await
+                    .json()
+                    .await
+                    .unwrap();
+                let whole = whole["items"].as_array().unwrap().clone();
+                let expected = match states {
+                    "" => 9,
+                    "state=all" => 12,
+                    _ => 6,
+                };
+                assert_eq!(whole.len(), expected, "{what}");
+                let mut paged = Vec::new();
+                let mut cursor = None;
+                loop {
+                    let page: Value = w
+                        .app
+                        .get(&path(2, &cursor), Some(&s))
+                        .await
+                        .json()
+                        .await
+                        .unwrap();
+                    paged.extend(page["items"].as_array().unwrap().iter().cloned());
+                    match page["next_cursor"].as_str() {
+                        Some(c) => cursor = Some(c.to_string()),
+                        None => break,
+                    }
+                }
+                let ids = |rows: &[Value]| -> Vec<String> {
+                    rows.iter()
+                        .map(|r| r["id"].as_str().unwrap().to_string())
+                        .collect()
+                };
+                assert_eq!(ids(&paged), ids(&whole), "{what}: pages of two");
+                // The order itself, where the rows show their key.
+                let key = |r: &Value| -> Option<String> {
+                    match sort {
+                        "due_at" => Some(r["due_on"].as_str().unwrap().to_string()),
+                        "received_at" => Some(r["received_at"].as_str().unwrap().to_string()),
+                        "priority" => Some(format!("{:?}", rank(r["priority"].as_str().unwrap()))),
+                        _ => None,
+                    }
+                };
+                if key(&whole[0]).is_some() {
+                    let mut sorted = whole.clone();
+                    sorted.sort_by_key(|r| (key(r), r["id"].as_str().unwrap().to_string()));
+                    if order == "desc" {
+                        sorted.reverse();
+                    }
+                    assert_eq!(ids(&whole), ids(&sorted), "{what}: order");
+                }
             }
         }
     }

@@ -229,6 +229,10 @@ fn detail(e: &EventView, names: &std::collections::HashMap<String, String>) -> O
                 parts.push(format!("Outcome: {}", words::plain(o)));
             }
             if let Some(due) = d["due_on"].as_str() {
+                // Written as every other date on the screens; as stored if it is not a date.
+                let due = due
+                    .parse::<chrono::NaiveDate>()
+                    .map_or_else(|_| due.to_string(), words::day);
                 parts.push(format!("New due date: {due}"));
             }
             if let Some(r) = text("reason") {

@@ -21,6 +21,7 @@ both_backends!(
     a_case_says_why_it_cannot_be_accepted_yet,
     an_empty_intake_form_names_every_missing_field_at_once,
     the_closed_tab_reads_newest_first_without_bulk_triage,
+    deadline_dates_are_written_as_people_write_them,
 );
 
 /// The value of a cookie an answer sets.
@@ -409,6 +410,37 @@ async fn logged(
     let res = desk.app.post("/api/v1/rfas", Some(token), &intake).await;
     assert_eq!(res.status(), 201, "{subject}");
     res.json().await.unwrap()
+}
+
+/// The timeline's "New due date" and the refusal of an earlier one say "1 January 2099", as
+/// every other date on the screens does, not "2099-01-01".
+async fn deadline_dates_are_written_as_people_write_them(backend: Backend) {
+    let desk = Desk::new(backend).await;
+    let token = token_of(&desk.app.login(&desk.supervisor_email, PASSWORD).await);
+    let id = desk.rfa["id"].as_str().unwrap();
+    let rfa = api_json(&desk, &format!("/api/v1/rfas/{id}"), &token).await;
+    let body = json!({"due_on": "2099-01-01", "reason": "Awaiting the translation."});
+    acted(&desk, &token, &rfa, "extend_deadline", body).await;
+    let session = sign_in(&desk, &desk.supervisor_email).await;
+    let case = page_html(&desk, &format!("/cases/{id}"), &session).await;
+    assert!(case.contains("New due date: 1 January 2099"), "{case}");
+    assert!(!case.contains("New due date: 2099"), "{case}");
+    // An earlier day is refused, naming the current due date in words.
+    let path = format!("/cases/{id}/actions/extend_deadline");
+    let form = page_html(&desk, &path, &session).await;
+    let fields = [
+        ("csrf", hidden(&form, "csrf")),
+        ("version", hidden(&form, "version")),
+        ("due_on", "2098-06-01".to_string()),
+        ("reason", "Sooner after all.".to_string()),
+    ];
+    let res = post_form(&desk, &path, &session, &fields).await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("must be after the current due date, 1 January 2099"),
+        "{html}"
+    );
 }
 
 async fn a_stale_form_says_the_case_changed_and_keeps_the_text(backend: Backend) {

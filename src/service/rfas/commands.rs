@@ -551,7 +551,12 @@ fn extend_deadline<'a>(
     if due_on <= current {
         return Err(AppError::field(
             "due_on",
-            format!("must be after the current due date, {current}"),
+            // A person reads this on the screens and in the API's problem: the date as
+            // people write it.
+            format!(
+                "must be after the current due date, {}",
+                current.format("%-d %B %Y")
+            ),
         ));
     }
     // The extension is stated as the new due date; pause days so far (including a running

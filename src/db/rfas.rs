@@ -156,7 +156,24 @@ macro_rules! queue_keys {
     )*};
 }
 
-queue_keys!(RfaRow, RfaSummaryRow);
+/// The keys of a queue row alone: what a search's count reads (`queue_count`).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = rfas)]
+#[diesel(check_for_backend(crate::db::QueryBackend))]
+pub struct QueueKeyRow {
+    pub id: String,
+    #[diesel(deserialize_as = Time)]
+    pub received_at: NaiveDateTime,
+    pub priority_rank: i32,
+    #[diesel(deserialize_as = Day)]
+    pub due_on: NaiveDate,
+    #[diesel(deserialize_as = Time)]
+    pub updated_at: NaiveDateTime,
+    #[diesel(deserialize_as = MaybeDay)]
+    pub paused_due_key: Option<NaiveDate>,
+}
+
+queue_keys!(RfaRow, RfaSummaryRow, QueueKeyRow);
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = rfa_events)]
@@ -846,6 +863,16 @@ where
 /// How many requests match the filters, counting no further than `cap` (a list says "more
 /// than 1,000" rather than paying for a count of a million rows).
 pub fn queue_count(conn: &mut DbConnection, f: &QueueFilter, cap: i64) -> QueryResult<i64> {
+    // A search of open requests is counted as its pages are read, through the open requests'
+    // words in due order (`read_page`): the backends' own search plans list every match of a
+    // common word first (59 ms for `aleppo` at 1,000,000 RFAs on SQLite).
+    let open = !f.states.is_empty() && f.states.iter().all(|s| s != "closed");
+    if f.text.is_some() && open {
+        let select = || rfas::table.select(QueueKeyRow::as_select()).into_boxed();
+        let rows: Vec<QueueKeyRow> =
+            read_page(conn, select, f, (SortKey::DueOn, false, None, cap))?;
+        return Ok(rows.len() as i64);
+    }
     let searching = Searching::of(conn, f)?;
     let ids: Vec<String> = matching(rfas::table.select(rfas::id).into_boxed(), f, searching)
         .limit(cap)

@@ -929,6 +929,17 @@ async fn the_list_counts_pages_back_and_downloads_for_supervisors(backend: Backe
     .await;
     assert!(tagged.contains("110 cases"), "{tagged}");
     assert!(tagged.contains("Tag: batch"), "{tagged}");
+    // A search is counted as its pages are read (the open requests' words), filters and all.
+    for (query, count) in [
+        ("q=hyperlink", "110 cases"),
+        ("q=hyper+x", "110 cases"),
+        ("q=hyperlink&priority=routine", "110 cases"),
+        ("q=hyperlink&priority=urgent", "0 cases"),
+        ("q=hyperlink+nowhere", "0 cases"),
+    ] {
+        let found = page_html(&desk, &format!("/?tab=open&{query}"), &session).await;
+        assert!(found.contains(count), "{query}: {found}");
+    }
     let wrong = page_html(&desk, "/?tab=open&from=yesterday", &session).await;
     assert!(
         wrong.contains("The first day of receipt is not a date"),

@@ -10,7 +10,7 @@ use super::page::{PageError, UserBar, ok};
 use super::session::Signed;
 use super::words;
 use crate::domain::ids::{RfaId, UserId};
-use crate::domain::lifecycle::RfaAction;
+use crate::domain::lifecycle::{ClosingOutcome, RfaAction};
 use crate::error::AppError;
 use crate::service::Services;
 use crate::service::accounts;
@@ -226,7 +226,9 @@ fn detail(e: &EventView, names: &std::collections::HashMap<String, String>) -> O
         "decline" | "close" | "withdraw" | "reopen" | "extend_deadline" => {
             let mut parts = Vec::new();
             if let Some(o) = d["outcome"].as_str() {
-                parts.push(format!("Outcome: {}", words::plain(o)));
+                let o = ClosingOutcome::parse(o)
+                    .map_or_else(|| words::plain(o), |o| words::outcome(o).into());
+                parts.push(format!("Outcome: {o}"));
             }
             if let Some(due) = d["due_on"].as_str() {
                 // Written as every other date on the screens; as stored if it is not a date.
@@ -365,7 +367,7 @@ pub async fn show(
             }
             _ => words::eligibility(decision.outcome),
         },
-        due: words::due(rfa.state, rfa.due_on, today),
+        due: words::due(rfa.state, rfa.outcome, rfa.due_on, today),
         facts: facts(&rfa, &names),
         criteria: decision
             .criteria

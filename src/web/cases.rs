@@ -361,8 +361,13 @@ pub async fn list(
             received: words::day(r.received_at.date_naive()),
             priority: words::priority(r.priority),
             state: words::state(r.state),
-            due: words::due(r.state, r.due_on, today),
-            due_on: words::day(r.due_on),
+            due: words::due(r.state, r.outcome, r.due_on, today),
+            // A closed request's deadline no longer counts: its cell says how it ended.
+            due_on: if r.state == State::Closed {
+                String::new()
+            } else {
+                words::day(r.due_on)
+            },
         })
         .collect();
     let tab = p.tab().to_string();
@@ -652,7 +657,7 @@ pub async fn download(
                 words::eligibility(r.eligibility.outcome).0.into(),
                 r.received_at.date_naive().to_string(),
                 r.due_on.to_string(),
-                words::due(r.state, r.due_on, today).0,
+                words::due(r.state, r.outcome, r.due_on, today).0,
             ]
         })
         .collect();

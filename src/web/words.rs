@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 
 use crate::domain::eligibility::{Criterion, CriterionResult, Outcome};
-use crate::domain::lifecycle::{Priority, RfaAction, State};
+use crate::domain::lifecycle::{ClosingOutcome, Priority, RfaAction, State};
 pub use crate::domain::words::{outcome, plain};
 
 pub fn state(s: State) -> (&'static str, &'static str) {
@@ -115,7 +115,13 @@ pub fn action(a: RfaAction) -> (&'static str, &'static str) {
 
 /// A due date in words, as of `today`: "Overdue by 12 days", "Due today", "Due in 3 days",
 /// "Paused" while awaiting the requester, nothing to say once closed.
-pub fn due(state: State, due_on: NaiveDate, today: NaiveDate) -> (String, &'static str) {
+/// Where a request stands against its deadline; a closed one, how it ended.
+pub fn due(
+    state: State,
+    outcome: Option<ClosingOutcome>,
+    due_on: NaiveDate,
+    today: NaiveDate,
+) -> (String, &'static str) {
     let days = |n: i64| {
         if n == 1 {
             "1 day".to_string()
@@ -124,7 +130,10 @@ pub fn due(state: State, due_on: NaiveDate, today: NaiveDate) -> (String, &'stat
         }
     };
     match state {
-        State::Closed => ("Closed".into(), "grey"),
+        State::Closed => (
+            outcome.map_or_else(|| "Closed".into(), |o| plain(self::outcome(o))),
+            "grey",
+        ),
         State::AwaitingRequester => ("Paused".into(), "yellow"),
         _ => {
             let left = (due_on - today).num_days();
@@ -150,11 +159,28 @@ mod tests {
     fn due_dates_in_words() {
         let today = NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
         let on = |d| NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
-        assert_eq!(due(State::InProgress, on(1), today).0, "Overdue by 9 days");
-        assert_eq!(due(State::InProgress, on(9), today).0, "Overdue by 1 day");
-        assert_eq!(due(State::Received, on(10), today).0, "Due today");
-        assert_eq!(due(State::UnderReview, on(13), today).0, "Due in 3 days");
-        assert_eq!(due(State::AwaitingRequester, on(1), today).0, "Paused");
+        assert_eq!(
+            due(State::InProgress, None, on(1), today).0,
+            "Overdue by 9 days"
+        );
+        assert_eq!(
+            due(State::InProgress, None, on(9), today).0,
+            "Overdue by 1 day"
+        );
+        assert_eq!(due(State::Received, None, on(10), today).0, "Due today");
+        assert_eq!(
+            due(State::UnderReview, None, on(13), today).0,
+            "Due in 3 days"
+        );
+        assert_eq!(
+            due(State::AwaitingRequester, None, on(1), today).0,
+            "Paused"
+        );
+        let declined = Some(ClosingOutcome::DeclinedIneligible);
+        assert_eq!(
+            due(State::Closed, declined, on(1), today).0,
+            "Declined as not eligible"
+        );
         assert_eq!(plain("crimes_against_humanity"), "Crimes against humanity");
         assert_eq!(day(on(3)), "3 March 2026");
     }

@@ -851,6 +851,19 @@ async fn the_closed_tab_reads_newest_first_without_bulk_triage(backend: Backend)
         closed.find("Older closed case").expect("the older case"),
     );
     assert!(newer < older, "newest first: {closed}");
+    // A closed case's deadline no longer counts: the list and its page say how it ended.
+    assert!(
+        closed.contains("<span class=\"tag grey\">Declined</span>"),
+        "{closed}"
+    );
+    let last = api_json(&desk, "/api/v1/rfas?state=closed&limit=1", &token).await;
+    let id = last["items"][0]["id"].as_str().unwrap().to_string();
+    let case = page_html(&desk, &format!("/cases/{id}"), &session).await;
+    assert_eq!(case.matches(">Closed</span>").count(), 1, "{case}");
+    assert!(
+        case.contains("<span class=\"tag grey\">Declined</span>"),
+        "{case}"
+    );
     assert!(closed.contains("aria-sort=\"descending\""), "{closed}");
     assert!(!closed.contains("action=\"/cases/bulk\""), "{closed}");
     // The open tab keeps bulk triage and its order by due date, soonest first.

@@ -875,13 +875,27 @@ fn check_roles(roles: &[Role], errors: &mut Vec<FieldError>) -> Vec<Role> {
 /// see nothing, which is never what was meant.
 const LIAISON_NEEDS_A_PLACE: &str = "must include at least one for a liaison officer";
 
-fn check_liaison_has_a_place(
-    roles: &[Role],
-    jurisdictions: &[String],
-    errors: &mut Vec<FieldError>,
-) {
-    if roles.contains(&Role::LiaisonOfficer) && jurisdictions.is_empty() {
+/// The roles and jurisdictions of an account, together: at least one role (an account
+/// without one can sign in and do nothing, which is never what was meant; `active` is how
+/// an account is stopped), a jurisdiction for a liaison officer, and jurisdictions only for
+/// a liaison officer (no other role is limited by them, so they would promise a limit that
+/// does not hold).
+fn check_roles_and_places(roles: &[Role], jurisdictions: &[String], errors: &mut Vec<FieldError>) {
+    if roles.is_empty() {
+        errors.push(FieldError::new(
+            "roles",
+            "must include at least one: an account without a role can do nothing",
+        ));
+    }
+    let liaison = roles.contains(&Role::LiaisonOfficer);
+    if liaison && jurisdictions.is_empty() {
         errors.push(FieldError::new("jurisdiction_ids", LIAISON_NEEDS_A_PLACE));
+    }
+    if !liaison && !roles.is_empty() && !jurisdictions.is_empty() {
+        errors.push(FieldError::new(
+            "jurisdiction_ids",
+            "can be chosen only for a liaison officer: the other roles are not limited by jurisdiction",
+        ));
     }
 }
 
@@ -951,7 +965,7 @@ pub async fn create_user(
     let display_name = check_display_name(&req.display_name, &mut errors);
     let roles = check_roles(&req.roles, &mut errors);
     let jurisdictions = check_jurisdictions(&req.jurisdiction_ids, &mut errors);
-    check_liaison_has_a_place(&roles, &req.jurisdiction_ids, &mut errors);
+    check_roles_and_places(&roles, &req.jurisdiction_ids, &mut errors);
     if let Some(p) = &req.password
         && let Err(m) = check_new_password(p)
     {
@@ -1184,14 +1198,27 @@ pub async fn update_user(
                     Some(r) => r.clone(),
                     None => store::roles_of(c, &id)?,
                 };
+                // Roles that no longer include a liaison officer, the jurisdictions not
+                // mentioned: they go with the role they limited.
+                let dropped = roles.is_some()
+                    && jurisdictions.is_none()
+                    && !roles_after.contains(&Role::LiaisonOfficer);
+                let jurisdictions = if dropped {
+                    Some(Vec::new())
+                } else {
+                    jurisdictions
+                };
                 let places_after = match &jurisdictions {
                     Some(j) => j.clone(),
                     None => store::jurisdictions_of(c, &id)?,
                 };
-                // Every wrong field at once: the form's own and this rule, which needs the
-                // account as stored.
+                // Every wrong field at once: the form's own and these rules, which need the
+                // account as stored. They are checked when the change touches the roles or
+                // jurisdictions, so an account from before them keeps its other edits.
                 let mut errors = errors.clone();
-                check_liaison_has_a_place(&roles_after, &places_after, &mut errors);
+                if roles.is_some() || jurisdictions.is_some() {
+                    check_roles_and_places(&roles_after, &places_after, &mut errors);
+                }
                 if !errors.is_empty() {
                     return Err(AppError::Validation(errors));
                 }
@@ -1413,7 +1440,7 @@ pub fn create_user_blocking(
     let display_name = check_display_name(display_name, &mut errors);
     let roles = check_roles(roles, &mut errors);
     let jurisdictions = check_jurisdictions(jurisdiction_ids, &mut errors);
-    check_liaison_has_a_place(&roles, jurisdiction_ids, &mut errors);
+    check_roles_and_places(&roles, jurisdiction_ids, &mut errors);
     if let Err(m) = check_new_password(password) {
         errors.push(FieldError::new("password", m));
     }

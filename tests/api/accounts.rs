@@ -644,10 +644,26 @@ async fn admins_manage_users(backend: Backend) {
         .post(
             "/api/v1/users",
             Some(&admin),
-            &json!({"email": "OFFICER.one@example.org", "display_name": "Dup", "roles": []}),
+            &json!({"email": "OFFICER.one@example.org", "display_name": "Dup", "roles": ["reporting"]}),
         )
         .await;
     assert_problem(res, 409).await;
+
+    // An account has a role, and jurisdictions only where they limit one (a liaison officer).
+    for (body, field) in [
+        (json!({"roles": []}), "roles"),
+        (
+            json!({"roles": ["reporting"], "jurisdiction_ids": [jurisdiction]}),
+            "jurisdiction_ids",
+        ),
+    ] {
+        let mut user = json!({"email": "nobody@example.org", "display_name": "Nobody"});
+        user.as_object_mut()
+            .unwrap()
+            .extend(body.as_object().unwrap().clone());
+        let p = assert_problem(app.post("/api/v1/users", Some(&admin), &user).await, 422).await;
+        assert_eq!(p["errors"][0]["field"], field, "{p}");
+    }
 
     // Every wrong field is named at once, and nothing is written.
     let res = app
@@ -711,6 +727,8 @@ async fn admins_manage_users(backend: Backend) {
     let updated: Value = res.json().await.expect("json");
     assert_eq!(updated["roles"], json!(["supervisor", "reporting"]));
     assert_eq!(updated["display_name"], "Officer 1");
+    // The jurisdictions went with the liaison officer's role they limited.
+    assert_eq!(updated["jurisdiction_ids"], json!([]));
     assert_problem(
         app.get(
             &format!("/api/v1/users/{}", uuid::Uuid::now_v7()),
@@ -836,15 +854,15 @@ async fn administrators_cannot_give_themselves_case_roles_and_others_hear_of_gra
     // Reading case content is never an administrator's own decision.
     let own = format!("/api/v1/users/{first_id}");
     let (place, _) = crate::registry::jurisdiction_with_authority(&app, &first, "DE").await;
-    for roles in [
-        json!(["admin", "supervisor"]),
-        json!(["admin", "liaison_officer"]),
+    for (roles, places) in [
+        (json!(["admin", "supervisor"]), json!([])),
+        (json!(["admin", "liaison_officer"]), json!([place])),
     ] {
         let res = app
             .patch_current(
                 &own,
                 Some(&first),
-                &json!({"roles": roles, "jurisdiction_ids": [place]}),
+                &json!({"roles": roles, "jurisdiction_ids": places}),
             )
             .await;
         let problem = assert_problem(res, 403).await;

@@ -196,7 +196,21 @@ async fn an_administrator_adds_changes_and_resets_a_user(backend: Backend) {
     b.check("user-new-error").await;
     b.fill("#display_name", "Nadia Khalil").await;
     b.fill("#email", "nadia.khalil@rfa.test").await;
+    // Jurisdictions limit liaison officers only: ticked for a reporting account, they are
+    // refused rather than kept as a limit that does not hold.
+    b.click("input[name=roles][value=liaison_officer]").await;
+    b.click("input[name=roles][value=reporting]").await;
     b.click("input[name=jurisdiction_ids]").await;
+    b.click("main form button[type=submit].button").await;
+    b.wait_for(".error-summary").await;
+    let summary = b.text(".error-summary").await;
+    assert!(
+        summary.contains("Jurisdictions: can be chosen only for a liaison officer"),
+        "{summary}"
+    );
+    // The form kept the choices: a liaison officer of that jurisdiction instead.
+    b.click("input[name=roles][value=reporting]").await;
+    b.click("input[name=roles][value=liaison_officer]").await;
     b.click("main form button[type=submit].button").await;
     b.wait_for("#one-time-password").await;
     let first_password = b.text("#one-time-password").await;

@@ -239,8 +239,29 @@ fn view_of(t: Table, links: Option<&str>) -> TableView {
 /// The facts and the tables of a report, ready for a template.
 struct Shown {
     facts: Vec<(&'static str, String)>,
+    /// The period has not begun, or is not over, at the figures' moment.
+    unfinished: Option<String>,
     identity: Option<(bool, String)>,
     tables: Vec<TableView>,
+}
+
+/// Figures of a period that had not begun at their moment are empty by nature, and those of
+/// one not yet over will still change: the page says so, so an empty or small year is not
+/// read as the mechanism's result.
+fn unfinished(svc: &Services, report: &Report) -> Option<String> {
+    let day = report.as_of.with_timezone(&svc.rules().tz).date_naive();
+    match report.report {
+        ReportSpec::Cumulative { .. } => None,
+        _ if report.from.is_some_and(|from| from > day) => Some(format!(
+            "This period begins on {}, after the moment of these figures: nothing can have been received in it yet.",
+            super::words::day(report.from.unwrap_or(day))
+        )),
+        _ if report.to >= day => Some(format!(
+            "This period is not over: these are its figures up to {}, and they will change.",
+            moment_words(svc, report.as_of)
+        )),
+        _ => None,
+    }
 }
 
 fn shown_report(svc: &Services, report: &Report, links: Option<&str>) -> Shown {
@@ -258,6 +279,7 @@ fn shown_report(svc: &Services, report: &Report, links: Option<&str>) -> Shown {
     };
     Shown {
         facts,
+        unfinished: unfinished(svc, report),
         identity,
         tables: tables::tables(report)
             .into_iter()

@@ -22,6 +22,7 @@ both_backends!(
     an_empty_intake_form_names_every_missing_field_at_once,
     the_closed_tab_reads_newest_first_without_bulk_triage,
     deadline_dates_are_written_as_people_write_them,
+    figures_of_a_period_not_begun_or_not_over_say_so,
 );
 
 /// The value of a cookie an answer sets.
@@ -441,6 +442,27 @@ async fn deadline_dates_are_written_as_people_write_them(backend: Backend) {
         html.contains("must be after the current due date, 1 January 2099"),
         "{html}"
     );
+}
+
+/// An empty future year, or a year still running, is not read as the mechanism's result.
+async fn figures_of_a_period_not_begun_or_not_over_say_so(backend: Backend) {
+    let desk = Desk::new(backend).await;
+    let session = sign_in(&desk, &desk.supervisor_email).await;
+    let future = page_html(&desk, "/reports?kind=annual&year=2099", &session).await;
+    assert!(
+        future.contains("This period begins on 1 January 2099, after the moment of these figures"),
+        "{future}"
+    );
+    let running = page_html(
+        &desk,
+        "/reports?kind=range&from=2000-01-01&to=2049-12-31",
+        &session,
+    )
+    .await;
+    assert!(running.contains("This period is not over"), "{running}");
+    let past = page_html(&desk, "/reports?kind=annual&year=2020", &session).await;
+    assert!(past.contains("The figures"), "{past}");
+    assert!(!past.contains("id=\"unfinished\""), "{past}");
 }
 
 async fn a_stale_form_says_the_case_changed_and_keeps_the_text(backend: Backend) {

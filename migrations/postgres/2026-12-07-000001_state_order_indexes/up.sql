@@ -7,3 +7,7 @@
 CREATE INDEX rfas_state_received ON rfas (state, received_at, id);
 CREATE INDEX rfas_state_updated ON rfas (state, updated_at, id);
 CREATE INDEX rfas_state_priority ON rfas (state, priority_rank, id);
+-- A person's cases ("My cases", `assignee_id=`) by state in due order: through the state's due
+-- index alone, a page of someone with few open cases walked every open request of each state
+-- looking for theirs (380 ms at 1,000,000 RFAs on SQLite, against 1 ms).
+CREATE INDEX rfas_assignee_state_due ON rfas (assignee_id, state, due_on, id);

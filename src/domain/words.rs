@@ -2,6 +2,11 @@
 
 use crate::domain::lifecycle::ClosingOutcome;
 
+/// A day as people write it: 3 March 2026.
+pub fn day(d: chrono::NaiveDate) -> String {
+    d.format("%-d %B %Y").to_string()
+}
+
 /// Snake-case vocabulary (`crimes_against_humanity`) as words (`Crimes against humanity`).
 pub fn plain(wire: &str) -> String {
     let s = wire.replace('_', " ");

@@ -227,7 +227,7 @@ fn detail(e: &EventView, names: &std::collections::HashMap<String, String>) -> O
             let mut parts = Vec::new();
             if let Some(o) = d["outcome"].as_str() {
                 let o = ClosingOutcome::parse(o)
-                    .map_or_else(|| words::plain(o), |o| words::outcome(o).into());
+                    .map_or_else(|| words::plain(o), |o| words::plain(words::outcome(o)));
                 parts.push(format!("Outcome: {o}"));
             }
             if let Some(due) = d["due_on"].as_str() {

@@ -250,11 +250,11 @@ struct Shown {
 /// read as the mechanism's result.
 fn unfinished(svc: &Services, report: &Report) -> Option<String> {
     let day = report.as_of.with_timezone(&svc.rules().tz).date_naive();
-    match report.report {
-        ReportSpec::Cumulative { .. } => None,
-        _ if report.from.is_some_and(|from| from > day) => Some(format!(
+    match (&report.report, report.from) {
+        (ReportSpec::Cumulative { .. }, _) => None,
+        (_, Some(from)) if from > day => Some(format!(
             "This period begins on {}, after the moment of these figures: nothing can have been received in it yet.",
-            super::words::day(report.from.unwrap_or(day))
+            super::words::day(from)
         )),
         _ if report.to >= day => Some(format!(
             "This period is not over: these are its figures up to {}, and they will change.",

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 
 use crate::domain::eligibility::{Criterion, CriterionResult, Outcome};
 use crate::domain::lifecycle::{ClosingOutcome, Priority, RfaAction, State};
-pub use crate::domain::words::{outcome, plain};
+pub use crate::domain::words::{day, outcome, plain};
 
 pub fn state(s: State) -> (&'static str, &'static str) {
     match s {
@@ -144,11 +144,6 @@ pub fn due(
             }
         }
     }
-}
-
-/// A day as people write it: 3 March 2026.
-pub fn day(d: NaiveDate) -> String {
-    d.format("%-d %B %Y").to_string()
 }
 
 #[cfg(test)]

@@ -555,7 +555,7 @@ fn extend_deadline<'a>(
             // people write it.
             format!(
                 "must be after the current due date, {}",
-                current.format("%-d %B %Y")
+                crate::domain::words::day(current)
             ),
         ));
     }
